@@ -1,0 +1,139 @@
+/**
+ * The client role: builds and sends the handshake request, checks the response, then runs the frame
+ * protocol.
+ */
+
+import { Connection, type ConnectionOptions } from './connection.ts';
+import { type HeaderField, UsageError } from './errors.ts';
+import { buildRequest, generateKey, validateResponse } from './handshake.ts';
+import { type HttpRequest, type HttpResponse, ResponseParser, serializeRequest } from './http.ts';
+
+/** Options of a client connection. */
+export interface ClientConnectionOptions extends ConnectionOptions {
+  /** The endpoint: `ws://` or `wss://` (`http://` and `https://` are taken as their WebSocket twins). */
+  url: string;
+  /** An `Origin` header to send, as browsers do. */
+  origin?: string;
+  /** Subprotocols to offer, in order of preference. */
+  subprotocols?: readonly string[];
+  /** Extra request headers (e.g. Authorization). Handshake headers cannot be overridden. */
+  headers?: readonly HeaderField[];
+  /** Largest body of a refusal response kept for the error. Default 64 KiB. */
+  maxResponseBodySize?: number;
+}
+
+/** Where a WebSocket URL points. */
+export interface WebSocketTarget {
+  /** True for wss:// (TLS). */
+  readonly secure: boolean;
+  /** Host name or IP address to connect to (IPv6 without brackets). */
+  readonly hostname: string;
+  /** TCP port. */
+  readonly port: number;
+  /** Value of the `Host` header. */
+  readonly host: string;
+  /** Request target: path and query. */
+  readonly path: string;
+}
+
+interface UrlLike {
+  protocol: string;
+  hostname: string;
+  port: string;
+  host: string;
+  pathname: string;
+  search: string;
+  hash: string;
+}
+const UrlClass = (globalThis as unknown as { URL: new (url: string) => UrlLike }).URL;
+
+/** Parses a WebSocket URL (RFC 6455 §3). Throws UsageError for anything else. */
+export function parseWebSocketUrl(url: string): WebSocketTarget {
+  let parsed: UrlLike;
+  try {
+    parsed = new UrlClass(url);
+  } catch {
+    throw new UsageError('INVALID_ARGUMENT', `not a URL: ${url}`);
+  }
+  const scheme = parsed.protocol;
+  const secure = scheme === 'wss:' || scheme === 'https:';
+  if (!secure && scheme !== 'ws:' && scheme !== 'http:') {
+    throw new UsageError('INVALID_ARGUMENT', `a WebSocket URL needs the ws: or wss: scheme, got ${scheme}`);
+  }
+  // RFC 6455 §3: fragment identifiers MUST NOT be used in WebSocket URIs.
+  if (parsed.hash !== '' || url.includes('#')) {
+    throw new UsageError('INVALID_ARGUMENT', 'a WebSocket URL must not have a fragment');
+  }
+  if (parsed.hostname === '') throw new UsageError('INVALID_ARGUMENT', `no host in ${url}`);
+  const port = parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port);
+  const hostname = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
+  return { secure, hostname, port, host: parsed.host, path: (parsed.pathname || '/') + parsed.search };
+}
+
+/**
+ * A client-side connection. The handshake request is in `takeOutput()` right after construction; feed
+ * the server's bytes to `receiveData`. The `response` event, then `open` (or `closed`), follow.
+ */
+export class ClientConnection extends Connection {
+  readonly role = 'client' as const;
+  /** Where this connection goes. */
+  readonly target: WebSocketTarget;
+  /** The handshake request sent. */
+  readonly request: HttpRequest;
+  readonly #key: string;
+  readonly #subprotocols: readonly string[];
+  readonly #parser: ResponseParser;
+  #response: HttpResponse | null = null;
+
+  constructor(options: ClientConnectionOptions) {
+    super(options);
+    this.target = parseWebSocketUrl(options.url);
+    this.#subprotocols = options.subprotocols ?? [];
+    this.#key = generateKey(this.randomBytes(16));
+    this.request = buildRequest(
+      {
+        host: this.target.host,
+        target: this.target.path,
+        subprotocols: this.#subprotocols,
+        ...(options.origin !== undefined ? { origin: options.origin } : {}),
+        ...(options.headers !== undefined ? { headers: options.headers } : {}),
+      },
+      this.#key,
+    );
+    this.#parser = new ResponseParser(
+      this.settings.maxHandshakeSize,
+      options.maxResponseBodySize ?? 64 * 1024,
+    );
+    this.write(serializeRequest(this.request));
+  }
+
+  /** The handshake response, once received. */
+  get response(): HttpResponse | null {
+    return this.#response;
+  }
+
+  protected receiveHandshake(data: Uint8Array): void {
+    this.#handle(this.#parser.push(data));
+  }
+
+  protected handshakeEof(): void {
+    this.#handle(this.#parser.end());
+  }
+
+  #handle(result: ReturnType<ResponseParser['push']>): void {
+    if (result.kind === 'incomplete') return;
+    if (result.kind === 'error') {
+      this.handshakeFailed(result.error, null);
+      return;
+    }
+    const response = result.response;
+    this.#response = response;
+    this.emit({ type: 'response', response });
+    const check = validateResponse(response, { key: this.#key, subprotocols: this.#subprotocols });
+    if (!check.ok) {
+      this.handshakeFailed(check.error, null);
+      return;
+    }
+    this.opened(check.subprotocol, null, null, result.rest);
+  }
+}

@@ -1,0 +1,690 @@
+/**
+ * The sans-I/O engine for one WebSocket connection (RFC 6455), in either role.
+ *
+ * Theory of operation. The engine never performs I/O and never reads a clock. Methods come in four kinds:
+ *
+ * - inputs: `receiveData(bytes, now?)`, `receiveEof()`, `handleTimeout(now)`;
+ * - commands: `sendText`, `sendBinary`, `sendMessageStart` / `sendMessageChunk` / `sendMessageEnd`,
+ *   `sendPing`, `sendPong`, `close`, `fail` (and `accept` / `reject` on the server);
+ * - outputs: `takeOutput()` (bytes to write, in order), `transportAction` (what to do with the transport
+ *   once those bytes are written), `takeEvents()` and `pollTimeout()` (the next deadline);
+ * - getters: `state`, `role`, `subprotocol`, `extensions`.
+ *
+ * After every input or command, the caller writes `takeOutput()`, acts on `transportAction`, handles
+ * `takeEvents()` and re-arms its timer to `pollTimeout()`. Time is whatever number the caller passes in
+ * `now` (milliseconds of any monotonic clock); commands use the latest one seen.
+ *
+ * The engine answers pings and echoes close frames itself (RFC 6455 §5.5.2, §5.5.1) and still reports
+ * them. Peer misbehaviour never throws: it closes the connection with the right code and a `closed`
+ * event carrying the error. Local misuse throws a UsageError.
+ */
+
+import {
+  HandshakeError,
+  ProtocolError,
+  type ProtocolErrorCode,
+  UsageError,
+  type WebSocketError,
+} from './errors.ts';
+import type { WebSocketEvent } from './events.ts';
+import { headerSize, isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode, writeHeader } from './frames.ts';
+import { applyMask } from './mask.ts';
+import { getRandomValues, utf8Decoder, utf8Encoder } from './platform.ts';
+import { type MessageInflater, Receiver, type ReceiverHandler } from './receiver.ts';
+import { checkCommand, checkTransition, type Command, type ConnectionState } from './states.ts';
+import { Utf8Validator } from './utf8.ts';
+
+/** What the caller should do with the transport once it has written every byte taken so far. */
+export type TransportAction = 'none' | 'end' | 'abort';
+
+/** Per-message compression as the engine uses it (implemented by permessage-deflate). */
+export interface MessageCompressor extends MessageInflater {
+  /** Compresses a message, or one fragment of it (`fin` false until the last). */
+  compress(data: Uint8Array, fin: boolean): Uint8Array;
+  /** Messages shorter than this are sent uncompressed. */
+  readonly threshold: number;
+  /** Frees codec state; called when the connection closes. */
+  release(): void;
+}
+
+/** Options common to both roles. Every limit has a safe default. */
+export interface ConnectionOptions {
+  /** Largest message accepted, in (decompressed) bytes; bigger → close 1009. Default 16 MiB. */
+  maxMessageSize?: number;
+  /** Largest frame payload accepted; bigger → close 1009. Default: `maxMessageSize`. */
+  maxFrameSize?: number;
+  /** Largest handshake head (request or response line plus headers). Default 8 KiB (→ 431 / failure). */
+  maxHandshakeSize?: number;
+  /** Deliver messages as messageStart / messageChunk / messageEnd events instead of whole. Default false. */
+  streaming?: boolean;
+  /** How long to wait for the closing handshake to complete, in ms. Default 10 000. */
+  closeTimeout?: number;
+  /** Send a keepalive ping after this many ms without one; 0 disables. Default 0. */
+  pingInterval?: number;
+  /** Close (1006) when a keepalive ping is not answered within this many ms. Default `pingInterval`. */
+  pongTimeout?: number;
+  /** Answer pings with pongs automatically. Default true. */
+  autoPong?: boolean;
+  /** Source of random bytes for masking keys and handshake keys. Default `crypto.getRandomValues`. */
+  randomBytes?: (buffer: Uint8Array) => void;
+  /** A faster whole-buffer UTF-8 validator (e.g. node:buffer `isUtf8`), used for single-piece messages. */
+  validateUtf8?: (bytes: Uint8Array) => boolean;
+}
+
+/** Options of a single send. */
+export interface SendOptions {
+  /** Set false to send this message uncompressed even when compression was negotiated. */
+  compress?: boolean;
+}
+
+const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
+const DEFAULT_MAX_HANDSHAKE = 8 * 1024;
+const DEFAULT_CLOSE_TIMEOUT = 10_000;
+/** Payloads up to this size are copied after their header (one write); larger ones are referenced. */
+const COPY_THRESHOLD = 16 * 1024;
+/** At most this many unanswered pings are remembered for round-trip times. */
+const MAX_PENDING_PINGS = 32;
+const RANDOM_POOL_SIZE = 4096;
+const EMPTY = new Uint8Array(0);
+
+/** Normalised options. */
+interface Settings {
+  readonly maxMessageSize: number;
+  readonly maxFrameSize: number;
+  readonly maxHandshakeSize: number;
+  readonly closeTimeout: number;
+  readonly pingInterval: number;
+  readonly pongTimeout: number;
+  readonly randomBytes: (buffer: Uint8Array) => void;
+  readonly validateUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (value === 0 && !allowZero)) {
+    throw new UsageError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function settings(options: ConnectionOptions): Settings {
+  const maxMessageSize = positive('maxMessageSize', options.maxMessageSize, DEFAULT_MAX_MESSAGE);
+  const pingInterval = positive('pingInterval', options.pingInterval, 0, true);
+  return {
+    maxMessageSize,
+    maxFrameSize: positive('maxFrameSize', options.maxFrameSize, maxMessageSize),
+    maxHandshakeSize: positive('maxHandshakeSize', options.maxHandshakeSize, DEFAULT_MAX_HANDSHAKE),
+    closeTimeout: positive('closeTimeout', options.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
+    pingInterval,
+    pongTimeout: positive('pongTimeout', options.pongTimeout, pingInterval || DEFAULT_CLOSE_TIMEOUT),
+    randomBytes: options.randomBytes ?? getRandomValues,
+    validateUtf8: options.validateUtf8,
+  };
+}
+
+interface PendingPing {
+  readonly data: Uint8Array;
+  readonly sentAt: number;
+  readonly keepalive: boolean;
+}
+
+/**
+ * The engine for one connection. Use {@link ServerConnection} or {@link ClientConnection}.
+ */
+export abstract class Connection {
+  /** 'server' or 'client'. */
+  abstract readonly role: 'server' | 'client';
+  /** Answer pings with pongs automatically (RFC 6455 §5.5.2). Turn off to answer them yourself. */
+  autoPong: boolean;
+
+  protected readonly settings: Settings;
+  #state: ConnectionState = 'connecting';
+  #events: WebSocketEvent[] = [];
+  #output: Uint8Array[] = [];
+  #transportAction: TransportAction = 'none';
+  #now = 0;
+  #receiver: Receiver | null = null;
+  #streaming: boolean;
+  #compression: MessageCompressor | null = null;
+  #subprotocol: string | null = null;
+  #extensions: string | null = null;
+
+  // Incoming message assembly (whole-message mode).
+  #fragments: Uint8Array[] = [];
+  #fragmentsLength = 0;
+  #incomingText = false;
+
+  // Outgoing streamed message.
+  #sending: 'text' | 'binary' | null = null;
+  #sendingStarted = false;
+  #sendingCompressed = false;
+  readonly #sendUtf8 = new Utf8Validator();
+
+  // Closing handshake.
+  #closeSent = false;
+  #closeReceived: { code: number; reason: string } | null = null;
+  #closeDeadline: number | undefined;
+
+  // Keepalive and round-trip times.
+  #pingDeadline: number | undefined;
+  #pongDeadline: number | undefined;
+  #pendingPings: PendingPing[] = [];
+
+  // Masking keys come from a pool so that the random source is not called per frame.
+  #randomPool: Uint8Array | null = null;
+  #randomOffset = RANDOM_POOL_SIZE;
+  readonly #key = new Uint8Array(4);
+
+  constructor(options: ConnectionOptions = {}) {
+    this.settings = settings(options);
+    this.#streaming = options.streaming ?? false;
+    this.autoPong = options.autoPong ?? true;
+  }
+
+  // ---- getters -------------------------------------------------------------------------------------
+
+  /** The current state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+  /** The negotiated subprotocol, once open. */
+  get subprotocol(): string | null {
+    return this.#subprotocol;
+  }
+  /** The negotiated `Sec-WebSocket-Extensions` value, once open. */
+  get extensions(): string | null {
+    return this.#extensions;
+  }
+  /** Whether messages are delivered as streaming events. May be changed between messages. */
+  get streaming(): boolean {
+    return this.#streaming;
+  }
+  set streaming(value: boolean) {
+    if (this.#receiver?.inMessage) {
+      throw new UsageError('INVALID_STATE', 'cannot change streaming mode in the middle of a message');
+    }
+    this.#streaming = value;
+  }
+
+  // ---- outputs -------------------------------------------------------------------------------------
+
+  /** Takes the events produced since the last call, in order. */
+  takeEvents(): WebSocketEvent[] {
+    const events = this.#events;
+    if (events.length === 0) return events;
+    this.#events = [];
+    return events;
+  }
+
+  /**
+   * Takes the bytes to write, in order. The engine keeps no reference to them afterwards, except that a
+   * large binary payload sent by a server is referenced, not copied: do not modify it until written.
+   */
+  takeOutput(): Uint8Array[] {
+    const output = this.#output;
+    if (output.length === 0) return output;
+    this.#output = [];
+    return output;
+  }
+
+  /**
+   * What to do with the transport after writing everything taken so far: 'end' (flush, then half-close
+   * or close it; RFC 6455 §7.1.1 has the server close first), 'abort' (destroy it at once), or 'none'.
+   */
+  get transportAction(): TransportAction {
+    return this.#transportAction;
+  }
+
+  /** The next deadline (same clock as `now`), or undefined when no timer is needed. */
+  pollTimeout(): number | undefined {
+    switch (this.#state) {
+      case 'open':
+        return min(this.#pingDeadline, this.#pongDeadline);
+      case 'closing':
+        return this.#closeDeadline;
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- inputs --------------------------------------------------------------------------------------
+
+  /**
+   * Feeds bytes received from the transport. The engine takes `data`: it may unmask it in place and hand
+   * out views of it in events, so do not reuse the buffer. Never throws on any input.
+   */
+  receiveData(data: Uint8Array, now?: number): void {
+    if (now !== undefined) this.#now = now;
+    if (this.#state === 'connecting') {
+      this.receiveHandshake(data);
+    } else if (this.#receiver !== null) {
+      this.#receiver.push(data);
+    }
+  }
+
+  /** The transport reached end of input (the peer closed or half-closed it). */
+  receiveEof(): void {
+    switch (this.#state) {
+      case 'connecting':
+        this.handshakeEof();
+        return;
+      case 'open':
+        this.#abnormal('ABNORMAL_CLOSURE', 'the transport closed without a closing handshake', 'end');
+        return;
+      case 'closing':
+        if (this.#closeReceived !== null) {
+          this.#finish(this.#closeReceived.code, this.#closeReceived.reason, true, undefined, 'end');
+        } else this.#abnormal('ABNORMAL_CLOSURE', 'the transport closed during the closing handshake', 'end');
+        return;
+      case 'closed':
+        return;
+    }
+  }
+
+  /** Advances time to `now` and fires every deadline that has passed. */
+  handleTimeout(now: number): void {
+    this.#now = now;
+    if (this.#state === 'closing') {
+      if (this.#closeDeadline !== undefined && now >= this.#closeDeadline) {
+        if (this.#closeReceived !== null) {
+          // The close frames were exchanged; only the peer's end of the transport is missing.
+          this.#finish(this.#closeReceived.code, this.#closeReceived.reason, true, undefined, 'abort');
+        } else {
+          this.#abnormal('CLOSE_TIMEOUT', 'the closing handshake timed out', 'abort');
+        }
+      }
+      return;
+    }
+    if (this.#state !== 'open') return;
+    if (this.#pongDeadline !== undefined && now >= this.#pongDeadline) {
+      this.#abnormal('PING_TIMEOUT', 'keepalive ping was not answered in time', 'abort');
+      return;
+    }
+    if (this.#pingDeadline !== undefined && now >= this.#pingDeadline) {
+      this.#pingDeadline = undefined;
+      const data = new Uint8Array(4);
+      this.settings.randomBytes(data);
+      this.#ping(data, true);
+      this.#pongDeadline = now + this.settings.pongTimeout;
+    }
+  }
+
+  // ---- commands ------------------------------------------------------------------------------------
+
+  /** Sends a whole text message. */
+  sendText(data: string, options?: SendOptions): void {
+    this.#checkSend('send text');
+    this.#sendMessage(Opcode.Text, utf8Encoder.encode(data), options);
+  }
+
+  /** Sends a whole binary message. A server references (does not copy) payloads above 16 KiB. */
+  sendBinary(data: Uint8Array, options?: SendOptions): void {
+    this.#checkSend('send binary');
+    this.#sendMessage(Opcode.Binary, data, options);
+  }
+
+  /**
+   * Starts a streamed message; send its pieces with `sendMessageChunk` (one frame each) and finish it with
+   * `sendMessageEnd`. Control frames may still be sent in between; other data messages may not.
+   */
+  sendMessageStart(type: 'text' | 'binary', options?: SendOptions): void {
+    checkCommand('start a message', this.#state);
+    if (this.#sending !== null) {
+      throw new UsageError('INVALID_STATE', 'cannot start a message while one is being sent');
+    }
+    this.#sending = type;
+    this.#sendingStarted = false;
+    this.#sendingCompressed = this.#compression !== null && options?.compress !== false;
+    if (type === 'text') this.#sendUtf8.reset();
+  }
+
+  /** Sends one piece of the streamed message as one frame. Text may be a string or UTF-8 bytes. */
+  sendMessageChunk(data: Uint8Array | string): void {
+    checkCommand('send a message chunk', this.#state);
+    this.#sendFragment(data, false, 'send a message chunk');
+  }
+
+  /** Ends the streamed message, with an optional last piece. */
+  sendMessageEnd(data: Uint8Array | string = EMPTY): void {
+    checkCommand('end a message', this.#state);
+    this.#sendFragment(data, true, 'end a message');
+    this.#sending = null;
+  }
+
+  /** Sends a ping (payload ≤ 125 bytes). Its pong event will carry the round-trip time. */
+  sendPing(data: Uint8Array = EMPTY): void {
+    checkCommand('send a ping', this.#state);
+    checkControlPayload(data);
+    this.#ping(data, false);
+  }
+
+  /** Sends a pong (payload ≤ 125 bytes): an answer to a ping, or unsolicited as a heartbeat. */
+  sendPong(data: Uint8Array = EMPTY): void {
+    checkCommand('send a pong', this.#state);
+    checkControlPayload(data);
+    this.#sendFrame(true, false, Opcode.Pong, data);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2): sends a close frame with `code` (1000, 1001–1003,
+   * 1007–1014 or 3000–4999) and a reason of at most 123 UTF-8 bytes. A no-op when already closing.
+   */
+  close(code = 1000, reason = ''): void {
+    checkCommand('close', this.#state);
+    if (this.#state !== 'open') return;
+    if (!Number.isInteger(code) || !isValidReceivedCloseCode(code)) {
+      throw new UsageError('INVALID_ARGUMENT', `close code ${code} may not be sent`);
+    }
+    const payload = closePayload(code, reason);
+    this.#sendClose(payload);
+    this.#transition('closing');
+    this.#closeDeadline = this.#now + this.settings.closeTimeout;
+  }
+
+  /**
+   * Fails the connection (RFC 6455 §7.1.7): sends a close frame with `code` if none was sent, closes the
+   * transport and ends in `closed` without waiting for the peer. `code` may be any code a close frame may
+   * carry. Before the handshake completed, it just drops the transport.
+   */
+  fail(code: number, reason = '', error?: WebSocketError): void {
+    if (this.#state === 'closed') return;
+    if (!Number.isInteger(code) || !isValidReceivedCloseCode(code)) {
+      throw new UsageError('INVALID_ARGUMENT', `close code ${code} may not be sent`);
+    }
+    if (this.#state === 'connecting') {
+      this.#finish(1006, reason, false, error, 'abort');
+      return;
+    }
+    if (!this.#closeSent) this.#sendClose(closePayload(code, reason));
+    this.#finish(code, reason, false, error, 'end');
+  }
+
+  // ---- for the role subclasses ---------------------------------------------------------------------
+
+  /** Handles bytes while connecting (the handshake). */
+  protected abstract receiveHandshake(data: Uint8Array): void;
+  /** Handles EOF while connecting. */
+  protected abstract handshakeEof(): void;
+
+  protected emit(event: WebSocketEvent): void {
+    this.#events.push(event);
+  }
+
+  protected write(bytes: Uint8Array): void {
+    this.#output.push(bytes);
+  }
+
+  protected randomBytes(n: number): Uint8Array {
+    const bytes = new Uint8Array(n);
+    this.settings.randomBytes(bytes);
+    return bytes;
+  }
+
+  /** The handshake succeeded: switch to frames, then process any bytes that followed the handshake. */
+  protected opened(
+    subprotocol: string | null,
+    extensions: string | null,
+    compression: MessageCompressor | null,
+    rest: Uint8Array,
+  ): void {
+    this.#transition('open');
+    this.#subprotocol = subprotocol;
+    this.#extensions = extensions;
+    this.#compression = compression;
+    this.#receiver = new Receiver(this.#handler, {
+      role: this.role,
+      maxFrameSize: this.settings.maxFrameSize,
+      maxMessageSize: this.settings.maxMessageSize,
+      validateUtf8: this.settings.validateUtf8,
+    });
+    this.#receiver.inflater = compression;
+    if (this.settings.pingInterval > 0) this.#pingDeadline = this.#now + this.settings.pingInterval;
+    this.emit({ type: 'open', subprotocol, extensions });
+    if (rest.length > 0) this.#receiver.push(rest);
+  }
+
+  /** The handshake failed: write the response (if any), drop the transport and report. */
+  protected handshakeFailed(error: HandshakeError, response: Uint8Array | null): void {
+    if (response !== null) this.write(response);
+    this.#finish(1006, '', false, error, 'end');
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  #transition(to: ConnectionState): void {
+    checkTransition(this.#state, to);
+    this.#state = to;
+  }
+
+  #checkSend(command: Command): void {
+    checkCommand(command, this.#state);
+    if (this.#sending !== null) {
+      throw new UsageError('INVALID_STATE', `cannot ${command} while a streamed message is being sent`);
+    }
+  }
+
+  #sendMessage(opcode: number, payload: Uint8Array, options: SendOptions | undefined): void {
+    const compression = this.#compression;
+    if (compression !== null && options?.compress !== false && payload.length >= compression.threshold) {
+      this.#sendFrame(true, true, opcode, compression.compress(payload, true));
+    } else {
+      this.#sendFrame(true, false, opcode, payload);
+    }
+  }
+
+  #sendFragment(data: Uint8Array | string, fin: boolean, command: Command): void {
+    const type = this.#sending;
+    if (type === null) throw new UsageError('INVALID_STATE', `cannot ${command}: no message was started`);
+    let payload: Uint8Array;
+    if (typeof data === 'string') {
+      if (type !== 'text') {
+        throw new UsageError('INVALID_ARGUMENT', 'a binary message takes Uint8Array chunks');
+      }
+      payload = utf8Encoder.encode(data);
+    } else {
+      payload = data;
+      // Sending invalid UTF-8 would make a correct peer fail the connection with 1007: refuse it here.
+      if (type === 'text' && (!this.#sendUtf8.update(payload) || (fin && !this.#sendUtf8.finish()))) {
+        throw new UsageError('INVALID_ARGUMENT', 'text chunks must be valid UTF-8');
+      }
+    }
+    const first = !this.#sendingStarted;
+    this.#sendingStarted = true;
+    const opcode = first ? (type === 'text' ? Opcode.Text : Opcode.Binary) : Opcode.Continuation;
+    if (this.#sendingCompressed) {
+      // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+      this.#sendFrame(fin, first, opcode, this.#compression!.compress(payload, fin));
+    } else {
+      this.#sendFrame(fin, false, opcode, payload);
+    }
+  }
+
+  #ping(data: Uint8Array, keepalive: boolean): void {
+    if (this.#pendingPings.length === MAX_PENDING_PINGS) this.#pendingPings.shift();
+    this.#pendingPings.push({ data: data.slice(), sentAt: this.#now, keepalive });
+    this.#sendFrame(true, false, Opcode.Ping, data);
+  }
+
+  #sendClose(payload: Uint8Array): void {
+    this.#closeSent = true;
+    this.#sendFrame(true, false, Opcode.Close, payload);
+  }
+
+  #sendFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array): void {
+    const length = payload.length;
+    if (this.role === 'client') {
+      // RFC 6455 §5.3: a fresh, unpredictable masking key for every frame.
+      const key = this.#nextKey();
+      const out = new Uint8Array(headerSize(length, true) + length);
+      const offset = writeHeader(out, 0, fin, rsv1, opcode, length, key);
+      out.set(payload, offset);
+      applyMask(out, key, 0, offset);
+      this.#output.push(out);
+    } else if (length <= COPY_THRESHOLD) {
+      const out = new Uint8Array(headerSize(length, false) + length);
+      out.set(payload, writeHeader(out, 0, fin, rsv1, opcode, length, null));
+      this.#output.push(out);
+    } else {
+      // Header and payload separately, so a large payload is never copied.
+      const header = new Uint8Array(headerSize(length, false));
+      writeHeader(header, 0, fin, rsv1, opcode, length, null);
+      this.#output.push(header, payload);
+    }
+  }
+
+  #nextKey(): Uint8Array {
+    if (this.#randomOffset + 4 > RANDOM_POOL_SIZE) {
+      this.#randomPool ??= new Uint8Array(RANDOM_POOL_SIZE);
+      this.settings.randomBytes(this.#randomPool);
+      this.#randomOffset = 0;
+    }
+    const pool = this.#randomPool!;
+    const key = this.#key;
+    key[0] = pool[this.#randomOffset]!;
+    key[1] = pool[this.#randomOffset + 1]!;
+    key[2] = pool[this.#randomOffset + 2]!;
+    key[3] = pool[this.#randomOffset + 3]!;
+    this.#randomOffset += 4;
+    return key;
+  }
+
+  #abnormal(code: ProtocolErrorCode, message: string, action: TransportAction): void {
+    this.#finish(1006, '', false, new ProtocolError(code, 1006, message), action);
+  }
+
+  /** Enters `closed` (once), sets what to do with the transport and emits the `closed` event. */
+  #finish(
+    code: number,
+    reason: string,
+    clean: boolean,
+    error: WebSocketError | undefined,
+    action: TransportAction,
+  ): void {
+    if (this.#state === 'closed') return;
+    this.#transition('closed');
+    this.#transportAction = action;
+    this.#receiver?.stop();
+    this.#compression?.release();
+    this.#compression = null;
+    this.#fragments = [];
+    this.#pingDeadline = this.#pongDeadline = this.#closeDeadline = undefined;
+    this.#pendingPings = [];
+    this.emit({ type: 'closed', code, reason, clean, error });
+  }
+
+  /** Receiver callbacks: the engine's reaction to what the peer sent. */
+  readonly #handler: ReceiverHandler = {
+    onMessageStart: (text, compressed) => {
+      if (this.#streaming) {
+        this.emit({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
+      } else {
+        this.#incomingText = text;
+        this.#fragments = [];
+        this.#fragmentsLength = 0;
+      }
+    },
+    onMessageData: (data) => {
+      if (this.#streaming) {
+        this.emit({ type: 'messageChunk', data });
+      } else {
+        this.#fragments.push(data);
+        this.#fragmentsLength += data.length;
+      }
+    },
+    onMessageEnd: () => {
+      if (this.#streaming) {
+        this.emit({ type: 'messageEnd' });
+        return;
+      }
+      const data = concat(this.#fragments, this.#fragmentsLength);
+      this.#fragments = [];
+      this.#fragmentsLength = 0;
+      if (this.#incomingText) this.emit({ type: 'text', data: utf8Decoder.decode(data) });
+      else this.emit({ type: 'binary', data });
+    },
+    onPing: (data) => {
+      this.emit({ type: 'ping', data });
+      // RFC 6455 §5.5.2: a ping is answered with a pong carrying the same data, unless a close was sent.
+      if (this.autoPong && this.#state === 'open') this.#sendFrame(true, false, Opcode.Pong, data);
+    },
+    onPong: (data) => {
+      this.emit({ type: 'pong', data, rtt: this.#matchPong(data) });
+    },
+    onClose: (code, reason) => {
+      this.#closeReceived = { code, reason };
+      this.emit({ type: 'close', code, reason });
+      if (this.#state === 'open') {
+        // RFC 6455 §5.5.1: answer with a close frame, typically echoing the status code received.
+        this.#sendClose(code === 1005 ? EMPTY : closePayload(code, ''));
+        this.#transition('closing');
+        this.#closeDeadline = this.#now + this.settings.closeTimeout;
+      }
+      // RFC 6455 §7.1.1: the server closes the TCP connection first; the client waits for it.
+      if (this.role === 'server') this.#finish(code, reason, true, undefined, 'end');
+    },
+    onError: (error) => {
+      this.fail(error.closeCode, error.message.slice(0, 120), error);
+    },
+  };
+
+  /** Matches a pong to the pings in flight; a pong also acknowledges every earlier ping. */
+  #matchPong(data: Uint8Array): number | undefined {
+    const pings = this.#pendingPings;
+    for (let i = 0; i < pings.length; i++) {
+      const ping = pings[i]!;
+      if (!equalBytes(ping.data, data)) continue;
+      pings.splice(0, i + 1);
+      if (ping.keepalive || this.#pongDeadline !== undefined) {
+        this.#pongDeadline = undefined;
+        if (this.settings.pingInterval > 0) {
+          this.#pingDeadline = Math.max(this.#now, ping.sentAt + this.settings.pingInterval);
+        }
+      }
+      return this.#now - ping.sentAt;
+    }
+    return undefined;
+  }
+}
+
+function min(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a < b ? a : b;
+}
+
+function checkControlPayload(data: Uint8Array): void {
+  // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
+  if (data.length > MAX_CONTROL_PAYLOAD) {
+    throw new UsageError('INVALID_ARGUMENT', `control frame payload of ${data.length} bytes exceeds 125`);
+  }
+}
+
+function closePayload(code: number, reason: string): Uint8Array {
+  const encoded = utf8Encoder.encode(reason);
+  // RFC 6455 §5.5: the whole close payload (2-byte code + reason) is at most 125 bytes.
+  if (encoded.length > MAX_CONTROL_PAYLOAD - 2) {
+    throw new UsageError('INVALID_ARGUMENT', `close reason of ${encoded.length} bytes exceeds 123`);
+  }
+  const payload = new Uint8Array(2 + encoded.length);
+  payload[0] = code >>> 8;
+  payload[1] = code & 0xff;
+  payload.set(encoded, 2);
+  return payload;
+}
+
+function concat(pieces: Uint8Array[], length: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,73 @@
+/**
+ * Frame constants and the frame header writer (RFC 6455 §5.2).
+ */
+
+/** Frame opcodes (RFC 6455 §5.2, §11.8). */
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+
+/** Largest payload of a control frame (RFC 6455 §5.5). */
+export const MAX_CONTROL_PAYLOAD = 125;
+
+/** Size of a frame header for a payload of `length` bytes. */
+export function headerSize(length: number, masked: boolean): number {
+  return (length < 126 ? 2 : length < 0x10000 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+/**
+ * Writes a frame header into `out` at `offset` and returns the offset after it. When `key` is given the
+ * MASK bit is set and the key written after the length (RFC 6455 §5.2).
+ */
+export function writeHeader(
+  out: Uint8Array,
+  offset: number,
+  fin: boolean,
+  rsv1: boolean,
+  opcode: number,
+  length: number,
+  key: Uint8Array | null,
+): number {
+  out[offset++] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  const maskBit = key === null ? 0 : 0x80;
+  // RFC 6455 §5.2: the minimal number of bytes MUST be used to encode the length.
+  if (length < 126) {
+    out[offset++] = maskBit | length;
+  } else if (length < 0x10000) {
+    out[offset++] = maskBit | 126;
+    out[offset++] = length >>> 8;
+    out[offset++] = length & 0xff;
+  } else {
+    out[offset++] = maskBit | 127;
+    // Lengths above 2^53 cannot exist in JavaScript; the high word comes from a float division.
+    const high = Math.floor(length / 0x100000000);
+    out[offset++] = high >>> 24;
+    out[offset++] = (high >>> 16) & 0xff;
+    out[offset++] = (high >>> 8) & 0xff;
+    out[offset++] = high & 0xff;
+    out[offset++] = length >>> 24;
+    out[offset++] = (length >>> 16) & 0xff;
+    out[offset++] = (length >>> 8) & 0xff;
+    out[offset++] = length & 0xff;
+  }
+  if (key !== null) {
+    out[offset++] = key[0]!;
+    out[offset++] = key[1]!;
+    out[offset++] = key[2]!;
+    out[offset++] = key[3]!;
+  }
+  return offset;
+}
+
+/** True for close codes an endpoint may receive in a close frame (RFC 6455 §7.4.1, §7.4.2, IANA registry). */
+export function isValidReceivedCloseCode(code: number): boolean {
+  if (code >= 3000 && code <= 4999) return true;
+  // 1004 is reserved, 1005, 1006 and 1015 MUST NOT be sent in a close frame (§7.4.1); 1016–2999 are
+  // reserved for future protocol revisions; 1012–1014 were registered with IANA after the RFC.
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
+}

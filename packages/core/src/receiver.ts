@@ -1,0 +1,420 @@
+/**
+ * The frame receiver: a resumable state machine over a list of received chunks (RFC 6455 §5).
+ *
+ * Theory of operation. `push` appends a chunk and runs the machine until it needs more bytes:
+ * HEADER (2 bytes) → LENGTH16 / LENGTH64 → MASK (4 bytes) → PAYLOAD → HEADER… Header fields are read
+ * byte by byte from the chunk list, so they never allocate. Data-frame payload is handed on as soon as it
+ * arrives, one piece per input chunk, as a *view* of that chunk unmasked in place: a frame that lies
+ * inside one chunk is never copied, and a frame spread over many chunks is never gathered here (the
+ * consumer decides whether to assemble it). That is also what makes UTF-8 validation fail fast and what
+ * keeps a 1 GiB frame out of memory in streaming mode. Control frames (≤ 125 bytes) are gathered whole.
+ *
+ * Peer misbehaviour never throws: the first violation is reported once through `onError` with its close
+ * code, and every byte after it is discarded. Receiving a close frame stops the receiver too (RFC 6455
+ * §5.5.1: nothing after a close frame is processed).
+ */
+
+import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
+import { isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode } from './frames.ts';
+import { applyMask } from './mask.ts';
+import { utf8Decoder } from './platform.ts';
+import { Utf8Validator } from './utf8.ts';
+
+/** Decompresses the payload of compressed messages (implemented by permessage-deflate). */
+export interface MessageInflater {
+  decompress(
+    data: Uint8Array,
+    fin: boolean,
+    budget: number,
+    onData: (chunk: Uint8Array) => void,
+  ): 'ok' | 'too-big' | 'invalid';
+}
+
+/** What the receiver reports, in wire order. */
+export interface ReceiverHandler {
+  onMessageStart(text: boolean, compressed: boolean): void;
+  /** A piece of message payload: unmasked, decompressed, and (for text) valid UTF-8 so far. */
+  onMessageData(data: Uint8Array): void;
+  onMessageEnd(): void;
+  onPing(payload: Uint8Array): void;
+  onPong(payload: Uint8Array): void;
+  /** A valid close frame; `code` is 1005 when it had no payload (RFC 6455 §7.1.5). */
+  onClose(code: number, reason: string): void;
+  onError(error: ProtocolError): void;
+}
+
+export interface ReceiverOptions {
+  /** 'server' expects masked frames, 'client' unmasked ones (RFC 6455 §5.1). */
+  readonly role: 'server' | 'client';
+  readonly maxFrameSize: number;
+  readonly maxMessageSize: number;
+  /** A faster whole-buffer UTF-8 check, used when a text message arrives as one piece. */
+  readonly validateUtf8?: ((bytes: Uint8Array) => boolean) | undefined;
+}
+
+const HEADER = 0;
+const LENGTH16 = 1;
+const LENGTH64 = 2;
+const MASK = 3;
+const PAYLOAD = 4;
+const STOPPED = 5;
+
+const EMPTY = new Uint8Array(0);
+
+export class Receiver {
+  /** Set by the engine once permessage-deflate is negotiated; RSV1 is legal only then (RFC 7692 §6). */
+  inflater: MessageInflater | null = null;
+
+  readonly #handler: ReceiverHandler;
+  readonly #expectMask: boolean;
+  readonly #maxFrameSize: number;
+  readonly #maxMessageSize: number;
+  readonly #validateUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+
+  // Input: chunks[0] is consumed from `offset`; `buffered` counts unread bytes in all chunks.
+  #chunks: Uint8Array[] = [];
+  #offset = 0;
+  #buffered = 0;
+
+  #state = HEADER;
+  // Current frame.
+  #fin = false;
+  #opcode = 0;
+  #masked = false;
+  #length = 0;
+  #read = 0;
+  readonly #key = new Uint8Array(4);
+  // Current data message (it spans frames until a FIN).
+  #inMessage = false;
+  #text = false;
+  #compressed = false;
+  #messageLength = 0;
+  readonly #utf8 = new Utf8Validator();
+  readonly #onInflated = (chunk: Uint8Array): void => this.#deliver(chunk);
+
+  constructor(handler: ReceiverHandler, options: ReceiverOptions) {
+    this.#handler = handler;
+    this.#expectMask = options.role === 'server';
+    this.#maxFrameSize = options.maxFrameSize;
+    this.#maxMessageSize = options.maxMessageSize;
+    this.#validateUtf8 = options.validateUtf8;
+  }
+
+  /** True once the receiver discards its input (after an error or a close frame). */
+  get stopped(): boolean {
+    return this.#state === STOPPED;
+  }
+
+  /** True while a data message has started and not ended. */
+  get inMessage(): boolean {
+    return this.#inMessage;
+  }
+
+  /** Stops processing: later input is discarded. */
+  stop(): void {
+    this.#state = STOPPED;
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#offset = 0;
+  }
+
+  /**
+   * Takes `data` (the receiver may unmask it in place and hand out views of it) and processes as much
+   * as can be processed.
+   */
+  push(data: Uint8Array): void {
+    if (this.#state === STOPPED || data.length === 0) return;
+    this.#chunks.push(data);
+    this.#buffered += data.length;
+    this.#run();
+  }
+
+  #run(): void {
+    for (;;) {
+      switch (this.#state) {
+        case HEADER:
+          if (this.#buffered < 2) return;
+          this.#readHeader(this.#readByte(), this.#readByte());
+          break;
+        case LENGTH16:
+          if (this.#buffered < 2) return;
+          this.#length = (this.#readByte() << 8) | this.#readByte();
+          this.#afterLength();
+          break;
+        case LENGTH64: {
+          if (this.#buffered < 8) return;
+          const high = ((this.#readByte() << 24) | (this.#readByte() << 16) | (this.#readByte() << 8) |
+            this.#readByte()) >>> 0;
+          const low = ((this.#readByte() << 24) | (this.#readByte() << 16) | (this.#readByte() << 8) |
+            this.#readByte()) >>> 0;
+          // RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.
+          if (high >= 0x80000000) {
+            this.#fail('LENGTH_TOO_LARGE', 1002, 'frame length has the most significant bit set');
+            return;
+          }
+          this.#length = high * 0x100000000 + low;
+          this.#afterLength();
+          break;
+        }
+        case MASK:
+          if (this.#buffered < 4) return;
+          this.#key[0] = this.#readByte();
+          this.#key[1] = this.#readByte();
+          this.#key[2] = this.#readByte();
+          this.#key[3] = this.#readByte();
+          this.#startPayload();
+          break;
+        case PAYLOAD:
+          if (!this.#readPayload()) return;
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  #readByte(): number {
+    const chunk = this.#chunks[0]!;
+    const byte = chunk[this.#offset++]!;
+    if (this.#offset === chunk.length) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+    this.#buffered--;
+    return byte;
+  }
+
+  /** Takes `n` buffered bytes: a view when they lie in one chunk, else a copy. */
+  #readBytes(n: number): Uint8Array {
+    const first = this.#chunks[0]!;
+    this.#buffered -= n;
+    if (first.length - this.#offset >= n) {
+      const view = first.subarray(this.#offset, this.#offset + n);
+      this.#offset += n;
+      if (this.#offset === first.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      }
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.#chunks[0]!;
+      const take = Math.min(chunk.length - this.#offset, n - filled);
+      out.set(chunk.subarray(this.#offset, this.#offset + take), filled);
+      filled += take;
+      this.#offset += take;
+      if (this.#offset === chunk.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      }
+    }
+    return out;
+  }
+
+  #readHeader(b0: number, b1: number): void {
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    this.#fin = fin;
+    this.#opcode = opcode;
+    this.#masked = (b1 & 0x80) !== 0;
+    const length = b1 & 0x7f;
+
+    // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defining them was negotiated. RFC 7692 §6:
+    // permessage-deflate defines RSV1, on the first frame of a data message only (§6.1).
+    if ((b0 & 0x30) !== 0) return this.#fail('RESERVED_BITS', 1002, 'RSV2 or RSV3 is set');
+    if (rsv1 && (this.inflater === null || opcode === Opcode.Continuation || opcode >= 8)) {
+      return this.#fail('RESERVED_BITS', 1002, 'RSV1 is set without a negotiated extension using it');
+    }
+
+    if (opcode >= 8) {
+      // RFC 6455 §5.5: control frames.
+      if (opcode > Opcode.Pong) return this.#fail('RESERVED_OPCODE', 1002, `reserved opcode ${opcode}`);
+      if (!fin) return this.#fail('CONTROL_FRAME_FRAGMENTED', 1002, 'control frames must not be fragmented');
+      if (length > MAX_CONTROL_PAYLOAD) {
+        return this.#fail('CONTROL_FRAME_TOO_LONG', 1002, 'control frame payload longer than 125 bytes');
+      }
+    } else if (opcode === Opcode.Continuation) {
+      // RFC 6455 §5.4: a continuation frame continues a fragmented message; there must be one.
+      if (!this.#inMessage) {
+        return this.#fail('UNEXPECTED_CONTINUATION', 1002, 'continuation with nothing to continue');
+      }
+    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      // RFC 6455 §5.4: fragments of one message are not interleaved with another data message.
+      if (this.#inMessage) {
+        return this.#fail('EXPECTED_CONTINUATION', 1002, 'new data frame inside a fragmented message');
+      }
+      this.#compressed = rsv1;
+    } else {
+      return this.#fail('RESERVED_OPCODE', 1002, `reserved opcode ${opcode}`);
+    }
+
+    // RFC 6455 §5.1: a server MUST close on an unmasked frame, a client on a masked one.
+    if (this.#masked !== this.#expectMask) {
+      return this.#expectMask
+        ? this.#fail('MASK_EXPECTED', 1002, 'client frames must be masked')
+        : this.#fail('MASK_UNEXPECTED', 1002, 'server frames must not be masked');
+    }
+
+    if (length === 126) this.#state = LENGTH16;
+    else if (length === 127) this.#state = LENGTH64;
+    else {
+      this.#length = length;
+      this.#afterLength();
+    }
+  }
+
+  #afterLength(): void {
+    if (this.#opcode < 8) {
+      // Refuse oversized frames before buffering any of their payload.
+      if (this.#length > this.#maxFrameSize) {
+        return this.#fail('FRAME_TOO_BIG', 1009, `frame of ${this.#length} bytes exceeds the limit`);
+      }
+      const starting = this.#opcode !== Opcode.Continuation;
+      const sofar = starting ? 0 : this.#messageLength;
+      // Compressed sizes say nothing of the message size: those are counted while inflating.
+      if (!this.#compressed && sofar + this.#length > this.#maxMessageSize) {
+        return this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
+      }
+    }
+    if (this.#masked) this.#state = MASK;
+    else this.#startPayload();
+  }
+
+  #startPayload(): void {
+    this.#read = 0;
+    this.#state = PAYLOAD;
+    const opcode = this.#opcode;
+    if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      this.#inMessage = true;
+      this.#text = opcode === Opcode.Text;
+      this.#messageLength = 0;
+      if (this.#text) this.#utf8.reset();
+      this.#handler.onMessageStart(this.#text, this.#compressed);
+    }
+  }
+
+  /** Returns false when it needs more input. */
+  #readPayload(): boolean {
+    const remaining = this.#length - this.#read;
+    if (this.#opcode >= 8) {
+      if (this.#buffered < remaining) return false;
+      const payload = remaining === 0 ? EMPTY : this.#readBytes(remaining);
+      if (this.#masked) applyMask(payload, this.#key, 0);
+      this.#state = HEADER;
+      this.#control(payload);
+      return true;
+    }
+    if (remaining === 0) {
+      this.#state = HEADER;
+      this.#payloadPiece(EMPTY, true);
+      return true;
+    }
+    if (this.#buffered === 0) return false;
+    // One piece per chunk: a view, never a copy.
+    const available = this.#chunks[0]!.length - this.#offset;
+    const piece = this.#readBytes(available < remaining ? available : remaining);
+    if (this.#masked) applyMask(piece, this.#key, this.#read);
+    this.#read += piece.length;
+    const frameDone = this.#read === this.#length;
+    if (frameDone) this.#state = HEADER;
+    this.#payloadPiece(piece, frameDone);
+    return true;
+  }
+
+  #payloadPiece(piece: Uint8Array, frameDone: boolean): void {
+    const messageDone = frameDone && this.#fin;
+    if (this.#compressed) {
+      const budget = this.#maxMessageSize - this.#messageLength;
+      const result = this.inflater!.decompress(piece, messageDone, budget, this.#onInflated);
+      if (this.#state === STOPPED) return; // failed inside #deliver
+      if (result === 'too-big') return this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
+      if (result === 'invalid') {
+        return this.#fail('INVALID_COMPRESSED_DATA', 1007, 'compressed data cannot be inflated');
+      }
+    } else if (piece.length > 0) {
+      // A whole single-frame text message in one piece: the whole-buffer validator, if one was given.
+      if (
+        this.#validateUtf8 !== undefined && messageDone && piece.length === this.#length &&
+        this.#opcode === Opcode.Text
+      ) {
+        if (!this.#validateUtf8(piece)) {
+          return this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+        }
+        this.#messageLength += piece.length;
+        this.#inMessage = false;
+        this.#handler.onMessageData(piece);
+        this.#handler.onMessageEnd();
+        return;
+      }
+      this.#deliver(piece);
+      if (this.#state === STOPPED) return;
+    }
+    if (messageDone) {
+      // RFC 6455 §8.1: a text message must end on a code point boundary.
+      if (this.#text && !this.#utf8.finish()) {
+        return this.#fail('INVALID_UTF8', 1007, 'text message ends inside a UTF-8 sequence');
+      }
+      this.#inMessage = false;
+      this.#handler.onMessageEnd();
+    }
+  }
+
+  /** Validates and hands on a piece of (decompressed) message data. */
+  #deliver(data: Uint8Array): void {
+    if (this.#state === STOPPED || data.length === 0) return;
+    this.#messageLength += data.length;
+    if (this.#compressed && this.#messageLength > this.#maxMessageSize) {
+      return this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
+    }
+    // RFC 6455 §8.1: fail fast, at the first piece that can no longer be valid UTF-8.
+    if (this.#text && !this.#utf8.update(data)) {
+      return this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+    }
+    this.#handler.onMessageData(data);
+  }
+
+  #control(payload: Uint8Array): void {
+    switch (this.#opcode) {
+      case Opcode.Ping:
+        this.#handler.onPing(payload);
+        return;
+      case Opcode.Pong:
+        this.#handler.onPong(payload);
+        return;
+      default:
+        return this.#close(payload);
+    }
+  }
+
+  #close(payload: Uint8Array): void {
+    let code = 1005;
+    let reason = '';
+    if (payload.length === 1) {
+      // RFC 6455 §5.5.1: a close body, if present, starts with a 2-byte status code.
+      return this.#fail('INVALID_CLOSE_PAYLOAD', 1002, 'close frame payload of 1 byte');
+    }
+    if (payload.length >= 2) {
+      code = (payload[0]! << 8) | payload[1]!;
+      if (!isValidReceivedCloseCode(code)) {
+        return this.#fail('INVALID_CLOSE_CODE', 1002, `invalid close code ${code}`);
+      }
+      const validator = new Utf8Validator();
+      // RFC 6455 §5.5.1: the close reason is UTF-8.
+      if (!validator.update(payload, 2) || !validator.finish()) {
+        return this.#fail('INVALID_UTF8', 1007, 'close reason is not valid UTF-8');
+      }
+      reason = utf8Decoder.decode(payload.subarray(2));
+    }
+    this.stop();
+    this.#handler.onClose(code, reason);
+  }
+
+  #fail(code: ProtocolErrorCode, closeCode: number, message: string): void {
+    if (this.#state === STOPPED) return;
+    this.stop();
+    this.#handler.onError(new ProtocolError(code, closeCode, message));
+  }
+}
