@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runs } from '../../core/test/fc-runs.ts';
+const runs = Number(process.env.SANSWS_FC_RUNS ?? 1000);
 import { zlibCodec } from '../src/mod.ts';
 import { StrictInflater } from './strict-inflate.ts';
 
