@@ -4,12 +4,12 @@
  */
 
 import net from 'node:net';
-import { ServerConnection } from '@sansws/core';
+import { ServerConnection, type ServerConnectionOptions } from '@sansws/core';
 
 /** Creates (but does not start) an echo server. */
-export function createRawEchoServer(): net.Server {
+export function createRawEchoServer(options: ServerConnectionOptions = {}): net.Server {
   return net.createServer((socket) => {
-    const ws = new ServerConnection({ pingInterval: 30_000 });
+    const ws = new ServerConnection({ pingInterval: 30_000, ...options });
     let timer: NodeJS.Timeout | undefined;
     const flush = () => {
       // Handling events may issue commands, which produce more output: loop until both are empty.

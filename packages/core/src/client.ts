@@ -3,10 +3,11 @@
  * protocol.
  */
 
+import { type ClientCompressionOptions, clientExtensionHooks, createCompressor } from './compression.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { type HeaderField, UsageError } from './errors.ts';
 import { buildRequest, generateKey, validateResponse } from './handshake.ts';
-import { type HttpRequest, type HttpResponse, ResponseParser, serializeRequest } from './http.ts';
+import { getHeader, type HttpRequest, type HttpResponse, ResponseParser, serializeRequest } from './http.ts';
 
 /** Options of a client connection. */
 export interface ClientConnectionOptions extends ConnectionOptions {
@@ -20,6 +21,8 @@ export interface ClientConnectionOptions extends ConnectionOptions {
   headers?: readonly HeaderField[];
   /** Largest body of a refusal response kept for the error. Default 64 KiB. */
   maxResponseBodySize?: number;
+  /** Offer permessage-deflate (RFC 7692) with these settings and codec. Off when absent. */
+  compression?: ClientCompressionOptions | undefined;
 }
 
 /** Where a WebSocket URL points. */
@@ -83,6 +86,8 @@ export class ClientConnection extends Connection {
   readonly #key: string;
   readonly #subprotocols: readonly string[];
   readonly #parser: ResponseParser;
+  readonly #compression: ClientCompressionOptions | undefined;
+  readonly #acceptExtensions: ((values: readonly string[]) => unknown) | undefined;
   #response: HttpResponse | null = null;
 
   constructor(options: ClientConnectionOptions) {
@@ -90,6 +95,9 @@ export class ClientConnection extends Connection {
     this.target = parseWebSocketUrl(options.url);
     this.#subprotocols = options.subprotocols ?? [];
     this.#key = generateKey(this.randomBytes(16));
+    this.#compression = options.compression;
+    const hooks = options.compression === undefined ? undefined : clientExtensionHooks(options.compression);
+    this.#acceptExtensions = hooks?.accept;
     this.request = buildRequest(
       {
         host: this.target.host,
@@ -97,6 +105,7 @@ export class ClientConnection extends Connection {
         subprotocols: this.#subprotocols,
         ...(options.origin !== undefined ? { origin: options.origin } : {}),
         ...(options.headers !== undefined ? { headers: options.headers } : {}),
+        ...(hooks !== undefined ? { extensionsHeader: hooks.header } : {}),
       },
       this.#key,
     );
@@ -129,11 +138,21 @@ export class ClientConnection extends Connection {
     const response = result.response;
     this.#response = response;
     this.emit({ type: 'response', response });
-    const check = validateResponse(response, { key: this.#key, subprotocols: this.#subprotocols });
+    const check = validateResponse(response, {
+      key: this.#key,
+      subprotocols: this.#subprotocols,
+      ...(this.#acceptExtensions !== undefined ? { acceptExtensions: this.#acceptExtensions } : {}),
+    });
     if (!check.ok) {
       this.handshakeFailed(check.error, null);
       return;
     }
-    this.opened(check.subprotocol, null, null, result.rest);
+    const compressor = createCompressor(check.extensions, 'client', this.#compression);
+    this.opened(
+      check.subprotocol,
+      compressor === null ? null : getHeader(response.headers, 'sec-websocket-extensions') ?? null,
+      compressor,
+      result.rest,
+    );
   }
 }

@@ -39,10 +39,10 @@ export type TransportAction = 'none' | 'end' | 'abort';
 
 /** Per-message compression as the engine uses it (implemented by permessage-deflate). */
 export interface MessageCompressor extends MessageInflater {
+  /** Whether to compress a message of `byteLength` bytes (its first fragment's, when `fin` is false). */
+  shouldCompress(byteLength: number, fin: boolean): boolean;
   /** Compresses a message, or one fragment of it (`fin` false until the last). */
   compress(data: Uint8Array, fin: boolean): Uint8Array;
-  /** Messages shorter than this are sent uncompressed. */
-  readonly threshold: number;
   /** Frees codec state; called when the connection closes. */
   release(): void;
 }
@@ -157,6 +157,7 @@ export abstract class Connection {
   // Outgoing streamed message.
   #sending: 'text' | 'binary' | null = null;
   #sendingStarted = false;
+  #sendingMayCompress = false;
   #sendingCompressed = false;
   readonly #sendUtf8 = new Utf8Validator();
 
@@ -334,7 +335,8 @@ export abstract class Connection {
     }
     this.#sending = type;
     this.#sendingStarted = false;
-    this.#sendingCompressed = this.#compression !== null && options?.compress !== false;
+    this.#sendingMayCompress = this.#compression !== null && options?.compress !== false;
+    this.#sendingCompressed = false;
     if (type === 'text') this.#sendUtf8.reset();
   }
 
@@ -465,7 +467,9 @@ export abstract class Connection {
 
   #sendMessage(opcode: number, payload: Uint8Array, options: SendOptions | undefined): void {
     const compression = this.#compression;
-    if (compression !== null && options?.compress !== false && payload.length >= compression.threshold) {
+    if (
+      compression !== null && options?.compress !== false && compression.shouldCompress(payload.length, true)
+    ) {
       this.#sendFrame(true, true, opcode, compression.compress(payload, true));
     } else {
       this.#sendFrame(true, false, opcode, payload);
@@ -490,6 +494,9 @@ export abstract class Connection {
     }
     const first = !this.#sendingStarted;
     this.#sendingStarted = true;
+    if (first && this.#sendingMayCompress) {
+      this.#sendingCompressed = this.#compression!.shouldCompress(payload.length, fin);
+    }
     const opcode = first ? (type === 'text' ? Opcode.Text : Opcode.Binary) : Opcode.Continuation;
     if (this.#sendingCompressed) {
       // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.

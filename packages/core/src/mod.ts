@@ -36,3 +36,14 @@ export type { AcceptResult, ServerHandshakeOptions } from './handshake.ts';
 export { getHeader, getHeaderValues } from './http.ts';
 export type { HttpRequest, HttpResponse } from './http.ts';
 export { isValidUtf8, Utf8Validator } from './utf8.ts';
+export type { ClientCompressionOptions, ServerCompressionOptions } from './compression.ts';
+export type {
+  DeflateCodec,
+  DeflateOptions,
+  Deflater,
+  DeflaterOptions,
+  Inflater,
+  InflaterOptions,
+  InflateStatus,
+  ServerDeflateOptions,
+} from './deflate.ts';

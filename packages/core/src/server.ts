@@ -3,14 +3,18 @@
  * it, then runs the frame protocol.
  */
 
+import { createCompressor, type ServerCompressionOptions, serverExtensionHook } from './compression.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { HandshakeError, type HeaderField, UsageError } from './errors.ts';
 import { acceptRequest, rejectResponse, type ServerHandshakeOptions } from './handshake.ts';
 import { type HttpRequest, type HttpResponse, RequestHeadParser, serializeResponse } from './http.ts';
 import { checkCommand } from './states.ts';
 
-/** Options of a server connection: the engine's and the handshake policy's. */
-export interface ServerConnectionOptions extends ConnectionOptions, ServerHandshakeOptions {}
+/** Options of a server connection: the engine's, the handshake policy's, and compression. */
+export interface ServerConnectionOptions extends ConnectionOptions, ServerHandshakeOptions {
+  /** Accept permessage-deflate (RFC 7692) with these settings and codec. Off when absent. */
+  compression?: ServerCompressionOptions | undefined;
+}
 
 /** The outcome of {@link ServerConnection.accept}. */
 export type AcceptOutcome =
@@ -59,7 +63,12 @@ export class ServerConnection extends Connection {
   accept(options: ServerHandshakeOptions = {}): AcceptOutcome {
     checkCommand('accept', this.state);
     const request = this.#requireRequest('accept');
-    const result = acceptRequest(request, { ...this.#options, ...options });
+    const merged: ServerHandshakeOptions = { ...this.#options, ...options };
+    const compression = this.#options.compression;
+    if (compression !== undefined && merged.negotiateExtensions === undefined) {
+      merged.negotiateExtensions = serverExtensionHook(compression);
+    }
+    const result = acceptRequest(request, merged);
     const bytes = serializeResponse(result.response);
     if (!result.ok) {
       this.handshakeFailed(result.error, bytes);
@@ -68,7 +77,12 @@ export class ServerConnection extends Connection {
     this.write(bytes);
     const rest = joinPending(this.#pending, this.#pendingLength);
     this.#pending = [];
-    this.opened(result.subprotocol, result.extensionsHeader, null, rest);
+    this.opened(
+      result.subprotocol,
+      result.extensionsHeader,
+      createCompressor(result.extensions, 'server', compression),
+      rest,
+    );
     return { ok: true, response: result.response };
   }
 
