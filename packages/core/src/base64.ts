@@ -1,59 +1,82 @@
 /**
- * Strict base64 (RFC 4648 §4, standard alphabet, padding required), for handshake keys. Strict decoding
- * is what lets the server check that `Sec-WebSocket-Key` is base64 of exactly 16 bytes (RFC 6455 §4.2.1).
+ * Base64 (RFC 4648 §4, the standard alphabet with padding), synchronous and dependency-free.
+ *
+ * The handshake needs it twice: to check that Sec-WebSocket-Key is the base64 of 16 bytes and to write
+ * Sec-WebSocket-Accept (RFC 6455 §4.2.1, §4.2.2). `atob`/`btoa` work on Latin-1 strings and are not in
+ * the core's type environment, and a header check wants a decoder that says "malformed" rather than one
+ * that skips whitespace and forgives missing padding, so both directions are written here.
  */
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const VALUES = new Int8Array(128).fill(-1);
+const PAD = 0x3d; // '='
+
+/** Six-bit value of each ASCII character, or -1 for characters outside the alphabet (including '='). */
+const VALUES: Int8Array = new Int8Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 
-/** Encodes bytes as padded base64. */
+/**
+ * Encodes `bytes` as base64 with the standard alphabet and `=` padding (RFC 4648 §4).
+ */
 export function encodeBase64(bytes: Uint8Array): string {
-  let out = '';
+  let text = '';
+  const whole = bytes.length - (bytes.length % 3);
   let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
+  for (; i < whole; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! + ALPHABET[n & 63]!;
+    text += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! + ALPHABET[n & 63]!;
   }
-  const rest = bytes.length - i;
-  if (rest === 1) {
+  if (bytes.length - whole === 1) {
     const n = bytes[i]! << 16;
-    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + '==';
-  } else if (rest === 2) {
+    text += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + '==';
+  } else if (bytes.length - whole === 2) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! + '=';
+    text += ALPHABET[n >>> 18]! + ALPHABET[(n >>> 12) & 63]! + ALPHABET[(n >>> 6) & 63]! + '=';
   }
-  return out;
+  return text;
 }
 
 /**
- * Decodes padded base64, or returns null for anything malformed: a length that is not a multiple of 4,
- * a character outside the alphabet, misplaced padding, or non-zero bits in the padding position.
+ * Decodes strict base64 (RFC 4648 §4): standard alphabet only, length a multiple of four, padding
+ * present exactly when needed and only at the end, no whitespace or line breaks (§3.1, §3.3), and the
+ * unused bits before the padding zero (§3.5), so that every byte string has exactly one accepted
+ * encoding.
+ *
+ * @returns the decoded bytes, or null if `text` is not canonical base64.
  */
 export function decodeBase64(text: string): Uint8Array | null {
   if (text.length % 4 !== 0) return null;
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - padding);
-  let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    const last = i + 4 === text.length;
-    const values = [0, 0, 0, 0];
-    for (let j = 0; j < 4; j++) {
-      const code = text.charCodeAt(i + j);
-      if (last && j >= 4 - padding) {
-        if (code !== 0x3d) return null;
-        continue;
-      }
-      const value = code < 128 ? VALUES[code]! : -1;
-      if (value < 0) return null;
-      values[j] = value;
+  const padding = text.length === 0
+    ? 0
+    : text.charCodeAt(text.length - 1) !== PAD
+    ? 0
+    : text.charCodeAt(text.length - 2) !== PAD
+    ? 1
+    : 2;
+  const bytes = new Uint8Array((text.length / 4) * 3 - padding);
+  const dataChars = text.length - padding;
+  let n = 0;
+  let j = 0;
+  for (let i = 0; i < dataChars; i++) {
+    const code = text.charCodeAt(i);
+    const value = code < 128 ? VALUES[code]! : -1;
+    if (value < 0) return null;
+    n = (n << 6) | value;
+    if ((i & 3) === 3) {
+      bytes[j++] = n >>> 16;
+      bytes[j++] = (n >>> 8) & 0xff;
+      bytes[j++] = n & 0xff;
+      n = 0;
     }
-    const n = (values[0]! << 18) | (values[1]! << 12) | (values[2]! << 6) | values[3]!;
-    if (last && padding === 2 && (n & 0xffff) !== 0) return null;
-    if (last && padding === 1 && (n & 0xff) !== 0) return null;
-    out[o++] = n >>> 16;
-    if (o < out.length) out[o++] = (n >>> 8) & 0xff;
-    if (o < out.length) out[o++] = n & 0xff;
   }
-  return out;
+  if (padding === 1) {
+    // Three characters carry 18 bits for 2 bytes; the last 2 bits must be zero.
+    if ((n & 0x3) !== 0) return null;
+    bytes[j++] = n >>> 10;
+    bytes[j++] = (n >>> 2) & 0xff;
+  } else if (padding === 2) {
+    // Two characters carry 12 bits for 1 byte; the last 4 bits must be zero.
+    if ((n & 0xf) !== 0) return null;
+    bytes[j++] = n >>> 4;
+  }
+  return bytes;
 }
