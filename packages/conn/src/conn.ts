@@ -1,0 +1,1096 @@
+/**
+ * `Conn`: one WebSocket connection driven over a {@link Transport}, with promises, backpressure both ways
+ * and typed close errors (gorilla/websocket's `Conn`, in TypeScript).
+ *
+ * Theory of operation. A Conn owns a core engine (`ServerConnection` or `ClientConnection`, always in
+ * streaming mode) and a transport. Every input (bytes, EOF, a timer) and every command goes to the engine,
+ * then {@link Conn} "pumps": it writes the engine's output to the transport, applies its transport action
+ * and dispatches its events, until both are empty (handling an event may issue commands).
+ *
+ * Reading. Streamed message events land in an inbox of items (start, chunk, end); whole-message reads
+ * assemble them, streaming reads hand chunks out as they come. When the inbox holds more than
+ * `readHighWaterMark` unread bytes the transport is paused, and resumed once reads bring it down to half
+ * that; a message larger than the mark read with `readMessage` never pauses, since that read drains the
+ * inbox as it assembles (its size is bounded by `maxMessageSize`). While the transport is paused the
+ * keepalive timer is held too: the peer's pong may be stuck behind unread data, and the peer was alive
+ * when we paused. Reads are served one at a time, in call order.
+ *
+ * Writing. Data writes go through an ordered queue: a job runs (encodes its frames with the engine and
+ * hands them to the transport) only while the transport is below its write high-water mark, then its
+ * promise resolves; a streamed message (`nextWriter`) holds the queue until it is closed, so frames of
+ * different messages never interleave. Control frames (ping, pong, close) skip the queue: they are written
+ * between two frames, never inside one, since each engine command produces whole frames.
+ *
+ * Failure. Promises handed out reject with the abort reason, a `ConnError` timeout (that call only), a
+ * `CloseError` once the connection is closed, or a core `UsageError` for misuse. Internal promises always
+ * have a handler attached: nothing here can become an unhandled rejection.
+ *
+ * @module
+ */
+
+import {
+  type ClosedEvent,
+  type Connection,
+  type HttpRequest,
+  type HttpResponse,
+  UsageError,
+  type WebSocketEvent,
+} from '@sansws/core';
+import { CloseError, closeErrorCode, ConnError } from './errors.ts';
+import { CallGuard } from './guard.ts';
+import type { PreparedMessage } from './prepared.ts';
+import type { NetAddress, TimerHandle, Timers, Transport, TransportHandler } from './transport.ts';
+import { type AbortSignalLike, concatBytes, utf8Decoder, utf8Encoder } from './web.ts';
+
+/** The type of a data message. */
+export type MessageType = 'text' | 'binary';
+
+/** A whole message, as returned by {@link Conn.readMessage}. */
+export type Message =
+  | { readonly type: 'text'; readonly data: string }
+  | { readonly type: 'binary'; readonly data: Uint8Array };
+
+/** Options of a single read or write call. */
+export interface CallOptions {
+  /** Abandons this call only (its promise rejects with the signal's reason); the connection stays usable. */
+  readonly signal?: AbortSignalLike;
+}
+
+/** Options of a single write. */
+export interface WriteOptions extends CallOptions {
+  /** Set false to send this message uncompressed even when compression was negotiated. */
+  readonly compress?: boolean;
+}
+
+/** How a connection ended, as {@link Conn.closed} and {@link Conn.close} report it. */
+export interface CloseInfo {
+  /** The close code received (1005: none), sent when we failed, or 1006 (no closing handshake). */
+  readonly code: number;
+  /** The close reason. */
+  readonly reason: string;
+  /** Whether the closing handshake completed. */
+  readonly clean: boolean;
+  /** The same outcome as the error reads and writes reject with. */
+  readonly error: CloseError;
+}
+
+/** Settings of the connection layer, shared by {@link Upgrader} and {@link dial}. */
+export interface ConnOptions {
+  /**
+   * Unread received bytes above which the transport is paused (read backpressure); reading resumes below
+   * half of it. Default 1 MiB.
+   */
+  readonly readHighWaterMark?: number;
+  /** Bytes buffered in the transport above which writes wait (write backpressure). Default 64 KiB. */
+  readonly writeHighWaterMark?: number;
+  /**
+   * Longest wait of one read call (`readMessage`, `nextReader`, one chunk of a reader), in ms; it then
+   * rejects with `ConnError('READ_TIMEOUT')` and the connection stays usable. 0 (default): no limit.
+   */
+  readonly readTimeout?: number;
+  /**
+   * Longest wait of one write call for its turn and for room in the transport, in ms; it then rejects
+   * with `ConnError('WRITE_TIMEOUT')` (nothing of it was sent) and the connection stays usable. 0
+   * (default): no limit.
+   */
+  readonly writeTimeout?: number;
+  /**
+   * How long `close()` waits for the closing handshake before destroying the transport, in ms. Also bounds
+   * the wait for the peer's EOF after the handshake. Default 10 000.
+   */
+  readonly closeTimeout?: number;
+  /** Send a keepalive ping after this many ms; 0 disables. Default 30 000. */
+  readonly pingInterval?: number;
+  /** Close (1006) when a keepalive ping is not answered within this many ms. Default: `pingInterval`. */
+  readonly pongTimeout?: number;
+  /** Largest message accepted, in (decompressed) bytes; bigger → close 1009. Default 16 MiB. */
+  readonly maxMessageSize?: number;
+}
+
+/** Answers a ping; replaces the default (an automatic pong). */
+export type PingHandler = (data: Uint8Array) => void;
+/** Sees a pong; `rtt` is set when it answers a ping we sent (keepalive or {@link Conn.ping}). */
+export type PongHandler = (data: Uint8Array, rtt: number | undefined) => void;
+/** Sees the peer's close frame. The engine echoes it regardless (RFC 6455 §5.5.1). */
+export type CloseHandler = (code: number, reason: string) => void;
+
+/** One message read as a stream of chunks (see {@link Conn.nextReader}). */
+export interface MessageReader extends AsyncIterable<Uint8Array> {
+  /** The message type. Text chunks are UTF-8 bytes, valid so far; a chunk may end inside a character. */
+  readonly type: MessageType;
+  /** The next chunk, or `null` at the end of the message. */
+  read(options?: CallOptions): Promise<Uint8Array | null>;
+  /** Discards the rest of the message and lets the next read start. Iteration calls it on `break`. */
+  cancel(): void;
+}
+
+/** One message written as a stream of frames (see {@link Conn.nextWriter}). */
+export interface MessageWriter {
+  /** The message type. */
+  readonly type: MessageType;
+  /** Writes one frame. Text takes strings, or UTF-8 bytes (validated across chunks). */
+  write(chunk: Uint8Array | string, options?: CallOptions): Promise<void>;
+  /** Ends the message, with an optional last piece, and releases the write queue. */
+  close(chunk?: Uint8Array | string, options?: CallOptions): Promise<void>;
+}
+
+/** Normalised settings. */
+export interface ConnSettings {
+  readonly readHighWaterMark: number;
+  readonly writeHighWaterMark: number;
+  readonly readTimeout: number;
+  readonly writeTimeout: number;
+  readonly closeTimeout: number;
+}
+
+export const DEFAULT_PING_INTERVAL = 30_000;
+const DEFAULT_READ_HWM = 1024 * 1024;
+const DEFAULT_WRITE_HWM = 64 * 1024;
+const DEFAULT_CLOSE_TIMEOUT = 10_000;
+const EMPTY = new Uint8Array(0);
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new UsageError('INVALID_ARGUMENT', `${name} must be a non-negative number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Validates and fills in the connection-layer settings. */
+export function connSettings(options: ConnOptions): ConnSettings {
+  return {
+    readHighWaterMark: nonNegative('readHighWaterMark', options.readHighWaterMark, DEFAULT_READ_HWM),
+    writeHighWaterMark: nonNegative('writeHighWaterMark', options.writeHighWaterMark, DEFAULT_WRITE_HWM),
+    readTimeout: nonNegative('readTimeout', options.readTimeout, 0),
+    writeTimeout: nonNegative('writeTimeout', options.writeTimeout, 0),
+    closeTimeout: nonNegative('closeTimeout', options.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
+  };
+}
+
+/** What starts a {@link Conn}: an engine in `connecting` or `open` state and its transport. */
+export interface ConnInit {
+  readonly engine: Connection;
+  readonly transport: Transport;
+  readonly timers: Timers;
+  readonly settings: ConnSettings;
+  /** Server: answers the `request` event (accept or reject). */
+  readonly onRequest?: (conn: Conn, request: HttpRequest) => void;
+  /** Bytes already read from the transport, fed to the engine first. */
+  readonly initialData?: Uint8Array;
+  /** Fails the opening handshake after this many ms. 0: no limit. */
+  readonly handshakeTimeout?: number;
+}
+
+type InboxItem =
+  | { readonly kind: 'start'; readonly type: MessageType }
+  | { readonly kind: 'chunk'; readonly data: Uint8Array }
+  | { readonly kind: 'end' };
+
+/** The message whose start was read and whose end was not. */
+interface CurrentMessage {
+  readonly type: MessageType;
+  /** Chunks taken from the inbox but not yet handed out (a `readMessage` that was abandoned). */
+  parts: Uint8Array[];
+  bytes: number;
+  /** Its reader was cancelled: drop the rest. */
+  discard: boolean;
+}
+
+interface WriteJob {
+  readonly bytes: number;
+  readonly run: () => void;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingPing {
+  readonly data: Uint8Array;
+  readonly sentAt: number;
+  readonly resolve: (rtt: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Package-internal access to a Conn's opening handshake. */
+let openedOf: (conn: Conn) => Promise<void>;
+
+/** Waits for the opening handshake of a Conn created with {@link ConnInit}. */
+export function connOpened(conn: Conn): Promise<void> {
+  return openedOf(conn);
+}
+
+/**
+ * One WebSocket connection. Obtain it from an {@link Upgrader} (server) or {@link dial} (client).
+ *
+ * Every method may be called concurrently: writes are queued in call order, reads are served in call
+ * order. Reads and writes reject with a {@link CloseError} once the connection is closed (messages that
+ * arrived before the close are still read first).
+ */
+export class Conn implements AsyncIterable<Message> {
+  readonly #engine: Connection;
+  readonly #transport: Transport;
+  readonly #timers: Timers;
+  readonly #settings: ConnSettings;
+  readonly #onRequest: ((conn: Conn, request: HttpRequest) => void) | undefined;
+
+  // Opening handshake.
+  readonly #opened: Promise<void>;
+  #resolveOpened!: () => void;
+  #rejectOpened!: (error: unknown) => void;
+  #isOpen = false;
+  #handshakeTimer: TimerHandle | undefined;
+  #response: HttpResponse | null = null;
+
+  // Pumping and timers.
+  #pumping = false;
+  #repump = false;
+  #timer: TimerHandle | undefined;
+  #timerDeadline: number | undefined;
+  #ended = false;
+  #destroyed = false;
+  #transportClosed = false;
+  #transportError: unknown = undefined;
+  #endGuard: TimerHandle | undefined;
+
+  // Closing.
+  #closeError: CloseError | null = null;
+  #closingCode: number | undefined;
+  #closingReason = '';
+  readonly #closed: Promise<CloseInfo>;
+  #resolveClosed!: (info: CloseInfo) => void;
+
+  // Reading.
+  #inbox: InboxItem[] = [];
+  #inboxHead = 0;
+  #inboxBytes = 0;
+  #paused = false;
+  #current: CurrentMessage | null = null;
+  #wake: (() => void) | null = null;
+  #readLocked = false;
+  #readWaiters: Array<() => void> = [];
+
+  // Writing.
+  #writable = true;
+  #processing = false;
+  #jobs: WriteJob[] = [];
+  #writerJobs: WriteJob[] = [];
+  #writer: object | null = null;
+  #queuedBytes = 0;
+
+  // Control frames.
+  #pings: PendingPing[] = [];
+  #pingHandler: PingHandler | null = null;
+  #pongHandler: PongHandler | null = null;
+  #closeHandler: CloseHandler | null = null;
+
+  static {
+    openedOf = (conn) => conn.#opened;
+  }
+
+  /**
+   * Drives `init.engine` over `init.transport`. Applications do not call this: use an `Upgrader` or
+   * `dial`. (Adapter authors may, to run a core engine they created themselves.)
+   */
+  constructor(init: ConnInit) {
+    this.#engine = init.engine;
+    this.#transport = init.transport;
+    this.#timers = init.timers;
+    this.#settings = init.settings;
+    this.#onRequest = init.onRequest;
+    this.#engine.streaming = true;
+    this.#opened = new Promise<void>((resolve, reject) => {
+      this.#resolveOpened = resolve;
+      this.#rejectOpened = reject;
+    });
+    this.#opened.catch(() => {});
+    this.#closed = new Promise<CloseInfo>((resolve) => (this.#resolveClosed = resolve));
+    if (this.#engine.state === 'open') {
+      this.#isOpen = true;
+      this.#resolveOpened();
+    } else if ((init.handshakeTimeout ?? 0) > 0) {
+      this.#handshakeTimer = this.#timers.setTimeout(() => {
+        this.#handshakeTimer = undefined;
+        if (this.#isOpen || this.#closeError !== null) return;
+        this.#rejectOpened(new ConnError('HANDSHAKE_TIMEOUT', 'the opening handshake timed out'));
+        this.terminate();
+      }, init.handshakeTimeout!);
+    }
+    this.#transport.start(this.#handler, { writeHighWaterMark: this.#settings.writeHighWaterMark });
+    // A transport handed over by a head reader or a proxy tunnel was paused between owners.
+    this.#transport.resume();
+    if (init.initialData !== undefined && init.initialData.length > 0) {
+      this.#engine.receiveData(init.initialData, this.#timers.now());
+    }
+    this.#pump();
+  }
+
+  // ---- introspection -------------------------------------------------------------------------------
+
+  /** `'server'` or `'client'`. */
+  get role(): 'server' | 'client' {
+    return this.#engine.role;
+  }
+  /** The engine's state: `'connecting'`, `'open'`, `'closing'` or `'closed'`. */
+  get state(): 'connecting' | 'open' | 'closing' | 'closed' {
+    return this.#engine.state;
+  }
+  /** The negotiated subprotocol, or null. */
+  get subprotocol(): string | null {
+    return this.#engine.subprotocol;
+  }
+  /** The negotiated `Sec-WebSocket-Extensions` value (e.g. permessage-deflate's parameters), or null. */
+  get extensions(): string | null {
+    return this.#engine.extensions;
+  }
+  /** Server: the handshake request. Client: the request sent. */
+  get request(): HttpRequest | null {
+    return (this.#engine as { request?: HttpRequest | null }).request ?? null;
+  }
+  /** Client: the handshake response. Server: null. */
+  get response(): HttpResponse | null {
+    return this.#response;
+  }
+  /** The peer's address, when the transport is a network socket. */
+  get remoteAddress(): NetAddress | null {
+    return this.#transport.remoteAddress;
+  }
+  /** Our address, when the transport is a network socket. */
+  get localAddress(): NetAddress | null {
+    return this.#transport.localAddress;
+  }
+  /** Bytes accepted by writes and not yet handed to the operating system (queued + transport buffer). */
+  get bufferedAmount(): number {
+    return this.#queuedBytes + this.#transport.bufferedAmount;
+  }
+  /** The runtime's socket (e.g. a node:net `Socket`): an escape hatch, use with care. */
+  get raw(): unknown {
+    return this.#transport.raw;
+  }
+  /** Resolves (never rejects) when the connection is closed, with how it ended. */
+  get closed(): Promise<CloseInfo> {
+    return this.#closed;
+  }
+
+  // ---- reading -------------------------------------------------------------------------------------
+
+  /**
+   * Reads the next whole message. Text is decoded (its UTF-8 was validated as it arrived). Rejects with a
+   * {@link CloseError} once the connection is closed and every earlier message was read.
+   */
+  async readMessage(options?: CallOptions): Promise<Message> {
+    const guard = this.#readGuard(options);
+    try {
+      const release = await this.#lockRead(guard);
+      try {
+        const current = await this.#beginMessage(guard);
+        for (;;) {
+          const item = this.#shiftItem() ?? await this.#nextItem(guard);
+          if (item.kind === 'chunk') {
+            current.parts.push(item.data);
+            current.bytes += item.data.length;
+          } else if (item.kind === 'end') {
+            this.#current = null;
+            const data = concatBytes(current.parts, current.bytes);
+            return current.type === 'text' ? { type: 'text', data: utf8Decoder.decode(data) } : {
+              type: 'binary',
+              data,
+            };
+          }
+        }
+      } finally {
+        release();
+      }
+    } finally {
+      guard.dispose();
+    }
+  }
+
+  /**
+   * Waits for the next message and returns a reader of its chunks, delivered as they arrive, so that a
+   * message of any size streams through in bounded memory (raise `maxMessageSize` for very large ones).
+   * Other reads wait until the reader reaches the end or is cancelled.
+   */
+  async nextReader(options?: CallOptions): Promise<MessageReader> {
+    const guard = this.#readGuard(options);
+    let release: () => void;
+    let current: CurrentMessage;
+    try {
+      release = await this.#lockRead(guard);
+      try {
+        current = await this.#beginMessage(guard);
+      } catch (error) {
+        release();
+        throw error;
+      }
+    } finally {
+      guard.dispose();
+    }
+    return this.#reader(current, release);
+  }
+
+  /**
+   * Iterates over whole messages. The iteration ends quietly when the connection closes normally
+   * (`CLOSED_NORMALLY`) and throws the {@link CloseError} otherwise. Breaking out of the loop leaves the
+   * connection open.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
+    for (;;) {
+      let message: Message;
+      try {
+        message = await this.readMessage();
+      } catch (error) {
+        if (error instanceof CloseError && error.normal) return;
+        throw error;
+      }
+      yield message;
+    }
+  }
+
+  // ---- writing -------------------------------------------------------------------------------------
+
+  /**
+   * Writes a whole message. Resolves once its frame is handed to the transport, which happens when every
+   * earlier write was and the transport is below its write high-water mark. Text may be given as a string
+   * or as UTF-8 bytes (validated); binary as bytes or a string (sent as UTF-8). The bytes are referenced,
+   * not copied: do not modify them until they are written (`bufferedAmount`).
+   */
+  writeMessage(type: MessageType, data: string | Uint8Array, options?: WriteOptions): Promise<void> {
+    const send = options?.compress === false ? { compress: false } : undefined;
+    const bytes = data.length;
+    let run: () => void;
+    if (type === 'text') {
+      run = typeof data === 'string'
+        ? () => this.#engine.sendText(data, send)
+        : () => (this.#engine.sendMessageStart('text', send), this.#engine.sendMessageEnd(data));
+    } else if (type === 'binary') {
+      const payload = typeof data === 'string' ? utf8Encoder.encode(data) : data;
+      run = () => this.#engine.sendBinary(payload, send);
+    } else {
+      return Promise.reject(new UsageError('INVALID_ARGUMENT', `unknown message type ${String(type)}`));
+    }
+    return this.#enqueue(this.#jobs, bytes, () => {
+      run();
+      this.#pump();
+    }, options);
+  }
+
+  /**
+   * Writes a prepared message: its frame was encoded once and is written as is to every server connection
+   * without compression; elsewhere (client masking, negotiated compression) it is encoded for this
+   * connection. Queued and resolved like {@link Conn.writeMessage}.
+   */
+  writePreparedMessage(message: PreparedMessage, options?: CallOptions): Promise<void> {
+    return this.#enqueue(this.#jobs, message.size, () => {
+      if (this.#engine.role === 'server' && this.#engine.extensions === null) {
+        // Safe to bypass the engine: no streamed message is in progress (the queue guarantees it) and
+        // every earlier engine output was written, so these frames land between whole frames.
+        for (const chunk of message.serverFrame()) this.#writable = this.#transport.write(chunk);
+      } else if (message.type === 'text') {
+        this.#engine.sendText(message.text);
+      } else {
+        this.#engine.sendBinary(message.data);
+      }
+      this.#pump();
+    }, options);
+  }
+
+  /**
+   * Starts a message written as a stream: each `write` sends one frame, `close` ends the message. The
+   * writer holds the write queue until closed (other messages wait; control frames do not). Resolves when
+   * it is this writer's turn.
+   */
+  async nextWriter(type: MessageType, options?: WriteOptions): Promise<MessageWriter> {
+    if (type !== 'text' && type !== 'binary') {
+      throw new UsageError('INVALID_ARGUMENT', `unknown message type ${String(type)}`);
+    }
+    const send = options?.compress === false ? { compress: false } : undefined;
+    let closed = false;
+    const writer: MessageWriter = {
+      type,
+      write: (chunk, callOptions) => {
+        if (closed) return Promise.reject(new UsageError('INVALID_STATE', 'the writer is closed'));
+        return this.#enqueue(this.#writerJobs, chunk.length, () => {
+          this.#engine.sendMessageChunk(chunk);
+          this.#pump();
+        }, callOptions);
+      },
+      close: (chunk = EMPTY, callOptions) => {
+        if (closed) return Promise.reject(new UsageError('INVALID_STATE', 'the writer is closed'));
+        closed = true;
+        const done = this.#enqueue(this.#writerJobs, chunk.length, () => {
+          this.#engine.sendMessageEnd(chunk);
+          this.#writer = null;
+          this.#pump();
+        }, callOptions);
+        // An abandoned close leaves the message open: let the caller try again.
+        done.catch(() => {
+          if (this.#writer === writer) closed = false;
+        });
+        return done;
+      },
+    };
+    await this.#enqueue(this.#jobs, 0, () => {
+      this.#engine.sendMessageStart(type, send);
+      this.#writer = writer;
+    }, options);
+    return writer;
+  }
+
+  // ---- control -------------------------------------------------------------------------------------
+
+  /**
+   * Sends a ping (payload ≤ 125 bytes) ahead of queued messages and resolves with the round-trip time in
+   * ms when its pong arrives. A pong also answers every earlier ping (RFC 6455 §5.5.3).
+   */
+  ping(data: Uint8Array = EMPTY, options?: CallOptions): Promise<number> {
+    const failure = this.#writeFailure();
+    if (failure !== null) return Promise.reject(failure);
+    const guard = new CallGuard(options?.signal, this.#timers, 0, () => undefined);
+    if (guard.failed) return Promise.reject(guard.failure);
+    try {
+      this.#engine.sendPing(data);
+    } catch (error) {
+      guard.dispose();
+      return Promise.reject(error);
+    }
+    return new Promise<number>((resolve, reject) => {
+      const entry: PendingPing = {
+        data: data.slice(),
+        sentAt: this.#timers.now(),
+        resolve: (rtt) => (guard.dispose(), resolve(rtt)),
+        reject: (error) => (guard.dispose(), reject(error)),
+      };
+      this.#pings.push(entry);
+      guard.onFail(() => {
+        const index = this.#pings.indexOf(entry);
+        if (index >= 0) this.#pings.splice(index, 1);
+        entry.reject(guard.failure);
+      });
+      this.#pump();
+    });
+  }
+
+  /** Sends a pong (≤ 125 bytes), e.g. from a custom ping handler. Returns false when no longer open. */
+  pong(data: Uint8Array = EMPTY): boolean {
+    if (this.#engine.state !== 'open') return false;
+    this.#engine.sendPong(data);
+    this.#pump();
+    return true;
+  }
+
+  /** Replaces the ping handler; `null` restores the default (answer with a pong automatically). */
+  setPingHandler(handler: PingHandler | null): void {
+    this.#pingHandler = handler;
+    this.#engine.autoPong = handler === null;
+  }
+  /** Replaces the pong handler; `null` restores the default (nothing beyond resolving `ping()`). */
+  setPongHandler(handler: PongHandler | null): void {
+    this.#pongHandler = handler;
+  }
+  /**
+   * Replaces the close handler, called when the peer's close frame arrives; `null` restores the default
+   * (nothing). Either way the engine echoes the close frame, as RFC 6455 §5.5.1 requires.
+   */
+  setCloseHandler(handler: CloseHandler | null): void {
+    this.#closeHandler = handler;
+  }
+
+  /**
+   * Starts the closing handshake with `code` (default 1000) and `reason` (≤ 123 bytes), ahead of queued
+   * writes (which then reject with `CloseError('CLOSING')`: await writes first to send them). Resolves when
+   * the connection is closed; after `closeTimeout` without the peer's answer the transport is destroyed
+   * and the outcome is 1006. Calling it again returns the same promise.
+   */
+  close(code = 1000, reason = ''): Promise<CloseInfo> {
+    const state = this.#engine.state;
+    if (state === 'open') {
+      try {
+        this.#engine.close(code, reason);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#closingCode = code;
+      this.#closingReason = reason;
+      this.#rejectQueued(this.#closingError());
+      // After our close frame we must read until the peer's: keep reading whatever the inbox holds.
+      this.#setPaused(false);
+      this.#pump();
+    } else if (state === 'connecting') {
+      this.terminate();
+    }
+    return this.#closed;
+  }
+
+  /** Destroys the transport at once, without a closing handshake; the outcome is 1006. */
+  terminate(): void {
+    if (!this.#destroyed) {
+      this.#destroyed = true;
+      this.#transport.destroy();
+    }
+    // The engine has no "abort" command; an EOF yields the same outcome (1006, no handshake).
+    if (this.#engine.state !== 'closed') {
+      this.#engine.receiveEof();
+      this.#pump();
+    }
+  }
+
+  // ---- internals: pumping --------------------------------------------------------------------------
+
+  readonly #handler: TransportHandler = {
+    data: (chunk) => {
+      if (this.#engine.state === 'closed') return;
+      this.#engine.receiveData(chunk, this.#timers.now());
+      this.#pump();
+    },
+    end: () => {
+      this.#engine.receiveEof();
+      this.#pump();
+    },
+    drain: () => {
+      this.#writable = true;
+      this.#processWrites();
+    },
+    closed: (error) => {
+      this.#transportClosed = true;
+      this.#destroyed = true;
+      if (this.#endGuard !== undefined) this.#timers.clearTimeout(this.#endGuard);
+      this.#endGuard = undefined;
+      if (this.#engine.state !== 'closed') {
+        this.#transportError = error;
+        this.#engine.receiveEof();
+        this.#pump();
+      }
+    },
+  };
+
+  /** Writes the engine's output, applies its transport action, dispatches its events; until quiet. */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#repump = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      for (;;) {
+        this.#repump = false;
+        const output = this.#engine.takeOutput();
+        for (const chunk of output) {
+          if (!this.#ended && !this.#destroyed) this.#writable = this.#transport.write(chunk);
+        }
+        const events = this.#engine.takeEvents();
+        for (const event of events) this.#dispatch(event);
+        if (output.length === 0 && events.length === 0 && !this.#repump) break;
+      }
+      this.#applyTransportAction();
+    } finally {
+      this.#pumping = false;
+    }
+    this.#armTimer();
+  }
+
+  #applyTransportAction(): void {
+    const action = this.#engine.transportAction;
+    if (action === 'abort' && !this.#destroyed) {
+      this.#destroyed = true;
+      this.#transport.destroy();
+    } else if (action === 'end' && !this.#ended && !this.#destroyed) {
+      this.#ended = true;
+      this.#transport.end();
+      // The peer should close its side now; don't wait for it forever.
+      if (!this.#transportClosed) {
+        this.#endGuard = this.#timers.setTimeout(() => {
+          this.#endGuard = undefined;
+          if (!this.#transportClosed) {
+            this.#destroyed = true;
+            this.#transport.destroy();
+          }
+        }, this.#settings.closeTimeout);
+      }
+    }
+  }
+
+  #armTimer(): void {
+    // While paused for read backpressure, keepalive waits (see the theory of operation).
+    const deadline = this.#paused && this.#engine.state === 'open' ? undefined : this.#engine.pollTimeout();
+    if (this.#timer !== undefined) {
+      if (deadline === this.#timerDeadline) return;
+      this.#timers.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#timerDeadline = deadline;
+    if (deadline === undefined) return;
+    const delay = Math.max(0, Math.ceil(deadline - this.#timers.now()));
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      this.#engine.handleTimeout(Math.max(this.#timers.now(), deadline));
+      this.#pump();
+    }, delay);
+  }
+
+  #dispatch(event: WebSocketEvent): void {
+    switch (event.type) {
+      case 'request':
+        this.#call(() => this.#onRequest?.(this, event.request));
+        return;
+      case 'response':
+        this.#response = event.response;
+        return;
+      case 'open':
+        this.#isOpen = true;
+        this.#clearHandshakeTimer();
+        this.#resolveOpened();
+        return;
+      case 'messageStart':
+        this.#pushItem({ kind: 'start', type: event.messageType }, 0);
+        return;
+      case 'messageChunk':
+        this.#pushItem({ kind: 'chunk', data: event.data }, event.data.length);
+        return;
+      case 'messageEnd':
+        this.#pushItem({ kind: 'end' }, 0);
+        return;
+      case 'ping':
+        if (this.#pingHandler !== null) {
+          const handler = this.#pingHandler;
+          this.#call(() => handler(event.data));
+        }
+        return;
+      case 'pong':
+        this.#settlePings(event.data);
+        if (this.#pongHandler !== null) {
+          const handler = this.#pongHandler;
+          this.#call(() => handler(event.data, event.rtt));
+        }
+        return;
+      case 'close':
+        this.#closingCode ??= event.code;
+        this.#closingReason = event.reason;
+        this.#rejectQueued(this.#closingError());
+        if (this.#closeHandler !== null) {
+          const handler = this.#closeHandler;
+          this.#call(() => handler(event.code, event.reason));
+        }
+        return;
+      case 'closed':
+        this.#finish(event);
+        return;
+      case 'text':
+      case 'binary':
+        // Not produced in streaming mode.
+        return;
+    }
+  }
+
+  /** Runs application code (handlers); an exception fails the connection with 1011 instead of escaping. */
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.#transportError ??= error;
+      if (this.#engine.state !== 'closed') this.#engine.fail(1011, 'internal error');
+    }
+  }
+
+  #finish(event: ClosedEvent): void {
+    this.#clearHandshakeTimer();
+    const code = closeErrorCode(event.code, event.clean);
+    const error = new CloseError(
+      code,
+      event.code,
+      event.reason,
+      event.clean,
+      event.error ?? this.#transportError,
+    );
+    this.#closeError = error;
+    if (!this.#isOpen) this.#rejectOpened(event.error ?? error);
+    this.#rejectQueued(error);
+    this.#writer = null;
+    const pings = this.#pings;
+    this.#pings = [];
+    for (const ping of pings) ping.reject(error);
+    this.#setPaused(false);
+    this.#wakeReader();
+    this.#resolveClosed({ code: event.code, reason: event.reason, clean: event.clean, error });
+  }
+
+  #clearHandshakeTimer(): void {
+    if (this.#handshakeTimer !== undefined) this.#timers.clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
+  }
+
+  // ---- internals: reading --------------------------------------------------------------------------
+
+  #readGuard(options: CallOptions | undefined): CallGuard {
+    return new CallGuard(
+      options?.signal,
+      this.#timers,
+      this.#settings.readTimeout,
+      () => new ConnError('READ_TIMEOUT', 'the read timed out'),
+    );
+  }
+
+  #lockRead(guard: CallGuard): Promise<() => void> {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const next = this.#readWaiters.shift();
+      if (next !== undefined) next();
+      else this.#readLocked = false;
+    };
+    if (!this.#readLocked) {
+      if (guard.failed) return Promise.reject(guard.failure);
+      this.#readLocked = true;
+      return Promise.resolve(release);
+    }
+    return guard.wait<() => void>((resolve) => {
+      const grant = (): void => resolve(release);
+      this.#readWaiters.push(grant);
+      return () => {
+        const index = this.#readWaiters.indexOf(grant);
+        if (index >= 0) this.#readWaiters.splice(index, 1);
+      };
+    });
+  }
+
+  /** Returns the message to read, skipping the rest of a cancelled one and waiting for the next start. */
+  async #beginMessage(guard: CallGuard): Promise<CurrentMessage> {
+    for (;;) {
+      const current = this.#current;
+      if (current !== null && !current.discard) return current;
+      const item = this.#shiftItem() ?? await this.#nextItem(guard);
+      if (current !== null) {
+        if (item.kind === 'end') this.#current = null;
+      } else if (item.kind === 'start') {
+        this.#current = { type: item.type, parts: [], bytes: 0, discard: false };
+      }
+    }
+  }
+
+  async #nextItem(guard: CallGuard): Promise<InboxItem> {
+    for (;;) {
+      const item = this.#shiftItem();
+      if (item !== undefined) return item;
+      if (this.#closeError !== null) throw this.#closeError;
+      await guard.wait<void>((resolve) => {
+        this.#wake = resolve;
+        return () => {
+          if (this.#wake === resolve) this.#wake = null;
+        };
+      });
+    }
+  }
+
+  #reader(current: CurrentMessage, release: () => void): MessageReader {
+    let done = false;
+    let busy = false;
+    const finish = (): void => {
+      done = true;
+      release();
+    };
+    const reader: MessageReader = {
+      type: current.type,
+      read: async (options) => {
+        if (done) return null;
+        if (busy) throw new UsageError('INVALID_STATE', 'a read of this reader is already in progress');
+        const part = current.parts.shift();
+        if (part !== undefined) {
+          current.bytes -= part.length;
+          return part;
+        }
+        busy = true;
+        const guard = this.#readGuard(options);
+        try {
+          const item = this.#shiftItem() ?? await this.#nextItem(guard);
+          if (item.kind === 'end') {
+            this.#current = null;
+            finish();
+            return null;
+          }
+          return item.kind === 'chunk' ? item.data : EMPTY;
+        } catch (error) {
+          if (error instanceof CloseError) finish();
+          throw error;
+        } finally {
+          busy = false;
+          guard.dispose();
+        }
+      },
+      cancel: () => {
+        if (done) return;
+        current.discard = true;
+        current.parts = [];
+        current.bytes = 0;
+        finish();
+      },
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (;;) {
+            const chunk = await reader.read();
+            if (chunk === null) return;
+            yield chunk;
+          }
+        } finally {
+          reader.cancel();
+        }
+      },
+    };
+    return reader;
+  }
+
+  #pushItem(item: InboxItem, bytes: number): void {
+    this.#inbox.push(item);
+    this.#inboxBytes += bytes;
+    if (this.#inboxBytes > this.#settings.readHighWaterMark && this.#engine.state === 'open') {
+      this.#setPaused(true);
+    }
+    this.#wakeReader();
+  }
+
+  #shiftItem(): InboxItem | undefined {
+    if (this.#inboxHead === this.#inbox.length) return undefined;
+    const item = this.#inbox[this.#inboxHead]!;
+    this.#inbox[this.#inboxHead] = undefined as unknown as InboxItem;
+    this.#inboxHead++;
+    if (this.#inboxHead === this.#inbox.length) {
+      this.#inbox = [];
+      this.#inboxHead = 0;
+    } else if (this.#inboxHead > 1024 && this.#inboxHead * 2 > this.#inbox.length) {
+      this.#inbox = this.#inbox.slice(this.#inboxHead);
+      this.#inboxHead = 0;
+    }
+    if (item.kind === 'chunk') {
+      this.#inboxBytes -= item.data.length;
+      if (this.#paused && this.#inboxBytes <= this.#settings.readHighWaterMark / 2) this.#setPaused(false);
+    }
+    return item;
+  }
+
+  #setPaused(paused: boolean): void {
+    if (paused === this.#paused) return;
+    this.#paused = paused;
+    if (this.#transportClosed) return;
+    if (paused) this.#transport.pause();
+    else {
+      this.#transport.resume();
+      if (!this.#pumping) this.#armTimer();
+    }
+  }
+
+  #wakeReader(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  // ---- internals: writing --------------------------------------------------------------------------
+
+  #closingError(): CloseError {
+    return new CloseError('CLOSING', this.#closingCode ?? 1000, this.#closingReason, false);
+  }
+
+  #writeFailure(): CloseError | null {
+    if (this.#closeError !== null) return this.#closeError;
+    if (this.#engine.state !== 'open') return this.#closingError();
+    return null;
+  }
+
+  #enqueue(
+    lane: WriteJob[],
+    bytes: number,
+    run: () => void,
+    options: CallOptions | undefined,
+  ): Promise<void> {
+    const failure = this.#writeFailure();
+    if (failure !== null) return Promise.reject(failure);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const activeLane = this.#writer !== null ? this.#writerJobs : this.#jobs;
+    if (lane === activeLane && lane.length === 0 && this.#writable && !this.#processing) {
+      // Fast path: nothing ahead of us and room in the transport.
+      try {
+        run();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#processWrites();
+      return RESOLVED;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const guard = new CallGuard(
+        signal,
+        this.#timers,
+        this.#settings.writeTimeout,
+        () => new ConnError('WRITE_TIMEOUT', 'the write timed out waiting for the transport'),
+      );
+      const job: WriteJob = {
+        bytes,
+        run,
+        resolve: () => (guard.dispose(), resolve()),
+        reject: (error) => (guard.dispose(), reject(error)),
+      };
+      guard.onFail(() => {
+        const index = lane.indexOf(job);
+        if (index >= 0) {
+          lane.splice(index, 1);
+          this.#queuedBytes -= bytes;
+        }
+        job.reject(guard.failure);
+      });
+      lane.push(job);
+      this.#queuedBytes += bytes;
+      this.#processWrites();
+    });
+  }
+
+  #processWrites(): void {
+    if (this.#processing) return;
+    this.#processing = true;
+    try {
+      while (this.#writable) {
+        const lane = this.#writer !== null ? this.#writerJobs : this.#jobs;
+        const job = lane.shift();
+        if (job === undefined) break;
+        this.#queuedBytes -= job.bytes;
+        const failure = this.#writeFailure();
+        if (failure !== null) {
+          job.reject(failure);
+          continue;
+        }
+        try {
+          job.run();
+        } catch (error) {
+          job.reject(error);
+          continue;
+        }
+        job.resolve();
+      }
+    } finally {
+      this.#processing = false;
+    }
+  }
+
+  #rejectQueued(error: CloseError): void {
+    const jobs = [...this.#jobs, ...this.#writerJobs];
+    this.#jobs = [];
+    this.#writerJobs = [];
+    this.#queuedBytes = 0;
+    for (const job of jobs) job.reject(error);
+  }
+
+  #settlePings(data: Uint8Array): void {
+    const pings = this.#pings;
+    const index = pings.findIndex((ping) => equalBytes(ping.data, data));
+    if (index < 0) return;
+    const now = this.#timers.now();
+    for (const ping of pings.splice(0, index + 1)) ping.resolve(now - ping.sentAt);
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,559 @@
+/**
+ * Conn over an in-memory transport pair on a virtual clock: messages, streaming, ordering, backpressure
+ * both ways, control frames, deadlines and cancellation, closing, and typed errors. Deterministic: no
+ * real time passes and nothing sleeps.
+ */
+
+import { HandshakeError, ProtocolError, UsageError } from '@sansws/core';
+import { describe, expect, it } from 'vitest';
+import { CloseError, ConnError } from '../src/mod.ts';
+import { MemoryTransport, openPair, settle, text } from './memory.ts';
+
+const SIZES = [0, 1, 125, 126, 127, 65535, 65536];
+
+describe('whole messages (RFC 6455 §5.6)', () => {
+  it('carries text and binary of every size class, client → server and server → client', async () => {
+    const { server, client } = await openPair();
+    for (const [from, to] of [[client, server], [server, client]] as const) {
+      for (const size of SIZES) {
+        const payload = new Uint8Array(size).map((_, i) => i & 0xff);
+        await from.writeMessage('binary', payload);
+        await from.writeMessage('text', 'é'.repeat(size >> 1));
+        const binary = await to.readMessage();
+        expect(binary.type).toBe('binary');
+        expect(binary.data).toEqual(payload);
+        expect(await to.readMessage()).toEqual({ type: 'text', data: 'é'.repeat(size >> 1) });
+      }
+    }
+  });
+
+  it('accepts text as UTF-8 bytes and refuses invalid UTF-8 with a UsageError', async () => {
+    const { server, client } = await openPair();
+    await client.writeMessage('text', text('héllo'));
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'héllo' });
+    await expect(client.writeMessage('text', Uint8Array.of(0xff))).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('iterates with for await and ends quietly on a normal close', async () => {
+    const { server, client } = await openPair();
+    for (const m of ['a', 'b', 'c']) void client.writeMessage('text', m);
+    void client.close(1000, 'done');
+    const seen: string[] = [];
+    for await (const message of server) seen.push(String(message.data));
+    expect(seen).toEqual(['a', 'b', 'c']);
+  });
+
+  it('iteration throws a CloseError for an error close code', async () => {
+    const { server, client } = await openPair();
+    void client.close(4000, 'app error');
+    const iterate = async () => {
+      for await (const _ of server) { /* nothing arrives */ }
+    };
+    const error = await iterate().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CloseError);
+    expect(error).toMatchObject({
+      code: 'CLOSED_WITH_ERROR',
+      closeCode: 4000,
+      reason: 'app error',
+      clean: true,
+    });
+  });
+
+  it('exposes the negotiated subprotocol, addresses and the raw transport', async () => {
+    const { server, client, serverTransport } = await openPair({ subprotocols: ['v2', 'v1'] }, {
+      subprotocols: ['v1', 'v2'],
+    });
+    expect(server.subprotocol).toBe('v2');
+    expect(client.subprotocol).toBe('v2');
+    expect(server.extensions).toBeNull();
+    expect(server.role).toBe('server');
+    expect(server.remoteAddress).toEqual({ address: '127.0.0.1', port: 50000, family: 'IPv4' });
+    expect(server.localAddress?.port).toBe(80);
+    expect(server.raw).toBe(serverTransport);
+    expect(server.request?.target).toBe('/chat');
+    expect(client.response?.status).toBe(101);
+  });
+});
+
+describe('streaming (RFC 6455 §5.4 fragmentation)', () => {
+  it('nextWriter sends one frame per chunk and nextReader delivers them as they arrive', async () => {
+    const { server, client, clientTransport } = await openPair();
+    const writer = await client.nextWriter('binary');
+    const before = clientTransport.written.length;
+    await writer.write(Uint8Array.of(1, 2));
+    await writer.write(Uint8Array.of(3));
+    await writer.close(Uint8Array.of(4, 5));
+    expect(clientTransport.written.length - before).toBe(3);
+    const reader = await server.nextReader();
+    expect(reader.type).toBe('binary');
+    const chunks: number[][] = [];
+    for await (const chunk of reader) chunks.push([...chunk]);
+    expect(chunks).toEqual([[1, 2], [3], [4, 5]]);
+  });
+
+  it('streams a message much larger than the read high-water mark in bounded memory', async () => {
+    const { server, client, serverTransport } = await openPair({
+      readHighWaterMark: 64 * 1024,
+      maxMessageSize: 64 * 1024 * 1024,
+    });
+    const chunk = new Uint8Array(32 * 1024).fill(7);
+    const count = 512; // 16 MiB in all
+    const writing = (async () => {
+      const writer = await client.nextWriter('binary');
+      for (let i = 0; i < count; i++) await writer.write(chunk);
+      await writer.close();
+    })();
+    const reader = await server.nextReader();
+    let total = 0;
+    let maxUnread = 0;
+    for await (const piece of reader) {
+      total += piece.length;
+      maxUnread = Math.max(maxUnread, client.bufferedAmount);
+    }
+    await writing;
+    expect(total).toBe(count * chunk.length);
+    expect(serverTransport.pauseCount).toBeGreaterThan(0);
+    // The sender never held more than its high-water mark plus one frame (chunk and header).
+    expect(maxUnread).toBeLessThanOrEqual(64 * 1024 + chunk.length + 64);
+  });
+
+  it('breaking out of a reader discards the rest of that message only', async () => {
+    const { server, client } = await openPair();
+    const writer = await client.nextWriter('text');
+    await writer.write('one ');
+    await writer.write('two ');
+    await writer.close('three');
+    await client.writeMessage('text', 'next');
+    const reader = await server.nextReader();
+    for await (const _ of reader) break;
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'next' });
+  });
+
+  it('a streamed writer holds the queue: other messages wait, frames never interleave', async () => {
+    const { server, client } = await openPair();
+    const writer = await client.nextWriter('text');
+    const other = client.writeMessage('text', 'after');
+    await writer.write('part 1, ');
+    const ping = client.ping(text('between'));
+    await writer.close('part 2');
+    await other;
+    await ping;
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'part 1, part 2' });
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'after' });
+  });
+
+  it('writes from many concurrent callers arrive in call order', async () => {
+    const { server, client } = await openPair({}, { writeHighWaterMark: 1024 });
+    const payload = new Uint8Array(4000);
+    const writes = Array.from(
+      { length: 50 },
+      (_, i) => client.writeMessage('binary', payload.fill(i, 0, 1).slice()),
+    );
+    await Promise.all(writes);
+    for (let i = 0; i < 50; i++) expect((await server.readMessage()).data).toHaveProperty('0', i);
+  });
+});
+
+describe('backpressure', () => {
+  it('pauses the transport when unread bytes pass the read high-water mark, and resumes when drained', async () => {
+    const { server, client, serverTransport } = await openPair({ readHighWaterMark: 10_000 });
+    for (let i = 0; i < 10; i++) void client.writeMessage('binary', new Uint8Array(3000));
+    await settle();
+    expect(serverTransport.paused).toBe(true);
+    for (let i = 0; i < 10; i++) expect((await server.readMessage()).data.length).toBe(3000);
+    expect(serverTransport.paused).toBe(false);
+  });
+
+  it('a peer that stops reading cannot make the writer buffer without bound: writeMessage waits', async () => {
+    const { server, client } = await openPair({ writeHighWaterMark: 16 * 1024 }, {
+      readHighWaterMark: 16 * 1024,
+    });
+    // The client never reads.
+    const payload = new Uint8Array(8 * 1024);
+    let resolved = 0;
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 100; i++) {
+      writes.push(server.writeMessage('binary', payload).then(() => void resolved++));
+    }
+    await settle(10);
+    expect(resolved).toBeLessThan(20);
+    // Memory held by the transport stays bounded (the queue holds references to the callers' payloads).
+    const mark = 16 * 1024 + 16 * 1024 + 2 * payload.length; // client inbox + our buffer + slack
+    expect(server.bufferedAmount - (100 - resolved) * payload.length).toBeLessThanOrEqual(mark);
+    // Reading unblocks the writer.
+    for (let i = 0; i < 100; i++) await client.readMessage();
+    await Promise.all(writes);
+    expect(resolved).toBe(100);
+  });
+});
+
+describe('control frames (RFC 6455 §5.5)', () => {
+  it('ping resolves with the round-trip time on the virtual clock', async () => {
+    const { client, serverTransport, clock } = await openPair();
+    serverTransport.hold(true);
+    const rtt = client.ping(text('x'));
+    await clock.advance(42);
+    serverTransport.hold(false);
+    expect(await rtt).toBe(42);
+  });
+
+  it('a custom ping handler replaces the automatic pong, and reset restores it', async () => {
+    const { server, client } = await openPair();
+    const seen: string[] = [];
+    server.setPingHandler((data) => {
+      seen.push(new TextDecoder().decode(data));
+      server.pong(text('custom'));
+    });
+    const pongs: string[] = [];
+    client.setPongHandler((data) => pongs.push(new TextDecoder().decode(data)));
+    void client.ping(text('a')).catch(() => {});
+    await settle();
+    expect(seen).toEqual(['a']);
+    expect(pongs).toEqual(['custom']);
+    server.setPingHandler(null);
+    await client.ping(text('b'));
+    expect(pongs).toEqual(['custom', 'b']);
+    client.setPongHandler(null);
+  });
+
+  it('a close handler sees the peer close frame; the echo happens regardless', async () => {
+    const { server, client } = await openPair();
+    const seen: Array<[number, string]> = [];
+    server.setCloseHandler((code, reason) => seen.push([code, reason]));
+    const info = await client.close(1001, 'bye');
+    expect(seen).toEqual([[1001, 'bye']]);
+    expect(info).toMatchObject({ code: 1001, clean: true });
+  });
+
+  it('a throwing handler fails the connection with 1011 instead of crashing', async () => {
+    const { server, client } = await openPair();
+    server.setPingHandler(() => {
+      throw new Error('boom');
+    });
+    void client.ping().catch(() => {});
+    const info = await server.closed;
+    expect(info.code).toBe(1011);
+    expect((await client.closed).code).toBe(1011);
+  });
+
+  it('keepalive closes a dead peer with 1006 even when the application is not reading', async () => {
+    const { server, clientTransport, serverTransport, clock } = await openPair({
+      pingInterval: 1000,
+      pongTimeout: 500,
+    });
+    clientTransport.hold(true); // the client vanished: nothing it sends arrives
+    const read = server.readMessage().catch((e: unknown) => e);
+    await clock.advance(1000); // ping sent
+    await clock.advance(500); // no pong
+    const error = await read;
+    expect(error).toBeInstanceOf(CloseError);
+    expect(error).toMatchObject({ code: 'CLOSED_ABNORMALLY', closeCode: 1006 });
+    expect(((error as CloseError).cause as ProtocolError).code).toBe('PING_TIMEOUT');
+    expect(serverTransport.destroyed).toBe(true);
+  });
+
+  it('keepalive keeps a live peer open', async () => {
+    const { server, clock } = await openPair({ pingInterval: 1000 });
+    await clock.advance(10_000);
+    expect(server.state).toBe('open');
+  });
+});
+
+describe('deadlines and cancellation', () => {
+  it('an aborted read abandons only that call; the message goes to the next read', async () => {
+    const { server, client } = await openPair();
+    const controller = new AbortController();
+    const read = server.readMessage({ signal: controller.signal });
+    controller.abort(new Error('stop'));
+    await expect(read).rejects.toThrow('stop');
+    await client.writeMessage('text', 'still here');
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'still here' });
+  });
+
+  it('an aborted read in the middle of a message keeps what was read for the next read', async () => {
+    const { server, client } = await openPair();
+    const writer = await client.nextWriter('text');
+    await writer.write('first half, ');
+    const controller = new AbortController();
+    const read = server.readMessage({ signal: controller.signal });
+    await settle();
+    controller.abort();
+    await expect(read).rejects.toMatchObject({ name: 'AbortError' });
+    await writer.close('second half');
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'first half, second half' });
+  });
+
+  it('an aborted queued write is dropped; the writes around it go through', async () => {
+    const { server, client, serverTransport } = await openPair({}, { writeHighWaterMark: 100 });
+    serverTransport.pause(); // the server stops reading: the client's writes queue up
+    const first = client.writeMessage('text', 'x'.repeat(200));
+    const controller = new AbortController();
+    const second = client.writeMessage('text', 'dropped', { signal: controller.signal });
+    const third = client.writeMessage('text', 'third');
+    controller.abort();
+    await expect(second).rejects.toMatchObject({ name: 'AbortError' });
+    serverTransport.resume();
+    await Promise.all([first, third]);
+    expect((await server.readMessage()).data).toBe('x'.repeat(200));
+    expect((await server.readMessage()).data).toBe('third');
+  });
+
+  it('readTimeout fails a read that waits too long, and the connection stays usable', async () => {
+    const { server, client, clock } = await openPair({ readTimeout: 5000 });
+    const read = server.readMessage().catch((e: unknown) => e);
+    await clock.advance(5000);
+    const error = await read;
+    expect(error).toBeInstanceOf(ConnError);
+    expect(error).toMatchObject({ code: 'READ_TIMEOUT' });
+    await client.writeMessage('text', 'late');
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'late' });
+  });
+
+  it('writeTimeout fails a write that cannot get into the transport in time', async () => {
+    const { client, serverTransport, clock } = await openPair({}, {
+      writeHighWaterMark: 100,
+      writeTimeout: 1000,
+    });
+    serverTransport.pause();
+    const first = client.writeMessage('binary', new Uint8Array(500));
+    const second = client.writeMessage('binary', new Uint8Array(10)).catch((e: unknown) => e);
+    await first;
+    await clock.advance(1000);
+    expect(await second).toMatchObject({ name: 'ConnError', code: 'WRITE_TIMEOUT' });
+    expect(client.state).toBe('open');
+  });
+});
+
+describe('closing (RFC 6455 §7)', () => {
+  it('close() performs the closing handshake; both sides see a clean normal close', async () => {
+    const { server, client, serverTransport, clientTransport } = await openPair();
+    const info = await client.close(1000, 'bye');
+    expect(info).toMatchObject({ code: 1000, clean: true });
+    expect(info.error.code).toBe('CLOSED_NORMALLY');
+    expect(await server.closed).toMatchObject({ code: 1000, reason: 'bye', clean: true });
+    await settle();
+    expect(serverTransport.closed && clientTransport.closed).toBe(true);
+  });
+
+  it('close() gives up after closeTimeout when the peer does not answer, and destroys the transport', async () => {
+    const { client, serverTransport, clientTransport, clock } = await openPair({}, { closeTimeout: 3000 });
+    serverTransport.hold(true);
+    const closing = client.close();
+    await clock.advance(3000);
+    const info = await closing;
+    expect(info).toMatchObject({ code: 1006, clean: false });
+    expect(info.error.code).toBe('CLOSED_ABNORMALLY');
+    expect(clientTransport.destroyed).toBe(true);
+  });
+
+  it('terminate() destroys at once: 1006 on both sides', async () => {
+    const { server, client } = await openPair();
+    client.terminate();
+    expect((await client.closed).code).toBe(1006);
+    expect(await server.closed).toMatchObject({ code: 1006, clean: false });
+  });
+
+  it('writes after close reject with a typed CloseError; writes while closing with CLOSING', async () => {
+    const { server, client } = await openPair();
+    const closing = client.close(1000);
+    await expect(client.writeMessage('text', 'x')).rejects.toMatchObject({
+      name: 'CloseError',
+      code: 'CLOSING',
+    });
+    await closing;
+    const error = await client.writeMessage('text', 'x').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CloseError);
+    expect(error).toMatchObject({ code: 'CLOSED_NORMALLY', closeCode: 1000, normal: true });
+    await expect(server.ping()).rejects.toBeInstanceOf(CloseError);
+    await expect(server.nextWriter('text')).rejects.toBeInstanceOf(CloseError);
+  });
+
+  it('queued writes reject when close() jumps ahead of them', async () => {
+    const { client, serverTransport } = await openPair({}, { writeHighWaterMark: 10 });
+    serverTransport.pause();
+    const first = client.writeMessage('text', 'x'.repeat(50));
+    const queued = client.writeMessage('text', 'never');
+    await first;
+    void client.close();
+    await expect(queued).rejects.toMatchObject({ code: 'CLOSING' });
+    client.terminate();
+  });
+
+  it('messages that arrived before the close are still read, then the CloseError', async () => {
+    const { server, client } = await openPair();
+    await client.writeMessage('text', 'last words');
+    await client.close(1001, 'going');
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'last words' });
+    await expect(server.readMessage()).rejects.toMatchObject({ code: 'CLOSED_NORMALLY', closeCode: 1001 });
+  });
+
+  it('a peer vanishing mid-message ends the read with CLOSED_ABNORMALLY (1006)', async () => {
+    const { server, client, clientTransport } = await openPair();
+    const writer = await client.nextWriter('binary');
+    await writer.write(new Uint8Array(1000));
+    const read = server.readMessage().catch((e: unknown) => e);
+    await settle();
+    clientTransport.destroy();
+    const error = await read;
+    expect(error).toMatchObject({
+      name: 'CloseError',
+      code: 'CLOSED_ABNORMALLY',
+      closeCode: 1006,
+      clean: false,
+    });
+    await expect(writer.write(Uint8Array.of(1))).rejects.toBeInstanceOf(CloseError);
+  });
+
+  it('a protocol violation by the peer closes with its code and reports the ProtocolError', async () => {
+    const { server, clientTransport } = await openPair();
+    // An unmasked frame from a client (RFC 6455 §5.1): 1002.
+    clientTransport.write(Uint8Array.of(0x81, 0x01, 0x61));
+    const error = await server.readMessage().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CLOSED_WITH_ERROR', closeCode: 1002 });
+    expect((error as CloseError).cause).toBeInstanceOf(ProtocolError);
+  });
+});
+
+describe('Upgrader (RFC 6455 §4.2)', () => {
+  const request = (headers: string) => text(`GET /ws HTTP/1.1\r\nHost: example.com\r\n${headers}\r\n`);
+  const valid =
+    'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+    'Sec-WebSocket-Version: 13\r\n';
+
+  async function raw(headers: string, options: Parameters<typeof openPair>[0] = {}) {
+    const { Upgrader } = await import('../src/mod.ts');
+    const { VirtualClock } = await import('./memory.ts');
+    const clock = new VirtualClock();
+    const [serverTransport, peer] = MemoryTransport.pair();
+    const received: Uint8Array[] = [];
+    peer.start({ data: (c) => received.push(c), end: () => {}, drain: () => {}, closed: () => {} }, {
+      writeHighWaterMark: 1 << 20,
+    });
+    const upgrader = new Upgrader({ timers: clock, ...options });
+    const result = upgrader.upgradeTransport(serverTransport).catch((e: unknown) => e);
+    peer.write(request(headers));
+    const outcome = await result;
+    await settle();
+    const response = new TextDecoder().decode(Buffer.concat(received));
+    return { outcome, response, serverTransport };
+  }
+
+  it('refuses a foreign origin with 403 by default', async () => {
+    const { outcome, response, serverTransport } = await raw(valid + 'Origin: https://evil.example\r\n');
+    expect(outcome).toBeInstanceOf(HandshakeError);
+    expect(outcome).toMatchObject({ code: 'FORBIDDEN_ORIGIN', status: 403 });
+    expect(response).toMatch(/^HTTP\/1\.1 403 /);
+    expect(serverTransport.ended).toBe(true);
+  });
+
+  it('onRefuse answers a refusal with its own status, body and headers', async () => {
+    const { outcome, response } = await raw(valid + 'Origin: https://evil.example\r\n', {
+      onRefuse: (error) => ({
+        status: 401,
+        body: `no: ${error.code}`,
+        headers: [['WWW-Authenticate', 'Bearer']],
+      }),
+    });
+    expect(outcome).toMatchObject({ status: 401 });
+    expect(response).toMatch(/^HTTP\/1\.1 401 /);
+    expect(response).toContain('WWW-Authenticate: Bearer');
+    expect(response).toContain('no: FORBIDDEN_ORIGIN');
+  });
+
+  it('adds extra response headers, computed per request', async () => {
+    const { outcome, response } = await raw(valid, { headers: (r) => [['X-Path', r.target]] });
+    expect(outcome).toHaveProperty('state', 'open');
+    expect(response).toMatch(/^HTTP\/1\.1 101 /);
+    expect(response).toContain('X-Path: /ws');
+  });
+
+  it('answers 426 to a wrong version and 400 to a missing key', async () => {
+    const v = await raw(valid.replace('13', '8'));
+    expect(v.response).toMatch(/^HTTP\/1\.1 426 /);
+    const k = await raw(valid.replace(/Sec-WebSocket-Key: .*\r\n/, ''));
+    expect(k.response).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it('a slowloris handshake times out and the transport is destroyed', async () => {
+    const { Upgrader } = await import('../src/mod.ts');
+    const { VirtualClock } = await import('./memory.ts');
+    const clock = new VirtualClock();
+    const [serverTransport, peer] = MemoryTransport.pair();
+    peer.start({ data: () => {}, end: () => {}, drain: () => {}, closed: () => {} }, {
+      writeHighWaterMark: 1 << 20,
+    });
+    const upgrader = new Upgrader({ timers: clock, handshakeTimeout: 2000 });
+    const result = upgrader.upgradeTransport(serverTransport).catch((e: unknown) => e);
+    peer.write(text('GET / HTTP/1.1\r\nHost: exa'));
+    await clock.advance(1999);
+    expect(serverTransport.destroyed).toBe(false);
+    await clock.advance(1);
+    expect(await result).toMatchObject({ name: 'ConnError', code: 'HANDSHAKE_TIMEOUT' });
+    expect(serverTransport.destroyed).toBe(true);
+  });
+
+  it('shutdown closes every connection with 1001', async () => {
+    const { client, upgrader } = await openPair();
+    expect(upgrader.connections.size).toBe(1);
+    await upgrader.shutdown({ reason: 'maintenance' });
+    await expect(client.readMessage()).rejects.toMatchObject({ code: 'CLOSED_NORMALLY', closeCode: 1001 });
+    await settle();
+    expect(upgrader.connections.size).toBe(0);
+  });
+});
+
+describe('dial', () => {
+  it('a refused handshake rejects with status, headers and body', async () => {
+    const { dial } = await import('../src/mod.ts');
+    const { VirtualClock } = await import('./memory.ts');
+    const clock = new VirtualClock();
+    const [serverSide, clientSide] = MemoryTransport.pair();
+    serverSide.start({
+      data: () => {
+        serverSide.write(text('HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\nX-Why: origin\r\n\r\nnope'));
+        serverSide.end();
+      },
+      end: () => {},
+      drain: () => {},
+      closed: () => {},
+    }, { writeHighWaterMark: 1 << 20 });
+    const error = await dial('ws://example.com/', {
+      timers: clock,
+      connect: () => Promise.resolve(clientSide),
+    })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HandshakeError);
+    const refusal = error as HandshakeError;
+    expect(refusal.status).toBe(403);
+    expect(refusal.headers).toContainEqual(['X-Why', 'origin']);
+    expect(new TextDecoder().decode(refusal.body)).toBe('nope');
+  });
+
+  it('handshakeTimeout bounds the whole dial', async () => {
+    const { dial } = await import('../src/mod.ts');
+    const { VirtualClock } = await import('./memory.ts');
+    const clock = new VirtualClock();
+    const [, clientSide] = MemoryTransport.pair(); // nobody answers
+    const result = dial('ws://example.com/', {
+      timers: clock,
+      handshakeTimeout: 1000,
+      connect: () => Promise.resolve(clientSide),
+    }).catch((e: unknown) => e);
+    await clock.advance(1000);
+    expect(await result).toMatchObject({ name: 'ConnError', code: 'HANDSHAKE_TIMEOUT' });
+    expect(clientSide.destroyed).toBe(true);
+  });
+
+  it('an AbortSignal aborts a pending dial', async () => {
+    const { dial } = await import('../src/mod.ts');
+    const { VirtualClock } = await import('./memory.ts');
+    const controller = new AbortController();
+    const result = dial('ws://example.com/', {
+      timers: new VirtualClock(),
+      signal: controller.signal,
+      connect: () => new Promise(() => {}),
+    }).catch((e: unknown) => e);
+    controller.abort(new Error('user gave up'));
+    expect(await result).toMatchObject({ message: 'user gave up' });
+  });
+});
