@@ -392,7 +392,11 @@ export class Conn implements AsyncIterable<Message> {
             current.bytes += item.data.length;
           } else if (item.kind === 'end') {
             this.#current = null;
-            const data = concatBytes(current.parts, current.bytes);
+            let data = concatBytes(current.parts, current.bytes);
+            // A codec may hand out subclasses (node Buffers): the API promises plain Uint8Arrays.
+            if (data.constructor !== Uint8Array) {
+              data = new Uint8Array(data.buffer, data.byteOffset, data.length);
+            }
             return current.type === 'text' ? { type: 'text', data: utf8Decoder.decode(data) } : {
               type: 'binary',
               data,
