@@ -557,3 +557,97 @@ describe('dial', () => {
     expect(await result).toMatchObject({ message: 'user gave up' });
   });
 });
+
+describe('PreparedMessage and broadcast', () => {
+  it('writes the very same frame bytes to every server connection, and encodes for clients', async () => {
+    const { PreparedMessage } = await import('../src/mod.ts');
+    const pairs = await Promise.all([openPair(), openPair(), openPair()]);
+    const message = new PreparedMessage('text', 'hello, everyone');
+    for (const { server } of pairs) await server.writePreparedMessage(message);
+    const frames = pairs.map(({ serverTransport }) => serverTransport.written.at(-1));
+    expect(frames[0]).toEqual(Uint8Array.of(0x81, 15, ...text('hello, everyone')));
+    expect(frames[1]).toEqual(frames[0]);
+    for (const { client } of pairs) {
+      expect(await client.readMessage()).toEqual({ type: 'text', data: 'hello, everyone' });
+    }
+    await pairs[0]!.client.writePreparedMessage(new PreparedMessage('binary', Uint8Array.of(9)));
+    expect((await pairs[0]!.server.readMessage()).data).toEqual(Uint8Array.of(9));
+  });
+
+  it('frames large prepared messages with the 16- and 64-bit length forms', async () => {
+    const { PreparedMessage } = await import('../src/mod.ts');
+    const { server, client } = await openPair();
+    for (const size of [126, 65535, 65536, 100_000]) {
+      await server.writePreparedMessage(new PreparedMessage('binary', new Uint8Array(size).fill(3)));
+      const received = (await client.readMessage()).data as Uint8Array;
+      expect(received.length).toBe(size);
+      expect(received.every((b) => b === 3)).toBe(true);
+    }
+  });
+
+  it("policy 'skip' leaves out a slow consumer, 'close' closes it with 1008, 'wait' waits for it", async () => {
+    const { broadcast } = await import('../src/mod.ts');
+    const fast = await openPair();
+    const slow = await openPair({ writeHighWaterMark: 1 << 20 });
+    slow.clientTransport.pause(); // the slow client stops reading at the TCP level
+    await slow.server.writeMessage('binary', new Uint8Array(10_000));
+    expect(slow.server.bufferedAmount).toBeGreaterThan(5000);
+    const conns = [fast.server, slow.server];
+
+    expect(await broadcast(conns, 'skip me', { limit: 5000 })).toEqual({
+      sent: 1,
+      skipped: 1,
+      closed: 0,
+      failed: 0,
+    });
+    expect(await fast.client.readMessage()).toEqual({ type: 'text', data: 'skip me' });
+
+    let waited = false;
+    const waiting = broadcast(conns, 'wait for me', { policy: 'wait', limit: 5000 }).then((r) => {
+      waited = true;
+      return r;
+    });
+    await settle();
+    expect(waited).toBe(true); // handed to the transport: both were below their write high-water mark
+    expect(await waiting).toEqual({ sent: 2, skipped: 0, closed: 0, failed: 0 });
+
+    expect(await broadcast(conns, 'close it', { policy: 'close', limit: 5000 })).toMatchObject({
+      sent: 1,
+      closed: 1,
+    });
+    expect(slow.server.state).toBe('closing');
+    slow.clientTransport.resume();
+    expect((await slow.client.readMessage()).type).toBe('binary');
+    expect(await slow.client.readMessage()).toEqual({ type: 'text', data: 'wait for me' });
+    await expect(slow.client.readMessage()).rejects.toMatchObject({ closeCode: 1008 });
+    expect(await broadcast(conns, 'after', {})).toMatchObject({ sent: 1, failed: 1 });
+  });
+});
+
+describe('public API', () => {
+  it('exports exactly the documented names', async () => {
+    const conn = await import('../src/mod.ts');
+    expect(Object.keys(conn).sort()).toMatchInlineSnapshot(`
+      [
+        "CloseError",
+        "Conn",
+        "ConnError",
+        "PreparedMessage",
+        "Upgrader",
+        "broadcast",
+        "connOpened",
+        "connSettings",
+        "dial",
+        "readRequestHead",
+      ]
+    `);
+  });
+  it('uses no runtime globals, node: imports or timers in its source', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../src/', import.meta.url);
+    for (const file of readdirSync(dir)) {
+      const source = readFileSync(new URL(file, dir), 'utf8');
+      expect(source).not.toMatch(/from ['"]node:|\bDeno\.|\bBun\.|globalThis\.setTimeout|process\./);
+    }
+  });
+});
