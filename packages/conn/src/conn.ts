@@ -487,15 +487,7 @@ export class Conn implements AsyncIterable<Message> {
    */
   writePreparedMessage(message: PreparedMessage, options?: CallOptions): Promise<void> {
     return this.#enqueue(this.#jobs, message.size, () => {
-      if (this.#engine.role === 'server' && this.#engine.extensions === null) {
-        // Safe to bypass the engine: no streamed message is in progress (the queue guarantees it) and
-        // every earlier engine output was written, so these frames land between whole frames.
-        for (const chunk of message.serverFrame()) this.#writable = this.#transport.write(chunk);
-      } else if (message.type === 'text') {
-        this.#engine.sendText(message.text);
-      } else {
-        this.#engine.sendBinary(message.data);
-      }
+      this.#engine.sendPrepared(message);
       this.#pump();
     }, options);
   }
@@ -633,9 +625,8 @@ export class Conn implements AsyncIterable<Message> {
       this.#destroyed = true;
       this.#transport.destroy();
     }
-    // The engine has no "abort" command; an EOF yields the same outcome (1006, no handshake).
     if (this.#engine.state !== 'closed') {
-      this.#engine.receiveEof();
+      this.#engine.abort();
       this.#pump();
     }
   }

@@ -5,82 +5,11 @@
  * @module
  */
 
-import { UsageError } from '@sansws/core';
-import type { CallOptions, Conn, MessageType } from './conn.ts';
-import { utf8Decoder, utf8Encoder } from './web.ts';
+import { PreparedMessage, UsageError } from '@sansws/core';
+import type { CallOptions, Conn } from './conn.ts';
 
-/** Payloads up to this size share one buffer with their header; larger ones are written separately. */
-const COPY_THRESHOLD = 16 * 1024;
-
-/**
- * A data message whose frame is encoded once. Server connections without compression get the very same
- * bytes; client connections (which mask every frame) and connections with compression encode it
- * themselves. Treat the payload as immutable once prepared.
- */
-export class PreparedMessage {
-  /** The message type. */
-  readonly type: MessageType;
-  /** The payload (UTF-8 for text). */
-  readonly data: Uint8Array;
-  #text: string | undefined;
-  #frame: Uint8Array[] | undefined;
-
-  constructor(type: MessageType, data: string | Uint8Array) {
-    if (type !== 'text' && type !== 'binary') {
-      throw new UsageError('INVALID_ARGUMENT', `unknown message type ${String(type)}`);
-    }
-    this.type = type;
-    if (typeof data === 'string') {
-      this.data = utf8Encoder.encode(data);
-      if (type === 'text') this.#text = data;
-    } else {
-      this.data = data;
-    }
-  }
-
-  /** Payload size in bytes. */
-  get size(): number {
-    return this.data.length;
-  }
-
-  /** The text (decoded once, on demand, when prepared from bytes). */
-  get text(): string {
-    return this.#text ??= utf8Decoder.decode(this.data);
-  }
-
-  /** The unmasked frame (RFC 6455 §5.2), FIN set, no RSV bits: header and payload, or both in one. */
-  serverFrame(): readonly Uint8Array[] {
-    return this.#frame ??= encodeFrame(this.type === 'text' ? 0x1 : 0x2, this.data);
-  }
-}
-
-function encodeFrame(opcode: number, payload: Uint8Array): Uint8Array[] {
-  const length = payload.length;
-  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const header = new Uint8Array(headerLength + (length <= COPY_THRESHOLD ? length : 0));
-  header[0] = 0x80 | opcode;
-  if (length < 126) {
-    header[1] = length;
-  } else if (length < 65536) {
-    header[1] = 126;
-    header[2] = length >>> 8;
-    header[3] = length & 0xff;
-  } else {
-    header[1] = 127;
-    // RFC 6455 §5.2: 64-bit length, most significant bit 0. Lengths here are below 2^53.
-    const high = Math.floor(length / 2 ** 32);
-    const low = length >>> 0;
-    for (let i = 0; i < 4; i++) {
-      header[2 + i] = (high >>> (24 - 8 * i)) & 0xff;
-      header[6 + i] = (low >>> (24 - 8 * i)) & 0xff;
-    }
-  }
-  if (length <= COPY_THRESHOLD) {
-    header.set(payload, headerLength);
-    return [header];
-  }
-  return [header, payload];
-}
+// The core encodes a prepared message's frame once and shares it between server connections.
+export { PreparedMessage };
 
 /** What {@link broadcast} does with a connection whose `bufferedAmount` is above the limit. */
 export type SlowConsumerPolicy = 'skip' | 'close' | 'wait';

@@ -31,6 +31,7 @@ import { headerSize, isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode, writ
 import { applyMask } from './mask.ts';
 import { getRandomValues, utf8Decoder, utf8Encoder } from './platform.ts';
 import { type MessageInflater, Receiver, type ReceiverHandler } from './receiver.ts';
+import { type PreparedMessage, serverFrame } from './prepared.ts';
 import { checkCommand, checkTransition, type Command, type ConnectionState } from './states.ts';
 import { Utf8Validator } from './utf8.ts';
 
@@ -325,6 +326,23 @@ export abstract class Connection {
   }
 
   /**
+   * Sends a prepared message. A server sending it uncompressed writes the shared, pre-encoded frame (no
+   * copy, no encoding); otherwise it is sent like `sendText` / `sendBinary`.
+   */
+  sendPrepared(message: PreparedMessage, options?: SendOptions): void {
+    this.#checkSend(message.type === 'text' ? 'send text' : 'send binary');
+    const compression = this.#compression;
+    if (
+      this.role === 'server' &&
+      (compression === null || options?.compress === false || !compression.shouldCompress(message.size, true))
+    ) {
+      for (const chunk of serverFrame(message)) this.#output.push(chunk);
+    } else {
+      this.#sendMessage(message.type === 'text' ? Opcode.Text : Opcode.Binary, message.data, options);
+    }
+  }
+
+  /**
    * Starts a streamed message; send its pieces with `sendMessageChunk` (one frame each) and finish it with
    * `sendMessageEnd`. Control frames may still be sent in between; other data messages may not.
    */
@@ -399,6 +417,16 @@ export abstract class Connection {
     }
     if (!this.#closeSent) this.#sendClose(closePayload(code, reason));
     this.#finish(code, reason, false, error, 'end');
+  }
+
+  /**
+   * Abandons the connection at once, without a closing handshake (the application terminates it):
+   * `closed` with 1006 and no error (nothing went wrong but our own decision), and the transport is to be
+   * destroyed. A no-op once closed.
+   */
+  abort(): void {
+    if (this.#state === 'closed') return;
+    this.#finish(1006, '', false, undefined, 'abort');
   }
 
   // ---- for the role subclasses ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ export type { AcceptOutcome, ServerConnectionOptions } from './server.ts';
 export { ClientConnection, parseWebSocketUrl } from './client.ts';
 export type { ClientConnectionOptions, WebSocketTarget } from './client.ts';
 export { Connection } from './connection.ts';
+export { PreparedMessage } from './prepared.ts';
 export type { ConnectionOptions, MessageCompressor, SendOptions, TransportAction } from './connection.ts';
 export type { ConnectionState } from './states.ts';
 export type {
@@ -31,9 +32,9 @@ export type {
 } from './events.ts';
 export { HandshakeError, ProtocolError, UsageError, WebSocketError } from './errors.ts';
 export type { HandshakeErrorCode, HeaderField, ProtocolErrorCode, UsageErrorCode } from './errors.ts';
-export { acceptRequest, computeAccept, rejectResponse } from './handshake.ts';
+export { acceptRequest, checkSameOrigin, computeAccept, rejectResponse } from './handshake.ts';
 export type { AcceptResult, ServerHandshakeOptions } from './handshake.ts';
-export { getHeader, getHeaderValues } from './http.ts';
+export { getHeader, getHeaderValues, RequestHeadParser } from './http.ts';
 export type { HttpRequest, HttpResponse } from './http.ts';
 export { isValidUtf8, Utf8Validator } from './utf8.ts';
 export type { ClientCompressionOptions, ServerCompressionOptions } from './compression.ts';

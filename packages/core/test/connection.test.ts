@@ -3,7 +3,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { ServerConnection, UsageError } from '../src/mod.ts';
+import { PreparedMessage, ServerConnection, UsageError } from '../src/mod.ts';
 import {
   bytes,
   closeBody,
@@ -213,5 +213,41 @@ describe('RFC 6455 §4 handshake inside the engine', () => {
     server.receiveData(bytes('GET / HTTP/1.1\r\nX: ' + 'a'.repeat(300)));
     expect(new TextDecoder().decode(concatBytes(server.takeOutput()))).toMatch(/^HTTP\/1\.1 431 /);
     expect(server.state).toBe('closed');
+  });
+});
+
+describe('abort and prepared messages', () => {
+  it('abort() ends at once with 1006, no error, and asks for the transport to be destroyed', () => {
+    const { server } = openPair();
+    server.abort();
+    expect(server.takeEvents()).toEqual([{
+      type: 'closed',
+      code: 1006,
+      reason: '',
+      clean: false,
+      error: undefined,
+    }]);
+    expect(server.transportAction).toBe('abort');
+    expect(server.takeOutput()).toEqual([]);
+  });
+  it('a prepared message is encoded once: servers share its frame bytes, clients mask their own', () => {
+    const message = new PreparedMessage('text', 'broadcast ✓');
+    const a = openPair();
+    const b = openPair();
+    a.server.sendPrepared(message);
+    b.server.sendPrepared(message);
+    const [frameA] = a.server.takeOutput();
+    const [frameB] = b.server.takeOutput();
+    expect(frameA).toBe(frameB);
+    a.server.receiveData(new Uint8Array(0));
+    a.client.receiveData(frameA!.slice());
+    expect(a.client.takeEvents()).toEqual([{ type: 'text', data: 'broadcast ✓' }]);
+    a.client.sendPrepared(message);
+    pump(a.client, a.server);
+    expect(a.server.takeEvents()).toEqual([{ type: 'text', data: 'broadcast ✓' }]);
+    const big = new PreparedMessage('binary', new Uint8Array(20_000).fill(9));
+    a.server.sendPrepared(big);
+    pump(a.server, a.client);
+    expect(a.client.takeEvents()).toEqual([{ type: 'binary', data: new Uint8Array(20_000).fill(9) }]);
   });
 });
