@@ -11,6 +11,9 @@ import {
   type HandshakeError,
   type HeaderField,
   type HttpRequest,
+  rejectResponse,
+  RequestHeadParser,
+  serializeResponse,
   type ServerCompressionOptions,
   ServerConnection,
   type ServerConnectionOptions,
@@ -261,6 +264,9 @@ export class Upgrader {
   }
 }
 
+/** The core's default limit on a request head (8 KiB). */
+const DEFAULT_MAX_HANDSHAKE = 8 * 1024;
+
 /**
  * Reads one HTTP/1.1 request head from a transport with the core's strict parser, for listeners that
  * serve both WebSocket and plain HTTP on one port. An unparsable or oversized head is answered (400, 431)
@@ -270,9 +276,7 @@ export class Upgrader {
  */
 export function readRequestHead(transport: Transport, options: ReadRequestHeadOptions): Promise<RequestHead> {
   const timers = options.timers;
-  const parser = new ServerConnection({
-    ...(options.maxHandshakeSize !== undefined ? { maxHandshakeSize: options.maxHandshakeSize } : {}),
-  });
+  const parser = new RequestHeadParser(options.maxHandshakeSize ?? DEFAULT_MAX_HANDSHAKE);
   return new Promise<RequestHead>((resolve, reject) => {
     let done = false;
     let timer: unknown;
@@ -301,40 +305,17 @@ export function readRequestHead(transport: Transport, options: ReadRequestHeadOp
         finish(new ConnError('HANDSHAKE_TIMEOUT', 'the request head was not received in time'));
       }, timeout);
     }
-    // Find the end of the head ourselves (CRLF CRLF; the core's parser refuses bare LF anyway) so that the
-    // parser sees the head only and the rest stays ours.
-    let matched = 0;
+    // The core's incremental parser stops at the end of the head and hands back what followed it.
     const feed = (chunk: Uint8Array): void => {
-      let from = 0;
-      for (let i = 0; i < chunk.length && !done; i++) {
-        const byte = chunk[i];
-        matched = byte === (matched % 2 === 0 ? 13 : 10) ? matched + 1 : byte === 13 ? 1 : 0;
-        if (matched < 4) continue;
-        matched = 0;
-        parser.receiveData(chunk.subarray(from, i + 1));
-        from = i + 1;
-        if (check(chunk.subarray(from))) return;
+      const result = parser.push(chunk);
+      if (result.kind === 'done') {
+        finish(undefined, { request: result.request, rest: result.rest.slice() });
+      } else if (result.kind === 'error') {
+        const status = result.error.status;
+        transport.write(serializeResponse(rejectResponse(status, result.error.message)));
+        transport.end();
+        finish(result.error);
       }
-      if (from < chunk.length && !done) {
-        parser.receiveData(chunk.subarray(from));
-        check(new Uint8Array(0));
-      }
-    };
-    /** Looks at the parser's events; returns true when finished. */
-    const check = (rest: Uint8Array): boolean => {
-      for (const event of parser.takeEvents()) {
-        if (event.type === 'request') {
-          finish(undefined, { request: event.request, rest: rest.slice() });
-          return true;
-        }
-        if (event.type === 'closed') {
-          for (const chunk of parser.takeOutput()) transport.write(chunk);
-          transport.end();
-          finish(event.error);
-          return true;
-        }
-      }
-      return false;
     };
     transport.start({
       data: (chunk) => {

@@ -34,7 +34,7 @@ export { HandshakeError, ProtocolError, UsageError, WebSocketError } from './err
 export type { HandshakeErrorCode, HeaderField, ProtocolErrorCode, UsageErrorCode } from './errors.ts';
 export { acceptRequest, checkSameOrigin, computeAccept, rejectResponse } from './handshake.ts';
 export type { AcceptResult, ServerHandshakeOptions } from './handshake.ts';
-export { getHeader, getHeaderValues, RequestHeadParser } from './http.ts';
+export { getHeader, getHeaderValues, RequestHeadParser, serializeResponse } from './http.ts';
 export type { HttpRequest, HttpResponse } from './http.ts';
 export { isValidUtf8, Utf8Validator } from './utf8.ts';
 export type { ClientCompressionOptions, ServerCompressionOptions } from './compression.ts';

@@ -32,6 +32,7 @@ describe('public API', () => {
         "isValidUtf8",
         "parseWebSocketUrl",
         "rejectResponse",
+        "serializeResponse",
       ]
     `);
   });
