@@ -20,6 +20,8 @@ export function createRawEchoServer(options: ServerConnectionOptions = {}): net.
         for (const chunk of output) socket.write(chunk);
         for (const event of events) {
           if (event.type === 'request') ws.accept();
+          // A message can arrive in the same chunk as a frame that ends the connection: echo only while open.
+          else if (ws.state !== 'open') continue;
           else if (event.type === 'text') ws.sendText(event.data); // echo
           else if (event.type === 'binary') ws.sendBinary(event.data);
         }
