@@ -1,7 +1,7 @@
 /**
- * The main job until the Node adapter exists: a client engine and a server engine, connected in memory,
- * perform the opening handshake, exchange a few messages, ping, and close — printing every byte that
- * crosses the "wire". No socket, no timer: this is all the core is.
+ * The engine alone: a client engine and a server engine, connected in memory, perform the opening
+ * handshake, exchange a few messages, ping, and close — printing every byte that crosses the "wire". No
+ * socket, no timer: this is all the core is. Run: `npm run build && node examples/dist/engine-demo.js`.
  */
 
 import { ClientConnection, type Connection, ServerConnection, type WebSocketEvent } from '@sansws/core';

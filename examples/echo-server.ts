@@ -1,0 +1,63 @@
+/**
+ * An echo server (gorilla/websocket's examples/echo, server half) on the standalone listener: every
+ * message comes back as it was sent, text as text and binary as binary, in order. Compression is offered
+ * to clients that ask for it.
+ *
+ * Run: `npm run build && node examples/dist/echo-server.js` (PORT, default 8080), then
+ * `node examples/dist/echo-client.js`.
+ */
+
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { CloseError, type Conn, listen, type Listener, Upgrader } from '@sansws/node';
+
+/** Writes every message back until the peer closes. */
+export async function echo(conn: Conn): Promise<void> {
+  try {
+    // `for await` ends quietly on a normal close; each write waits while the peer is slow to read
+    // (write backpressure), so a client cannot make us buffer more than one message beyond the mark.
+    for await (const message of conn) await conn.writeMessage(message.type, message.data);
+  } catch (error) {
+    if (!(error instanceof CloseError)) throw error; // a peer that vanished (1006) is not our error
+  }
+}
+
+/** Options of {@link startEchoServer}. */
+export interface EchoServerOptions {
+  /** TCP port; 0 picks a free one. Default 8080. */
+  readonly port?: number;
+  /** Address to bind. Default `'127.0.0.1'`. */
+  readonly host?: string;
+}
+
+/** Starts the echo server. */
+export function startEchoServer(options: EchoServerOptions = {}): Promise<Listener> {
+  return listen({
+    port: options.port ?? 8080,
+    host: options.host ?? '127.0.0.1',
+    upgrader: new Upgrader({
+      compression: true,
+      // Echo is harmless to any origin; a real application keeps the same-origin default.
+      checkOrigin: () => true,
+    }),
+    handler: echo,
+    fetch: () =>
+      new Response('This is a WebSocket echo server: connect with ws://, e.g. examples/echo-client.ts.\n', {
+        status: 426,
+        headers: { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket' },
+      }),
+  });
+}
+
+function isMain(): boolean {
+  const script = process.argv[1];
+  return script !== undefined && import.meta.url === pathToFileURL(realpathSync(script)).href;
+}
+
+if (isMain()) {
+  const listener = await startEchoServer({ port: Number(process.env['PORT'] ?? 8080) });
+  console.log(`echo server on ${listener.url}; Ctrl-C to stop`);
+  const stop = (): void => void listener.shutdown({ timeout: 2000 }).then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
