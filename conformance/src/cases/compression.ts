@@ -106,6 +106,8 @@ function deflateCase(
           : concat([data.subarray(offset), data.subarray(0, end - data.length)]).slice();
         offset = end % data.length;
         sent++;
+        s.result = `Case did not finish: the connection ended, or the ${wait} s deadline passed, after ` +
+          `${sent - 1} of ${count} echoes.`;
         s.sendMessage(expected, set.binary, fragment ? { fragmentSize: fragment } : {});
       };
       s.onMessage = (msg, binary) => {

@@ -16,7 +16,7 @@ const MIB = 1024 * 1024;
 /** Expects one echo of `payload`, judged by the case itself; closes when it arrived. */
 function bulkEcho(s: Session, payload: Uint8Array, binary: boolean, waitSeconds: number): void {
   s.behavior = 'FAILED';
-  s.result = `Did not receive message within ${waitSeconds} seconds.`;
+  s.result = `No echo: the connection ended, or the ${waitSeconds} s deadline passed, before it arrived.`;
   s.expectedClose = { closedByMe: true, codes: [1000], requireClean: true };
   s.log.enabled = false;
   s.onMessage = (data, isBinary) => {
@@ -134,6 +134,8 @@ function roundTrips(group: 7 | 8): CaseDef[] {
       s.log.enabled = false;
       const sendOne = () => {
         count++;
+        s.result = `Case did not finish: the connection ended, or the ${wait} s deadline passed, after ` +
+          `${count - 1} of 1000 echoes.`;
         s.sendFrame({ opcode: binary ? Op.binary : Op.text, payload });
       };
       s.onMessage = (data, isBinary) => {
