@@ -15,6 +15,7 @@ import {
   broadcast,
   CloseError,
   type Conn,
+  ConnError,
   HandshakeError,
   type HttpRequest,
   listen,
@@ -109,8 +110,10 @@ export async function startChat(options: ChatOptions = {}): Promise<Chat> {
         headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' },
       });
     },
-    // Refused handshakes and handler failures land here: nobody else could report them.
+    // Failures nobody else can report land here. Browsers open spare connections and close them unused
+    // (ConnError before any request): routine, not worth a line. Refused handshakes are worth one.
     onError: (error) => {
+      if (error instanceof ConnError) return;
       if (error instanceof HandshakeError) {
         console.warn(`chat: refused a handshake: ${error.status} ${error.message}`);
       } else console.error('chat:', error);

@@ -16,8 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseError, type CloseInfo, type Conn, dial, listen, type Listener, Upgrader } from '../src/mod.ts';
+import { CloseError, type CloseInfo, type Conn, dial, listen, Upgrader } from '../src/mod.ts';
+import { startChat } from '../../../examples/chat.ts';
 
 const PEERS = fileURLToPath(new URL('./peers/', import.meta.url));
 const SIZES = [0, 1, 125, 126, 127, 65535, 65536, 1 << 20];
@@ -304,19 +306,35 @@ const BROWSER_PAGE = `<!doctype html>
 </script>
 `;
 
-describe(`interop: headless Chromium ${chromium.version ?? '(MISSING)'} loading a page from our listener`, () => {
-  let server: Listener | undefined;
-  const outcomes: CloseInfo[] = [];
-  const sockets: Socket[] = [];
-  afterAll(() => server?.shutdown({ timeout: 1000 }));
+describe(`interop: headless Chromium ${chromium.version ?? '(MISSING)'} loading pages from our servers`, () => {
+  let context: BrowserContext | undefined;
+  let userDataDir: string | undefined;
+  const playwrightVersion = async (): Promise<string> =>
+    (await import('playwright-core/package.json', { with: { type: 'json' } })).default.version;
+
+  /** One browser for the suite, with a fresh profile, launched by the first test that needs it. */
+  async function browser(): Promise<BrowserContext> {
+    requirePeer(chromium, 'Chromium');
+    if (context !== undefined) return context;
+    const { chromium: launcher } = await import('playwright-core');
+    userDataDir = mkdtempSync(join(tmpdir(), 'sansws-chromium-'));
+    context = await launcher.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+    });
+    return context;
+  }
+  afterAll(async () => {
+    await context?.close();
+    if (userDataDir !== undefined) rmSync(userDataDir, { recursive: true, force: true });
+  });
 
   it('exchanges text and binary of every size class with permessage-deflate, and closes 1000', async () => {
-    requirePeer(chromium, 'Chromium');
-    const { chromium: launcher } = await import('playwright-core');
-    const playwrightVersion =
-      (await import('playwright-core/package.json', { with: { type: 'json' } })).default
-        .version;
-    server = await listen({
+    const outcomes: CloseInfo[] = [];
+    const sockets: Socket[] = [];
+    const server = await listen({
       // The default origin check stays on: the page comes from this very origin, as in production.
       upgrader: new Upgrader({ compression: true }),
       handler: (conn) => {
@@ -325,15 +343,8 @@ describe(`interop: headless Chromium ${chromium.version ?? '(MISSING)'} loading 
       },
       fetch: () => new Response(BROWSER_PAGE, { headers: { 'Content-Type': 'text/html; charset=utf-8' } }),
     });
-    const userDataDir = mkdtempSync(join(tmpdir(), 'sansws-chromium-'));
-    const context = await launcher.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      timeout: 30_000,
-    });
     try {
-      const page = await context.newPage();
+      const page = await (await browser()).newPage();
       await page.goto(server.url.replace('ws:', 'http:'), { timeout: 10_000 });
       const report = await page.evaluate('window.exchange()') as {
         userAgent: string;
@@ -343,7 +354,7 @@ describe(`interop: headless Chromium ${chromium.version ?? '(MISSING)'} loading 
         close: { code: number; reason: string; wasClean: boolean };
       };
       console.log(
-        `peer: Chromium ${chromium.version} (${report.userAgent}) via playwright-core ${playwrightVersion}`,
+        `peer: Chromium ${chromium.version} (${report.userAgent}) via playwright-core ${await playwrightVersion()}`,
       );
       expect(report.mismatches).toEqual([]);
       expect(report.messages).toBe(2 * SIZES.length);
@@ -358,9 +369,37 @@ describe(`interop: headless Chromium ${chromium.version ?? '(MISSING)'} loading 
       const [socket] = sockets;
       expect(socket!.bytesRead).toBeLessThan(payload / 4);
       expect(socket!.bytesWritten).toBeLessThan(payload / 4);
+      await page.close();
     } finally {
-      await context.close();
-      rmSync(userDataDir, { recursive: true, force: true });
+      await server.shutdown({ timeout: 1000 });
+    }
+  });
+
+  it('the chat demo (npm start) works in two tabs: what one says, the other sees', async () => {
+    const chat = await startChat({ port: 0 });
+    try {
+      const ctx = await browser();
+      const [alice, bob] = [await ctx.newPage(), await ctx.newPage()];
+      for (const page of [alice, bob]) {
+        await page.goto(chat.url, { timeout: 10_000 });
+        await page.locator('#status', { hasText: /^connected$/ }).waitFor({ timeout: 10_000 });
+      }
+      await alice.fill('#text', '/nick alice');
+      await alice.press('#text', 'Enter');
+      await alice.fill('#text', 'hello from a browser');
+      await alice.press('#text', 'Enter');
+      await bob.getByText('alice: hello from a browser').waitFor({ timeout: 10_000 });
+      await bob.fill('#text', 'hi alice');
+      await bob.press('#text', 'Enter');
+      await alice.getByText(/^guest-\d+: hi alice$/).waitFor({ timeout: 10_000 });
+      expect(chat.members.size).toBe(2);
+      await bob.close();
+      await alice.getByText(/^\* guest-\d+ left$/).waitFor({ timeout: 10_000 });
+      await chat.close();
+      await alice.locator('#status', { hasText: /^disconnected \(1001 / }).waitFor({ timeout: 10_000 });
+      await alice.close();
+    } finally {
+      await chat.close();
     }
   });
 });
