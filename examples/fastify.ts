@@ -60,9 +60,15 @@ export async function startFastifyExample(port = 8080, host = '127.0.0.1'): Prom
   };
 }
 
+/** Whether this file is the program being run (`node examples/dist/…js`), rather than imported. */
 function isMain(): boolean {
   const script = process.argv[1];
-  return script !== undefined && import.meta.url === pathToFileURL(realpathSync(script)).href;
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false; // not a file: `node -e`, a REPL
+  }
 }
 
 if (isMain()) {

@@ -373,7 +373,7 @@ describe(`interop: headless Chromium ${chromium.version ?? '(MISSING)'} loading 
     } finally {
       await server.shutdown({ timeout: 1000 });
     }
-  });
+  }, 60_000); // the first test launches the browser
 
   it('the chat demo (npm start) works in two tabs: what one says, the other sees', async () => {
     const chat = await startChat({ port: 0 });
@@ -401,5 +401,5 @@ describe(`interop: headless Chromium ${chromium.version ?? '(MISSING)'} loading 
     } finally {
       await chat.close();
     }
-  });
+  }, 60_000);
 });
