@@ -122,8 +122,16 @@ async function runCommand(conn: Conn, options: CommandServerOptions): Promise<vo
   const stopWhenClosed = conn.closed.then(() => stop(child, options.gracePeriod ?? 1000, exited));
   const status = await exited;
   await output;
-  if (conn.state === 'open') await conn.close(1000, status.slice(0, 120));
+  if (conn.state === 'open') await conn.close(1000, closeReason(status));
   await Promise.all([input, stopWhenClosed]);
+}
+
+/** A close reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5: control payloads ≤ 125 bytes). */
+function closeReason(text: string): string {
+  const encoder = new TextEncoder();
+  let reason = text;
+  while (encoder.encode(reason).length > 123) reason = reason.slice(0, -1);
+  return reason;
 }
 
 /** Sends each line of `stream` as a text message; reads on only when the write was accepted. */

@@ -149,6 +149,17 @@ describe('the command example streams a process', () => {
   });
 });
 
+describe('the command example when the command cannot start', () => {
+  it('closes the socket with 1000 and the reason', async () => {
+    const server = await startCommandServer({ command: ['/nonexistent/sansws-command'], port: 0 });
+    const { conn } = await dial(server.socketUrl);
+    const outcome = await conn.closed;
+    expect(outcome).toMatchObject({ code: 1000, clean: true });
+    expect(outcome.reason).toMatch(/^failed to start: .*ENOENT/);
+    await server.close();
+  });
+});
+
 describe(`frameworks sharing their port with upgrader.upgrade`, () => {
   const frameworks = [
     { name: `Express ${expressVersion}`, start: () => startExpressExample(0), from: 'express' },
