@@ -306,6 +306,7 @@ export class Conn implements AsyncIterable<Message> {
     });
     this.#opened.catch(() => {});
     this.#closed = new Promise<CloseInfo>((resolve) => (this.#resolveClosed = resolve));
+    this.#syncClock();
     if (this.#engine.state === 'open') {
       this.#isOpen = true;
       this.#resolveOpened();
@@ -541,6 +542,7 @@ export class Conn implements AsyncIterable<Message> {
    * ms when its pong arrives. A pong also answers every earlier ping (RFC 6455 §5.5.3).
    */
   ping(data: Uint8Array = EMPTY, options?: CallOptions): Promise<number> {
+    this.#syncClock();
     const failure = this.#writeFailure();
     if (failure !== null) return Promise.reject(failure);
     const guard = new CallGuard(options?.signal, this.#timers, 0, () => undefined);
@@ -600,6 +602,7 @@ export class Conn implements AsyncIterable<Message> {
    * and the outcome is 1006. Calling it again returns the same promise.
    */
   close(code = 1000, reason = ''): Promise<CloseInfo> {
+    this.#syncClock();
     const state = this.#engine.state;
     if (state === 'open') {
       try {
@@ -632,6 +635,18 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   // ---- internals: pumping --------------------------------------------------------------------------
+
+  /**
+   * Brings the engine's clock to now before a command that starts a deadline (close, ping) or an engine
+   * handed over without one (`receiveRequest` takes no time): the engine only learns the time from its
+   * inputs, and an idle connection's last input may be long past, which would start the close timeout, the
+   * keepalive or a ping's round trip from then. Deadlines already due fire now, as their timer would.
+   */
+  #syncClock(): void {
+    if (this.#engine.state === 'closed') return;
+    this.#engine.handleTimeout(this.#timers.now());
+    if (!this.#pumping && (this.#engine.state as string) === 'closed') this.#pump();
+  }
 
   readonly #handler: TransportHandler = {
     data: (chunk) => {

@@ -36,8 +36,10 @@ export type {
   ShutdownOptions,
   UpgraderOptions,
 } from './upgrader.ts';
-export { dial } from './dialer.ts';
+export { dial, proxyFromEnv } from './dialer.ts';
 export type { Connect, ConnectTarget, DialOptions, DialResult } from './dialer.ts';
+export { serveTransport } from './serve.ts';
+export type { FetchResponseLike, ServeTransportOptions } from './serve.ts';
 export type {
   ClientTlsOptions,
   NetAddress,

@@ -638,7 +638,9 @@ describe('public API', () => {
         "connOpened",
         "connSettings",
         "dial",
+        "proxyFromEnv",
         "readRequestHead",
+        "serveTransport",
       ]
     `);
   });

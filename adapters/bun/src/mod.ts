@@ -1,0 +1,53 @@
+/**
+ * @module
+ * `@sansws/bun`: sansws on Bun. `Bun.listen` / `Bun.connect` sockets (plain and TLS) as transports, an
+ * {@link Upgrader}, a standalone {@link listen}er that serves WebSocket and plain HTTP on one port, and
+ * {@link dial} for `ws://` and `wss://` (proxies from the environment). Behaviour is that of `@sansws/node`:
+ * the engine and the connection layer are shared. The runtime-neutral API of `@sansws/conn` is
+ * re-exported, so that applications import only this package.
+ */
+
+export { Upgrader } from './upgrader.ts';
+export type { BunClientCompression, BunServerCompression, UpgraderOptions } from './upgrader.ts';
+export { connect, dial } from './dial.ts';
+export type { DialOptions } from './dial.ts';
+export { listen } from './listen.ts';
+export type { Listener, ListenOptions } from './listen.ts';
+export { BunTransport } from './transport.ts';
+export type { BunSocketData } from './transport.ts';
+export { bunTimers } from './timers.ts';
+
+// The runtime-neutral API, re-exported.
+export {
+  broadcast,
+  CloseError,
+  Conn,
+  ConnError,
+  PreparedMessage,
+  proxyFromEnv,
+  readRequestHead,
+} from '@sansws/conn';
+export type {
+  BroadcastOptions,
+  BroadcastResult,
+  CallOptions,
+  CloseErrorCode,
+  CloseHandler,
+  CloseInfo,
+  ConnErrorCode,
+  ConnOptions,
+  DialResult,
+  Message,
+  MessageReader,
+  MessageType,
+  MessageWriter,
+  PingHandler,
+  PongHandler,
+  Refusal,
+  ShutdownOptions,
+  SlowConsumerPolicy,
+  Transport,
+  WriteOptions,
+} from '@sansws/conn';
+export { HandshakeError, ProtocolError, UsageError, WebSocketError } from '@sansws/core';
+export type { HeaderField, HttpRequest, HttpResponse } from '@sansws/core';

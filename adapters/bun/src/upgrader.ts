@@ -1,0 +1,77 @@
+/**
+ * The Bun Upgrader: the runtime-neutral one with Bun's timers, the zlib codec for compression (Bun ships
+ * `node:zlib`), and `upgradeSocket` for a socket of your own `Bun.listen`.
+ *
+ * @module
+ */
+
+import { isUtf8 } from 'node:buffer';
+import {
+  type Conn,
+  Upgrader as ConnUpgrader,
+  type UpgraderOptions as ConnUpgraderOptions,
+} from '@sansws/conn';
+import type { ClientCompressionOptions, DeflateCodec, ServerCompressionOptions } from '@sansws/core';
+import { zlibCodec } from '@sansws/zlib';
+import { bunTimers } from './timers.ts';
+import type { BunTransport } from './transport.ts';
+
+/** Server compression on Bun: the core's options, with the codec defaulting to `zlibCodec`. */
+export type BunServerCompression = Omit<ServerCompressionOptions, 'codec'> & {
+  readonly codec?: DeflateCodec;
+};
+/** Client compression on Bun: the core's options, with the codec defaulting to `zlibCodec`. */
+export type BunClientCompression = Omit<ClientCompressionOptions, 'codec'> & {
+  readonly codec?: DeflateCodec;
+};
+
+/** Options of the Bun {@link Upgrader}: those of `@sansws/conn`'s, with Bun defaults filled in. */
+export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'compression'> {
+  /** Time source. Default: `performance.now()` and unref'd timers. */
+  readonly timers?: ConnUpgraderOptions['timers'];
+  /**
+   * permessage-deflate: `true` for the defaults over `node:zlib`, options (codec optional), or `false`.
+   * Default `false` (see `@sansws/conn`'s `UpgraderOptions.compression` for why).
+   */
+  readonly compression?: boolean | BunServerCompression;
+}
+
+/** `true` / options without codec → the core's options with `zlibCodec`. */
+export function serverCompression(
+  value: boolean | BunServerCompression | undefined,
+): ServerCompressionOptions | false {
+  if (value === undefined || value === false) return false;
+  if (value === true) return { codec: zlibCodec };
+  return { ...value, codec: value.codec ?? zlibCodec };
+}
+
+/** `true` / options without codec → the core's options with `zlibCodec`. */
+export function clientCompression(
+  value: boolean | BunClientCompression | undefined,
+): ClientCompressionOptions | false {
+  if (value === undefined || value === false) return false;
+  if (value === true) return { codec: zlibCodec };
+  return { ...value, codec: value.codec ?? zlibCodec };
+}
+
+const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);
+
+/**
+ * Server handshake policy and connection settings (gorilla/websocket's `Upgrader`), for {@link listen} and
+ * for sockets of your own `Bun.listen` ({@link Upgrader.upgradeSocket}).
+ */
+export class Upgrader extends ConnUpgrader {
+  constructor(options: UpgraderOptions = {}) {
+    super({
+      validateUtf8,
+      ...options,
+      timers: options.timers ?? bunTimers,
+      compression: serverCompression(options.compression),
+    });
+  }
+
+  /** Runs the whole handshake on an accepted socket's transport: see `upgradeTransport`. */
+  upgradeSocket(transport: BunTransport): Promise<Conn> {
+    return this.upgradeTransport(transport);
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The {@link Transport} over a Deno connection (`Deno.listen` / `Deno.connect`, `Deno.listenTls` /
+ * `Deno.connectTls` / `Deno.startTls`).
+ *
+ * Theory of operation. Reading: one loop calls `conn.read` into a buffer it reuses, and copies out exactly
+ * the bytes read before handing them on (the engine takes ownership of its input: it unmasks in place and
+ * hands out views). Read backpressure is simply not calling `read`: `pause()` stops the loop after the read
+ * in flight (whose chunk may still arrive), `resume()` restarts it. Writing: `conn.write` resolves once Deno
+ * accepted some bytes (possibly fewer than given), so the write buffer is ours: chunks wait in a queue
+ * that one write loop drains in order, retrying the unwritten remainder; small queued chunks are joined
+ * into one write to save calls. `bufferedAmount` is the queue's size, `write` returns whether it is below
+ * the high-water mark, and `drain` is reported once the loop brings it below again. `end()` lets the queue
+ * empty, then `closeWrite()` sends the FIN. The connection is closed once both directions are done
+ * (`read` saw EOF and our FIN went out), on `destroy()` or on an error; `closed` is reported once.
+ *
+ * @module
+ */
+
+import type { ClientTlsOptions, NetAddress, Transport, TransportHandler } from '@sansws/conn';
+
+/** Size of the reused read buffer. */
+const READ_BUFFER_SIZE = 64 * 1024;
+/** Queued chunks smaller than this are joined into one `conn.write`, up to {@link JOIN_LIMIT} bytes. */
+const JOIN_BELOW = 16 * 1024;
+const JOIN_LIMIT = 64 * 1024;
+
+/** A Deno connection as a sansws Transport. */
+export class DenoTransport implements Transport {
+  readonly #conn: Deno.Conn;
+  #handler: TransportHandler | null = null;
+  /** Chunks (or EOF / close) that arrived before `start`. */
+  #early: Array<Uint8Array | 'end' | 'closed'> = [];
+  #highWaterMark = 64 * 1024;
+  readonly #readBuffer = new Uint8Array(READ_BUFFER_SIZE);
+  #reading = false;
+  #paused = false;
+  #readDone = false;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #writing = false;
+  #needDrain = false;
+  #ending = false;
+  #writeDone = false;
+  #closed = false;
+  #detached = false;
+  #error: unknown = undefined;
+  #resolveClosed!: () => void;
+  /** Resolves once the connection is closed (for listeners that track their connections). */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.#resolveClosed = resolve));
+
+  /** Wraps a connected (or accepted) connection and starts reading from it. */
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    try {
+      (conn as Deno.TcpConn).setNoDelay?.(true);
+    } catch {
+      // not a TCP connection, or already closed
+    }
+    void this.#read();
+  }
+
+  start(handler: TransportHandler, options: { readonly writeHighWaterMark: number }): void {
+    this.#handler = handler;
+    this.#highWaterMark = options.writeHighWaterMark;
+    const early = this.#early;
+    this.#early = [];
+    for (const item of early) {
+      if (item === 'end') handler.end();
+      else if (item === 'closed') handler.closed(this.#error);
+      else handler.data(item);
+    }
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#closed || this.#ending) return false;
+    if (chunk.length > 0) {
+      this.#queue.push(chunk);
+      this.#queued += chunk.length;
+      if (!this.#writing) void this.#writeLoop();
+    }
+    if (this.#queued < this.#highWaterMark) return true;
+    this.#needDrain = true;
+    return false;
+  }
+
+  get bufferedAmount(): number {
+    return this.#queued;
+  }
+
+  end(): void {
+    if (this.#ending || this.#closed) return;
+    this.#ending = true;
+    if (!this.#writing) void this.#writeLoop();
+  }
+
+  destroy(): void {
+    this.#finish(undefined);
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    if (!this.#reading) void this.#read();
+  }
+
+  get localAddress(): NetAddress | null {
+    return netAddress(this.#conn.localAddr);
+  }
+
+  get remoteAddress(): NetAddress | null {
+    return netAddress(this.#conn.remoteAddr);
+  }
+
+  /** The Deno connection. */
+  get raw(): Deno.Conn {
+    return this.#conn;
+  }
+
+  /**
+   * Starts TLS over this (tunnelled) connection with `Deno.startTls`. The tunnel paused the transport
+   * within the `data` call that completed the proxy's answer, so no read is in flight here.
+   */
+  async startTls(options: ClientTlsOptions & { readonly servername: string }): Promise<Transport> {
+    this.#detached = true;
+    this.#handler = null;
+    const tls = await Deno.startTls(this.#conn as Deno.TcpConn, denoTlsOptions(options));
+    await tls.handshake();
+    return new DenoTransport(tls);
+  }
+
+  async #read(): Promise<void> {
+    this.#reading = true;
+    try {
+      while (!this.#paused && !this.#closed && !this.#detached) {
+        let n: number | null;
+        try {
+          n = await this.#conn.read(this.#readBuffer);
+        } catch (error) {
+          if (!this.#detached) this.#finish(error);
+          return;
+        }
+        if (this.#closed || this.#detached) return;
+        if (n === null) {
+          this.#readDone = true;
+          if (this.#handler === null) this.#early.push('end');
+          else this.#handler.end();
+          if (this.#writeDone) this.#finish(undefined);
+          return;
+        }
+        if (n === 0) continue;
+        // The buffer is reused by the next read; the engine owns what it is given.
+        const chunk = this.#readBuffer.slice(0, n);
+        if (this.#handler === null) this.#early.push(chunk);
+        else this.#handler.data(chunk);
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const chunk = this.#next();
+        let written: number;
+        try {
+          written = await this.#conn.write(chunk);
+        } catch (error) {
+          this.#finish(error);
+          return;
+        }
+        if (this.#closed) return;
+        this.#queued -= written;
+        if (written < chunk.length) this.#queue.unshift(chunk.subarray(written));
+        if (this.#needDrain && this.#queued < this.#highWaterMark) {
+          this.#needDrain = false;
+          this.#handler?.drain();
+        }
+      }
+      if (this.#ending && !this.#writeDone && !this.#closed) {
+        this.#writeDone = true;
+        try {
+          await this.#conn.closeWrite();
+        } catch (error) {
+          this.#finish(error);
+          return;
+        }
+        if (this.#readDone) this.#finish(undefined);
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /** Takes the next chunk off the queue, joining small ones. */
+  #next(): Uint8Array {
+    const first = this.#queue.shift()!;
+    if (first.length >= JOIN_BELOW || this.#queue.length === 0) return first;
+    let total = first.length;
+    let count = 0;
+    while (count < this.#queue.length) {
+      const next = this.#queue[count]!;
+      if (next.length >= JOIN_BELOW || total + next.length > JOIN_LIMIT) break;
+      total += next.length;
+      count++;
+    }
+    if (count === 0) return first;
+    const joined = new Uint8Array(total);
+    joined.set(first);
+    let offset = first.length;
+    for (const piece of this.#queue.splice(0, count)) {
+      joined.set(piece, offset);
+      offset += piece.length;
+    }
+    return joined;
+  }
+
+  #finish(error: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#error ??= error;
+    this.#queue = [];
+    this.#queued = 0;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+    this.#resolveClosed();
+    queueMicrotask(() => {
+      if (this.#detached) return;
+      if (this.#handler === null) this.#early.push('closed');
+      else this.#handler.closed(this.#error);
+    });
+  }
+}
+
+function netAddress(addr: Deno.Addr): NetAddress | null {
+  if (addr.transport !== 'tcp') return null;
+  return { address: addr.hostname, port: addr.port, family: addr.hostname.includes(':') ? 'IPv6' : 'IPv4' };
+}
+
+/** `Deno.startTls` / `Deno.connectTls` options for sansws's ClientTlsOptions. */
+export function denoTlsOptions(options: ClientTlsOptions & { readonly servername: string }): {
+  hostname: string;
+  caCerts?: string[];
+  alpnProtocols?: string[];
+} {
+  const out: ReturnType<typeof denoTlsOptions> = { hostname: options.servername };
+  if (options.ca !== undefined) {
+    const list = Array.isArray(options.ca) ? options.ca : [options.ca as string | Uint8Array];
+    // Deno takes PEM text.
+    out.caCerts = list.map((ca) => (typeof ca === 'string' ? ca : new TextDecoder().decode(ca)));
+  }
+  if (options.alpnProtocols !== undefined) out.alpnProtocols = [...options.alpnProtocols];
+  // `rejectUnauthorized: false` has no per-connection equivalent in Deno: only the process-wide
+  // `--unsafely-ignore-certificate-errors` flag disables verification (docs/runtimes.md).
+  return out;
+}

@@ -1,0 +1,77 @@
+/**
+ * The Deno Upgrader: the runtime-neutral one with Deno's timers, the zlib codec for compression (Deno ships
+ * `node:zlib`), and `upgradeConn` for a connection of your own `Deno.listen`.
+ *
+ * @module
+ */
+
+import { isUtf8 } from 'node:buffer';
+import {
+  type Conn,
+  Upgrader as ConnUpgrader,
+  type UpgraderOptions as ConnUpgraderOptions,
+} from '@sansws/conn';
+import type { ClientCompressionOptions, DeflateCodec, ServerCompressionOptions } from '@sansws/core';
+import { zlibCodec } from '@sansws/zlib';
+import { denoTimers } from './timers.ts';
+import { DenoTransport } from './transport.ts';
+
+/** Server compression on Deno: the core's options, with the codec defaulting to `zlibCodec`. */
+export type DenoServerCompression = Omit<ServerCompressionOptions, 'codec'> & {
+  readonly codec?: DeflateCodec;
+};
+/** Client compression on Deno: the core's options, with the codec defaulting to `zlibCodec`. */
+export type DenoClientCompression = Omit<ClientCompressionOptions, 'codec'> & {
+  readonly codec?: DeflateCodec;
+};
+
+/** Options of the Deno {@link Upgrader}: those of `@sansws/conn`'s, with Deno defaults filled in. */
+export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'compression'> {
+  /** Time source. Default: `performance.now()` and unref'd timers. */
+  readonly timers?: ConnUpgraderOptions['timers'];
+  /**
+   * permessage-deflate: `true` for the defaults over `node:zlib`, options (codec optional), or `false`.
+   * Default `false` (see `@sansws/conn`'s `UpgraderOptions.compression` for why).
+   */
+  readonly compression?: boolean | DenoServerCompression;
+}
+
+/** `true` / options without codec → the core's options with `zlibCodec`. */
+export function serverCompression(
+  value: boolean | DenoServerCompression | undefined,
+): ServerCompressionOptions | false {
+  if (value === undefined || value === false) return false;
+  if (value === true) return { codec: zlibCodec };
+  return { ...value, codec: value.codec ?? zlibCodec };
+}
+
+/** `true` / options without codec → the core's options with `zlibCodec`. */
+export function clientCompression(
+  value: boolean | DenoClientCompression | undefined,
+): ClientCompressionOptions | false {
+  if (value === undefined || value === false) return false;
+  if (value === true) return { codec: zlibCodec };
+  return { ...value, codec: value.codec ?? zlibCodec };
+}
+
+const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);
+
+/**
+ * Server handshake policy and connection settings (gorilla/websocket's `Upgrader`), for {@link listen} and
+ * for connections of your own `Deno.listen` ({@link Upgrader.upgradeConn}).
+ */
+export class Upgrader extends ConnUpgrader {
+  constructor(options: UpgraderOptions = {}) {
+    super({
+      validateUtf8,
+      ...options,
+      timers: options.timers ?? denoTimers,
+      compression: serverCompression(options.compression),
+    });
+  }
+
+  /** Runs the whole handshake on a connection of your own `Deno.listen`: see `upgradeTransport`. */
+  upgradeConn(conn: Deno.Conn): Promise<Conn> {
+    return this.upgradeTransport(new DenoTransport(conn));
+  }
+}
