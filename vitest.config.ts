@@ -9,5 +9,6 @@ export default defineConfig({
       'conformance/test/**/*.test.ts',
     ],
     testTimeout: 30_000,
+    setupFiles: ['./vitest.setup.ts'],
   },
 });

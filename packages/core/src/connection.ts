@@ -26,7 +26,7 @@ import {
   UsageError,
   type WebSocketError,
 } from './errors.ts';
-import type { WebSocketEvent } from './events.ts';
+import type { TextEvent, WebSocketEvent } from './events.ts';
 import { headerSize, isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode, writeHeader } from './frames.ts';
 import { applyMask } from './mask.ts';
 import { getRandomValues, utf8Decoder, utf8Encoder } from './platform.ts';
@@ -86,6 +86,9 @@ const COPY_THRESHOLD = 16 * 1024;
 /** At most this many unanswered pings are remembered for round-trip times. */
 const MAX_PENDING_PINGS = 32;
 const RANDOM_POOL_SIZE = 4096;
+/** Strings up to this many UTF-16 units are encoded into `scratch` (3 bytes per unit at most). */
+const SCRATCH_CHARS = 4096;
+const scratch = new Uint8Array(SCRATCH_CHARS * 3);
 const EMPTY = new Uint8Array(0);
 
 /** Normalised options. */
@@ -316,13 +319,20 @@ export abstract class Connection {
   /** Sends a whole text message. */
   sendText(data: string, options?: SendOptions): void {
     this.#checkSend('send text');
-    this.#sendMessage(Opcode.Text, utf8Encoder.encode(data), options);
+    if (data.length <= SCRATCH_CHARS) {
+      // Short text is encoded into a shared scratch buffer; #sendFrame copies it (it is far below
+      // COPY_THRESHOLD) and compression only reads it, so nothing keeps a reference.
+      const written = utf8Encoder.encodeInto(data, scratch).written;
+      this.#sendMessage(Opcode.Text, scratch.subarray(0, written), options, false);
+    } else {
+      this.#sendMessage(Opcode.Text, utf8Encoder.encode(data), options, true);
+    }
   }
 
   /** Sends a whole binary message. A server references (does not copy) payloads above 16 KiB. */
   sendBinary(data: Uint8Array, options?: SendOptions): void {
     this.#checkSend('send binary');
-    this.#sendMessage(Opcode.Binary, data, options);
+    this.#sendMessage(Opcode.Binary, data, options, false);
   }
 
   /**
@@ -338,7 +348,7 @@ export abstract class Connection {
     ) {
       for (const chunk of serverFrame(message)) this.#output.push(chunk);
     } else {
-      this.#sendMessage(message.type === 'text' ? Opcode.Text : Opcode.Binary, message.data, options);
+      this.#sendMessage(message.type === 'text' ? Opcode.Text : Opcode.Binary, message.data, options, false);
     }
   }
 
@@ -493,14 +503,15 @@ export abstract class Connection {
     }
   }
 
-  #sendMessage(opcode: number, payload: Uint8Array, options: SendOptions | undefined): void {
+  /** `owned`: the engine made `payload` and nobody else holds it, so it may be masked in place. */
+  #sendMessage(opcode: number, payload: Uint8Array, options: SendOptions | undefined, owned: boolean): void {
     const compression = this.#compression;
     if (
       compression !== null && options?.compress !== false && compression.shouldCompress(payload.length, true)
     ) {
-      this.#sendFrame(true, true, opcode, compression.compress(payload, true));
+      this.#sendFrame(true, true, opcode, compression.compress(payload, true), true);
     } else {
-      this.#sendFrame(true, false, opcode, payload);
+      this.#sendFrame(true, false, opcode, payload, owned);
     }
   }
 
@@ -545,11 +556,19 @@ export abstract class Connection {
     this.#sendFrame(true, false, Opcode.Close, payload);
   }
 
-  #sendFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array): void {
+  #sendFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array, owned = false): void {
     const length = payload.length;
     if (this.role === 'client') {
       // RFC 6455 §5.3: a fresh, unpredictable masking key for every frame.
       const key = this.#nextKey();
+      if (owned && length > COPY_THRESHOLD) {
+        // Our own buffer (encoded text, compressed output): mask it in place rather than copy it.
+        const header = new Uint8Array(headerSize(length, true));
+        writeHeader(header, 0, fin, rsv1, opcode, length, key);
+        applyMask(payload, key, 0);
+        this.#output.push(header, payload);
+        return;
+      }
       const out = new Uint8Array(headerSize(length, true) + length);
       const offset = writeHeader(out, 0, fin, rsv1, opcode, length, key);
       out.set(payload, offset);
@@ -614,7 +633,7 @@ export abstract class Connection {
         this.emit({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
       } else {
         this.#incomingText = text;
-        this.#fragments = [];
+        this.#fragments.length = 0;
         this.#fragmentsLength = 0;
       }
     },
@@ -632,10 +651,9 @@ export abstract class Connection {
         return;
       }
       const data = concat(this.#fragments, this.#fragmentsLength);
-      this.#fragments = [];
+      this.#fragments.length = 0;
       this.#fragmentsLength = 0;
-      if (this.#incomingText) this.emit({ type: 'text', data: utf8Decoder.decode(data) });
-      else this.emit({ type: 'binary', data });
+      this.emit(this.#incomingText ? textEvent(data) : { type: 'binary', data });
     },
     onPing: (data) => {
       this.emit({ type: 'ping', data });
@@ -705,6 +723,38 @@ function closePayload(code: number, reason: string): Uint8Array {
   payload[1] = code & 0xff;
   payload.set(encoded, 2);
   return payload;
+}
+
+/**
+ * A text event whose string is decoded on first access, then kept: decoding costs more than all of the
+ * protocol work on a text message, and a caller that forwards or drops the message never pays it. A class
+ * with a prototype getter (an object literal with a getter is ten times slower to create in V8).
+ */
+class LazyTextEvent implements TextEvent {
+  readonly type = 'text' as const;
+  readonly #bytes: Uint8Array;
+  #data: string | undefined;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  get data(): string {
+    return this.#data ??= utf8Decoder.decode(this.#bytes);
+  }
+
+  /** The message as received: valid UTF-8, not decoded. */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  toJSON(): { type: 'text'; data: string } {
+    return { type: 'text', data: this.data };
+  }
+}
+
+function textEvent(bytes: Uint8Array): TextEvent {
+  return new LazyTextEvent(bytes);
 }
 
 function concat(pieces: Uint8Array[], length: number): Uint8Array {

@@ -23,10 +23,15 @@ export interface OpenEvent {
   /** The negotiated `Sec-WebSocket-Extensions` value, or null. */
   readonly extensions: string | null;
 }
-/** A whole text message (not in streaming mode). */
+/**
+ * A whole text message (not in streaming mode). `data` is decoded on first access (then cached); `bytes`
+ * is the message as received, valid UTF-8. The event is a class instance whose `data` and `bytes` are
+ * getters: spread or deep-compare it through `data` (`toJSON()` gives `{ type, data }`).
+ */
 export interface TextEvent {
   readonly type: 'text';
   readonly data: string;
+  readonly bytes: Uint8Array;
 }
 /** A whole binary message (not in streaming mode). The receiver owns `data`. */
 export interface BinaryEvent {

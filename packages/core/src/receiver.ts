@@ -60,6 +60,8 @@ const PAYLOAD = 4;
 const STOPPED = 5;
 
 const EMPTY = new Uint8Array(0);
+/** Pieces of text shorter than this go to the incremental validator even when a faster one is injected. */
+const FAST_UTF8_MIN = 64;
 
 export class Receiver {
   /** Set by the engine once permessage-deflate is negotiated; RSV1 is legal only then (RFC 7692 §6). */
@@ -132,15 +134,28 @@ export class Receiver {
   #run(): void {
     for (;;) {
       switch (this.#state) {
-        case HEADER:
-          if (this.#buffered < 2) return;
-          this.#readHeader(this.#readByte(), this.#readByte());
+        case HEADER: {
+          const chunk = this.#chunks[0];
+          const at = this.#offset;
+          // Fast path: both header bytes in the current chunk (nearly always).
+          if (chunk !== undefined && chunk.length - at >= 2) {
+            this.#skip(chunk, 2);
+            this.#readHeader(chunk[at]!, chunk[at + 1]!);
+          } else if (this.#buffered < 2) return;
+          else this.#readHeader(this.#readByte(), this.#readByte());
           break;
-        case LENGTH16:
+        }
+        case LENGTH16: {
           if (this.#buffered < 2) return;
-          this.#length = (this.#readByte() << 8) | this.#readByte();
+          const chunk = this.#chunks[0]!;
+          const at = this.#offset;
+          if (chunk.length - at >= 2) {
+            this.#skip(chunk, 2);
+            this.#length = (chunk[at]! << 8) | chunk[at + 1]!;
+          } else this.#length = (this.#readByte() << 8) | this.#readByte();
           this.#afterLength();
           break;
+        }
         case LENGTH64: {
           if (this.#buffered < 8) return;
           const high = ((this.#readByte() << 24) | (this.#readByte() << 16) | (this.#readByte() << 8) |
@@ -156,20 +171,42 @@ export class Receiver {
           this.#afterLength();
           break;
         }
-        case MASK:
+        case MASK: {
           if (this.#buffered < 4) return;
-          this.#key[0] = this.#readByte();
-          this.#key[1] = this.#readByte();
-          this.#key[2] = this.#readByte();
-          this.#key[3] = this.#readByte();
+          const chunk = this.#chunks[0]!;
+          const at = this.#offset;
+          const key = this.#key;
+          if (chunk.length - at >= 4) {
+            this.#skip(chunk, 4);
+            key[0] = chunk[at]!;
+            key[1] = chunk[at + 1]!;
+            key[2] = chunk[at + 2]!;
+            key[3] = chunk[at + 3]!;
+          } else {
+            key[0] = this.#readByte();
+            key[1] = this.#readByte();
+            key[2] = this.#readByte();
+            key[3] = this.#readByte();
+          }
           this.#startPayload();
           break;
+        }
         case PAYLOAD:
           if (!this.#readPayload()) return;
           break;
         default:
           return;
       }
+    }
+  }
+
+  /** Advances past `n` bytes known to lie in `chunk` (= chunks[0]). */
+  #skip(chunk: Uint8Array, n: number): void {
+    this.#buffered -= n;
+    this.#offset += n;
+    if (this.#offset === chunk.length) {
+      this.#chunks.shift();
+      this.#offset = 0;
     }
   }
 
@@ -189,7 +226,8 @@ export class Receiver {
     const first = this.#chunks[0]!;
     this.#buffered -= n;
     if (first.length - this.#offset >= n) {
-      const view = first.subarray(this.#offset, this.#offset + n);
+      // A plain Uint8Array view, whatever the input's class (Buffer#subarray is several times slower).
+      const view = new Uint8Array(first.buffer, first.byteOffset + this.#offset, n);
       this.#offset += n;
       if (this.#offset === first.length) {
         this.#chunks.shift();
@@ -370,10 +408,41 @@ export class Receiver {
       return this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
     }
     // RFC 6455 §8.1: fail fast, at the first piece that can no longer be valid UTF-8.
-    if (this.#text && !this.#utf8.update(data)) {
+    if (this.#text && !this.#validateText(data)) {
       return this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
     }
     this.#handler.onMessageData(data);
+  }
+
+  /**
+   * Validates a piece of text incrementally. With an injected whole-buffer validator (much faster than
+   * ours on Node), only the bytes that straddle piece boundaries go through the incremental one: a
+   * sequence left open by the previous piece is finished byte by byte, the piece is cut after its last
+   * complete code point, the middle goes to the fast validator and the open tail back to ours. A
+   * violation in the middle is final (the cut only removes an incomplete sequence), so this still fails
+   * fast.
+   */
+  #validateText(data: Uint8Array): boolean {
+    const fast = this.#validateUtf8;
+    const utf8 = this.#utf8;
+    if (fast === undefined || data.length < FAST_UTF8_MIN) return utf8.update(data);
+    const end = data.length;
+    let start = 0;
+    while (start < end && !utf8.finish()) {
+      if (!utf8.update(data, start, start + 1)) return false;
+      start++;
+    }
+    let cut = end;
+    let k = end - 1;
+    const lowest = Math.max(start, end - 4);
+    while (k >= lowest && (data[k]! & 0xc0) === 0x80) k--;
+    if (k >= lowest) {
+      const lead = data[k]!;
+      const needed = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+      if (k + needed > end) cut = k;
+    }
+    if (cut > start && !fast(new Uint8Array(data.buffer, data.byteOffset + start, cut - start))) return false;
+    return cut === end || utf8.update(data, cut, end);
   }
 
   #control(payload: Uint8Array): void {

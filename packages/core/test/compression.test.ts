@@ -23,7 +23,11 @@ function compressedPair(
 const json = (n: number) =>
   JSON.stringify(Array.from({ length: n }, (_, i) => ({ id: i, name: `item ${i}`, ok: i % 2 === 0 })));
 
-function comparable(event: WebSocketEvent): unknown {
+/** An event as a test expects it: text as a plain `{ type, data }`. */
+type Expected = Exclude<WebSocketEvent, { type: 'text' }> | { type: 'text'; data: string };
+
+function comparable(event: Expected): unknown {
+  if (event.type === 'text') return { type: 'text', data: event.data };
   return 'data' in event && event.data instanceof Uint8Array
     ? { ...event, data: Buffer.from(event.data).toString('hex') }
     : event;

@@ -3,6 +3,7 @@
  * (SANSWS_FC_RUNS raises the count for long runs).
  */
 
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClientConnection, type Connection, ServerConnection, type WebSocketEvent } from '../src/mod.ts';
@@ -44,9 +45,9 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 );
 
 /** What the receiving side must report for each command. */
-function expected(commands: Command[]): WebSocketEvent[] {
+function expected(commands: Command[]): Expected[] {
   const encoder = new TextEncoder();
-  return commands.map((c): WebSocketEvent => {
+  return commands.map((c): Expected => {
     switch (c.kind) {
       case 'text':
         return { type: 'text', data: c.data };
@@ -65,7 +66,11 @@ function expected(commands: Command[]): WebSocketEvent[] {
 }
 
 /** Events with binary data as hex: vitest compares long typed arrays element by element, slowly. */
-function comparable(event: WebSocketEvent): unknown {
+/** An event as a test expects it: text as a plain `{ type, data }`. */
+type Expected = Exclude<WebSocketEvent, { type: 'text' }> | { type: 'text'; data: string };
+
+function comparable(event: Expected): unknown {
+  if (event.type === 'text') return { type: 'text', data: event.data };
   return 'data' in event && event.data instanceof Uint8Array
     ? { ...event, data: Buffer.from(event.data).toString('hex') }
     : event;
@@ -277,6 +282,55 @@ describe('property 5: two engines on a virtual clock complete handshake, exchang
         },
       ),
       { numRuns: Math.max(100, Math.floor(runs / 2)) },
+    );
+  });
+});
+
+describe('property 3b: an injected whole-buffer UTF-8 validator fails exactly as fast as the incremental one', () => {
+  it('RFC 6455 §8.1: same verdict, at the same input piece, for near-valid text under any chunking', () => {
+    const multibyte = fc.array(fc.constantFrom('a', 'é', '€', '𝄞', 'κ', '中', ' '), {
+      maxLength: 600,
+      size: 'max',
+    })
+      .map((units) => units.join(''));
+    const fewCuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
+    const nearValid = fc.tuple(
+      fc.oneof(multibyte, fc.string({ unit: 'grapheme', maxLength: 400 })),
+      fc.nat(),
+      fc.nat(255),
+      fc.boolean(),
+    )
+      .map(([text, at, byte, corrupt]) => {
+        const data = new TextEncoder().encode(text);
+        if (corrupt && data.length > 0) data[at % data.length] = byte;
+        return data;
+      });
+    fc.assert(
+      fc.property(nearValid, fewCuts, fc.boolean(), (payload, cutPoints, fragmented) => {
+        const wire = fragmented && payload.length > 1
+          ? concatBytes([
+            frame({ opcode: 1, fin: false, payload: payload.subarray(0, payload.length >> 1) }),
+            frame({ opcode: 0, payload: payload.subarray(payload.length >> 1) }),
+          ])
+          : frame({ opcode: 1, payload });
+        const pieces = chop(wire, cutPoints);
+        const outcome = (validateUtf8?: (b: Uint8Array) => boolean) => {
+          const conn = openServer(validateUtf8 ? { validateUtf8 } : {});
+          const trace: string[] = [];
+          for (const piece of pieces) {
+            conn.receiveData(piece.slice());
+            trace.push(
+              conn.takeEvents().map((
+                e,
+              ) => (e.type === 'text' ? `text:${e.data}` : e.type === 'closed' ? `closed:${e.code}` : e.type))
+                .join(','),
+            );
+          }
+          return trace;
+        };
+        expect(outcome((b) => isUtf8(b))).toEqual(outcome());
+      }),
+      { numRuns: runs },
     );
   });
 });

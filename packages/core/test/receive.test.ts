@@ -377,3 +377,28 @@ describe('streaming mode', () => {
     );
   });
 });
+
+describe('RFC 6455 §8.1 with an injected whole-buffer validator', () => {
+  const isUtf8Strict = (b: Uint8Array) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  it('a code point split between two input chunks is valid (the cut keeps the open sequence for later)', () => {
+    const conn = openServer({ validateUtf8: isUtf8Strict });
+    const wire = frame({ opcode: 1, payload: '€'.repeat(100) });
+    conn.receiveData(wire.slice(0, 6 + 100)); // 100 payload bytes: 33 code points and 1 byte of the next
+    conn.receiveData(wire.slice(6 + 100));
+    expect(messages(conn.takeEvents())).toEqual([{ type: 'text', data: '€'.repeat(100) }]);
+  });
+  it('an invalid byte in the middle of a large piece fails fast, before the frame ends', () => {
+    const conn = openServer({ validateUtf8: isUtf8Strict });
+    const payload = concatBytes([bytes('a'.repeat(200)), bytes([0xc0, 0x80]), bytes('b'.repeat(300))]);
+    const wire = frame({ opcode: 1, payload });
+    conn.receiveData(wire.slice(0, 400));
+    expectClosedWith(conn, 1007);
+  });
+});
