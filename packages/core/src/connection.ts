@@ -170,6 +170,10 @@ export abstract class Connection {
   #closeReceived: { code: number; reason: string } | null = null;
   #closeDeadline: number | undefined;
 
+  // A peer's violation held back until the messages before it were taken (see #handler.onError).
+  #messagesUntaken = 0;
+  #heldFailure: ProtocolError | null = null;
+
   // Keepalive and round-trip times.
   #pingDeadline: number | undefined;
   #pongDeadline: number | undefined;
@@ -215,7 +219,11 @@ export abstract class Connection {
 
   /** Takes the events produced since the last call, in order. */
   takeEvents(): WebSocketEvent[] {
+    // A failure held back behind messages (see #handler.onError) happens once they were taken and
+    // handled: the caller asks again and finds nothing else queued.
+    if (this.#events.length === 0 && this.#heldFailure !== null) this.#failHeld();
     const events = this.#events;
+    this.#messagesUntaken = 0;
     if (events.length === 0) return events;
     this.#events = [];
     return events;
@@ -226,6 +234,7 @@ export abstract class Connection {
    * large binary payload sent by a server is referenced, not copied: do not modify it until written.
    */
   takeOutput(): Uint8Array[] {
+    if (this.#heldFailure !== null && this.#messagesUntaken === 0) this.#failHeld();
     const output = this.#output;
     if (output.length === 0) return output;
     this.#output = [];
@@ -242,6 +251,8 @@ export abstract class Connection {
 
   /** The next deadline (same clock as `now`), or undefined when no timer is needed. */
   pollTimeout(): number | undefined {
+    // A held failure is due as soon as the caller has handled the messages before it.
+    if (this.#heldFailure !== null) return this.#now;
     switch (this.#state) {
       case 'open':
         return min(this.#pingDeadline, this.#pongDeadline);
@@ -269,6 +280,7 @@ export abstract class Connection {
 
   /** The transport reached end of input (the peer closed or half-closed it). */
   receiveEof(): void {
+    this.#failHeld();
     switch (this.#state) {
       case 'connecting':
         this.handshakeEof();
@@ -289,6 +301,7 @@ export abstract class Connection {
   /** Advances time to `now` and fires every deadline that has passed. */
   handleTimeout(now: number): void {
     this.#now = now;
+    this.#failHeld();
     if (this.#state === 'closing') {
       if (this.#closeDeadline !== undefined && now >= this.#closeDeadline) {
         if (this.#closeReceived !== null) {
@@ -646,6 +659,7 @@ export abstract class Connection {
       }
     },
     onMessageEnd: () => {
+      this.#messagesUntaken++;
       if (this.#streaming) {
         this.emit({ type: 'messageEnd' });
         return;
@@ -676,9 +690,20 @@ export abstract class Connection {
       if (this.role === 'server') this.#finish(code, reason, true, undefined, 'end');
     },
     onError: (error) => {
-      this.fail(error.closeCode, error.message.slice(0, 120), error);
+      // Messages that arrived whole before the violation are delivered and may be answered first (an
+      // echo goes out before the close, as Autobahn's strict cases 3.2, 4.1.3, 5.15… expect): the
+      // failure waits until those events were taken. The receiver has stopped; nothing else is parsed.
+      if (this.#messagesUntaken > 0) this.#heldFailure = error;
+      else this.fail(error.closeCode, error.message.slice(0, 120), error);
     },
   };
+
+  #failHeld(): void {
+    const error = this.#heldFailure;
+    if (error === null) return;
+    this.#heldFailure = null;
+    this.fail(error.closeCode, error.message.slice(0, 120), error);
+  }
 
   /** Matches a pong to the pings in flight; a pong also acknowledges every earlier ping. */
   #matchPong(data: Uint8Array): number | undefined {

@@ -402,3 +402,35 @@ describe('RFC 6455 §8.1 with an injected whole-buffer validator', () => {
     expectClosedWith(conn, 1007);
   });
 });
+
+describe('RFC 6455 §7.1.7 ordering: messages before a violation are delivered and may be answered first', () => {
+  for (const role of ROLES) {
+    it(`${role}: text, then a reserved opcode, in one chunk → the echo goes out before the 1002 close`, () => {
+      const conn = open(role);
+      conn.receiveData(concatBytes([
+        peerFrame(role, { opcode: 1, payload: 'first' }),
+        peerFrame(role, { opcode: 5, payload: 'bad' }),
+        peerFrame(role, { opcode: 9, payload: 'late ping' }),
+      ]));
+      expect(conn.takeOutput()).toEqual([]);
+      expect(conn.takeEvents()).toEqual([{ type: 'text', data: 'first' }]);
+      conn.sendText('first'); // the application echoes
+      const frames = serverFrames(conn.takeOutput());
+      expect(frames.map((f) => f.opcode)).toEqual([1, 8]);
+      expect(Array.from(frames[1]!.payload.subarray(0, 2))).toEqual([0x03, 0xea]);
+      expect(expectClosedWith(conn, 1002).error).toMatchObject({ code: 'RESERVED_OPCODE' });
+    });
+    it(`${role}: a caller that only re-arms its timer still fails the connection (pollTimeout is due now)`, () => {
+      const conn = open(role);
+      conn.handleTimeout(50);
+      conn.receiveData(concatBytes([
+        peerFrame(role, { opcode: 2, payload: 'x' }),
+        peerFrame(role, { opcode: 0, payload: 'y' }),
+      ]));
+      conn.takeEvents();
+      expect(conn.pollTimeout()).toBe(50);
+      conn.handleTimeout(50);
+      expectClosedWith(conn, 1002);
+    });
+  }
+});
