@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Workspace packages resolve to their TypeScript sources (the "source" export condition), in the test
+  // environment too, so tests never run against a stale dist/.
   resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'] } },
   test: {
     include: [
       'packages/*/test/**/*.test.ts',
