@@ -14,7 +14,8 @@ import {
 } from '@sansws/conn';
 import { bunTimers } from './timers.ts';
 import { type BunSocketData, bunTlsOptions, BunTransport } from './transport.ts';
-import { type BunClientCompression, clientCompression } from './upgrader.ts';
+import { clientCompression } from '@sansws/zlib';
+import type { BunClientCompression } from './upgrader.ts';
 
 /** Options of the Bun {@link dial}. */
 export interface DialOptions extends Omit<ConnDialOptions, 'connect' | 'timers' | 'compression' | 'proxy'> {

@@ -11,19 +11,18 @@ import {
   Upgrader as ConnUpgrader,
   type UpgraderOptions as ConnUpgraderOptions,
 } from '@sansws/conn';
-import type { ClientCompressionOptions, DeflateCodec, ServerCompressionOptions } from '@sansws/core';
-import { zlibCodec } from '@sansws/zlib';
+import {
+  serverCompression,
+  type ZlibClientCompression,
+  type ZlibServerCompression,
+} from '@sansws/zlib';
 import { bunTimers } from './timers.ts';
 import type { BunTransport } from './transport.ts';
 
 /** Server compression on Bun: the core's options, with the codec defaulting to `zlibCodec`. */
-export type BunServerCompression = Omit<ServerCompressionOptions, 'codec'> & {
-  readonly codec?: DeflateCodec;
-};
+export type BunServerCompression = ZlibServerCompression;
 /** Client compression on Bun: the core's options, with the codec defaulting to `zlibCodec`. */
-export type BunClientCompression = Omit<ClientCompressionOptions, 'codec'> & {
-  readonly codec?: DeflateCodec;
-};
+export type BunClientCompression = ZlibClientCompression;
 
 /** Options of the Bun {@link Upgrader}: those of `@sansws/conn`'s, with Bun defaults filled in. */
 export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'compression'> {
@@ -34,24 +33,6 @@ export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'c
    * Default `false` (see `@sansws/conn`'s `UpgraderOptions.compression` for why).
    */
   readonly compression?: boolean | BunServerCompression;
-}
-
-/** `true` / options without codec → the core's options with `zlibCodec`. */
-export function serverCompression(
-  value: boolean | BunServerCompression | undefined,
-): ServerCompressionOptions | false {
-  if (value === undefined || value === false) return false;
-  if (value === true) return { codec: zlibCodec };
-  return { ...value, codec: value.codec ?? zlibCodec };
-}
-
-/** `true` / options without codec → the core's options with `zlibCodec`. */
-export function clientCompression(
-  value: boolean | BunClientCompression | undefined,
-): ClientCompressionOptions | false {
-  if (value === undefined || value === false) return false;
-  if (value === true) return { codec: zlibCodec };
-  return { ...value, codec: value.codec ?? zlibCodec };
 }
 
 const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);

@@ -18,7 +18,8 @@ import {
 } from '@sansws/conn';
 import { denoTimers } from './timers.ts';
 import { denoTlsOptions, DenoTransport } from './transport.ts';
-import { clientCompression, type DenoClientCompression } from './upgrader.ts';
+import { clientCompression } from '@sansws/zlib';
+import type { DenoClientCompression } from './upgrader.ts';
 
 /** Options of the Deno {@link dial}. */
 export interface DialOptions extends Omit<ConnDialOptions, 'connect' | 'timers' | 'compression' | 'proxy'> {

@@ -11,19 +11,14 @@ import {
   Upgrader as ConnUpgrader,
   type UpgraderOptions as ConnUpgraderOptions,
 } from '@sansws/conn';
-import type { ClientCompressionOptions, DeflateCodec, ServerCompressionOptions } from '@sansws/core';
-import { zlibCodec } from '@sansws/zlib';
+import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { denoTimers } from './timers.ts';
 import { DenoTransport } from './transport.ts';
 
 /** Server compression on Deno: the core's options, with the codec defaulting to `zlibCodec`. */
-export type DenoServerCompression = Omit<ServerCompressionOptions, 'codec'> & {
-  readonly codec?: DeflateCodec;
-};
+export type DenoServerCompression = ZlibServerCompression;
 /** Client compression on Deno: the core's options, with the codec defaulting to `zlibCodec`. */
-export type DenoClientCompression = Omit<ClientCompressionOptions, 'codec'> & {
-  readonly codec?: DeflateCodec;
-};
+export type DenoClientCompression = ZlibClientCompression;
 
 /** Options of the Deno {@link Upgrader}: those of `@sansws/conn`'s, with Deno defaults filled in. */
 export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'compression'> {
@@ -34,24 +29,6 @@ export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'c
    * Default `false` (see `@sansws/conn`'s `UpgraderOptions.compression` for why).
    */
   readonly compression?: boolean | DenoServerCompression;
-}
-
-/** `true` / options without codec → the core's options with `zlibCodec`. */
-export function serverCompression(
-  value: boolean | DenoServerCompression | undefined,
-): ServerCompressionOptions | false {
-  if (value === undefined || value === false) return false;
-  if (value === true) return { codec: zlibCodec };
-  return { ...value, codec: value.codec ?? zlibCodec };
-}
-
-/** `true` / options without codec → the core's options with `zlibCodec`. */
-export function clientCompression(
-  value: boolean | DenoClientCompression | undefined,
-): ClientCompressionOptions | false {
-  if (value === undefined || value === false) return false;
-  if (value === true) return { codec: zlibCodec };
-  return { ...value, codec: value.codec ?? zlibCodec };
 }
 
 const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);

@@ -16,7 +16,8 @@ import {
 import { parseWebSocketUrl } from '@sansws/core';
 import { nodeTimers } from './timers.ts';
 import { NodeTransport, tlsOptions } from './transport.ts';
-import { clientCompression, type NodeClientCompression } from './upgrader.ts';
+import { clientCompression } from '@sansws/zlib';
+import type { NodeClientCompression } from './upgrader.ts';
 
 /** Options of the node {@link dial}. */
 export interface DialOptions extends Omit<ConnDialOptions, 'connect' | 'timers' | 'compression' | 'proxy'> {

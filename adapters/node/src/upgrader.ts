@@ -13,25 +13,15 @@ import {
   Upgrader as ConnUpgrader,
   type UpgraderOptions as ConnUpgraderOptions,
 } from '@sansws/conn';
-import type {
-  ClientCompressionOptions,
-  DeflateCodec,
-  HeaderField,
-  HttpRequest,
-  ServerCompressionOptions,
-} from '@sansws/core';
-import { zlibCodec } from '@sansws/zlib';
+import type { HeaderField, HttpRequest } from '@sansws/core';
+import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { nodeTimers } from './timers.ts';
 import { NodeTransport } from './transport.ts';
 
-/** Server compression on node: the core's options, with the codec defaulting to `zlibCodec`. */
-export type NodeServerCompression = Omit<ServerCompressionOptions, 'codec'> & {
-  readonly codec?: DeflateCodec;
-};
-/** Client compression on node: the core's options, with the codec defaulting to `zlibCodec`. */
-export type NodeClientCompression = Omit<ClientCompressionOptions, 'codec'> & {
-  readonly codec?: DeflateCodec;
-};
+/** Server compression on Node: the core's options, with the codec defaulting to `zlibCodec`. */
+export type NodeServerCompression = ZlibServerCompression;
+/** Client compression on Node: the core's options, with the codec defaulting to `zlibCodec`. */
+export type NodeClientCompression = ZlibClientCompression;
 
 /** Options of the node {@link Upgrader}: those of `@sansws/conn`'s, with node defaults filled in. */
 export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'compression'> {
@@ -42,24 +32,6 @@ export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'c
    * Default `false` (see `@sansws/conn`'s `UpgraderOptions.compression` for why).
    */
   readonly compression?: boolean | NodeServerCompression;
-}
-
-/** `true` / options without codec → the core's options with `zlibCodec`. */
-export function serverCompression(
-  value: boolean | NodeServerCompression | undefined,
-): ServerCompressionOptions | false {
-  if (value === undefined || value === false) return false;
-  if (value === true) return { codec: zlibCodec };
-  return { ...value, codec: value.codec ?? zlibCodec };
-}
-
-/** `true` / options without codec → the core's options with `zlibCodec`. */
-export function clientCompression(
-  value: boolean | NodeClientCompression | undefined,
-): ClientCompressionOptions | false {
-  if (value === undefined || value === false) return false;
-  if (value === true) return { codec: zlibCodec };
-  return { ...value, codec: value.codec ?? zlibCodec };
 }
 
 const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);

@@ -263,3 +263,6 @@ export function createZlibCodec(options: ZlibCodecOptions = {}): ZlibCodec {
 
 /** The default codec: 16 KiB output chunks, bounded inflation inside zlib where the runtime allows. */
 export const zlibCodec: ZlibCodec = createZlibCodec();
+
+export { clientCompression, serverCompression } from './shorthand.ts';
+export type { ZlibClientCompression, ZlibServerCompression } from './shorthand.ts';
