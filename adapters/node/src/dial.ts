@@ -11,6 +11,7 @@ import {
   dial as connDial,
   type DialOptions as ConnDialOptions,
   type DialResult,
+  proxyFromEnv,
   type Transport,
 } from '@sansws/conn';
 import { parseWebSocketUrl } from '@sansws/core';
@@ -65,40 +66,6 @@ export function connect(target: ConnectTarget): Promise<Transport> {
     socket.once('error', onError);
     target.signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/**
- * The proxy for `url` per the environment conventions of curl and most HTTP clients: `https_proxy` /
- * `HTTPS_PROXY` (falling back to the http ones) for `wss://`, `http_proxy` / `HTTP_PROXY` for `ws://`; `null`
- * when none is set or `no_proxy` / `NO_PROXY` lists the host (`*`, a host, a `.domain` or `domain` suffix,
- * optionally with `:port`).
- */
-export function proxyFromEnv(url: string, env: Readonly<Record<string, string | undefined>>): string | null {
-  const target = parseWebSocketUrl(url);
-  const pick = (...names: string[]): string | undefined =>
-    names.map((name) => env[name]).find((value) => value !== undefined && value !== '');
-  const proxy = target.secure
-    ? pick('https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY')
-    : pick('http_proxy', 'HTTP_PROXY');
-  if (proxy === undefined) return null;
-  const host = target.hostname.toLowerCase();
-  for (const raw of (pick('no_proxy', 'NO_PROXY') ?? '').split(/[\s,]+/)) {
-    let entry = raw.trim().toLowerCase();
-    if (entry === '') continue;
-    if (entry === '*') return null;
-    let port: number | undefined;
-    const withPort = /^(.*):(\d+)$/.exec(entry);
-    if (
-      withPort !== null && !entry.endsWith(']') && (withPort[1]!.includes(']') || !withPort[1]!.includes(':'))
-    ) {
-      entry = withPort[1]!;
-      port = Number(withPort[2]);
-    }
-    entry = entry.replace(/^\[|\]$/g, '').replace(/^\*?\./, '');
-    if (port !== undefined && port !== target.port) continue;
-    if (host === entry || host.endsWith(`.${entry}`)) return null;
-  }
-  return proxy;
 }
 
 /**

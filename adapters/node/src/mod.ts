@@ -10,7 +10,7 @@
 export { Upgrader } from './upgrader.ts';
 export type { NodeClientCompression, NodeServerCompression, UpgraderOptions } from './upgrader.ts';
 export { toHttpRequest } from './upgrader.ts';
-export { connect, dial, proxyFromEnv } from './dial.ts';
+export { connect, dial } from './dial.ts';
 export type { DialOptions } from './dial.ts';
 export { listen } from './listen.ts';
 export type { Listener, ListenOptions } from './listen.ts';
@@ -18,7 +18,15 @@ export { NodeTransport } from './transport.ts';
 export { nodeTimers } from './timers.ts';
 
 // The runtime-neutral API, re-exported.
-export { broadcast, CloseError, Conn, ConnError, PreparedMessage, readRequestHead } from '@sansws/conn';
+export {
+  broadcast,
+  CloseError,
+  Conn,
+  ConnError,
+  PreparedMessage,
+  proxyFromEnv,
+  readRequestHead,
+} from '@sansws/conn';
 export type {
   BroadcastOptions,
   BroadcastResult,
