@@ -14,7 +14,6 @@ import {
   proxyFromEnv,
   type Transport,
 } from '@sansws/conn';
-import { parseWebSocketUrl } from '@sansws/core';
 import { nodeTimers } from './timers.ts';
 import { NodeTransport, tlsOptions } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
