@@ -162,8 +162,8 @@ export class Session {
   /** The first RFC 6455 violation of the peer the suite noticed. */
   violation: string | undefined;
   /** Frames and octets sent, per opcode (Autobahn's traffic stats). */
-  readonly txFrames = new Map<number, number>();
-  readonly startedAt = performance.now();
+  readonly txFrames: Map<number, number> = new Map<number, number>();
+  readonly startedAt: number = performance.now();
   endedAt = 0;
 
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
