@@ -11,11 +11,7 @@ import {
   Upgrader as ConnUpgrader,
   type UpgraderOptions as ConnUpgraderOptions,
 } from '@sansws/conn';
-import {
-  serverCompression,
-  type ZlibClientCompression,
-  type ZlibServerCompression,
-} from '@sansws/zlib';
+import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { bunTimers } from './timers.ts';
 import type { BunTransport } from './transport.ts';
 
