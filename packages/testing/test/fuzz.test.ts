@@ -12,7 +12,8 @@ import { runCli } from '../src/command.ts';
 import { type Deviation, formatReport, fuzz, type FuzzReport, resolveTarget } from '../src/fuzz.ts';
 import { childEchoServer, type EchoServer, sanswsEchoServer, wsEchoServer } from './servers.ts';
 
-const SEQUENCES = Number(process.env.SANSWS_FUZZ_SEQUENCES ?? 400);
+// Issue 7: a few thousand sequences per adapter in CI (1500 per setting, with and without deflate).
+const SEQUENCES = Number(process.env.SANSWS_FUZZ_SEQUENCES ?? 1500);
 
 const groups = (report: FuzzReport) =>
   [...new Set(report.deviations.map((d) => `${d.kind} [${d.case}]`))].sort();
@@ -23,7 +24,7 @@ async function run(url: string, options: Partial<Parameters<typeof fuzz>[0]> = {
     url,
     seed: 20240611,
     sequences: SEQUENCES,
-    time: 20,
+    time: 60,
     timeout: 1000,
     ...options,
   });
@@ -33,29 +34,35 @@ async function run(url: string, options: Partial<Parameters<typeof fuzz>[0]> = {
 
 describe('against @sansws/node (listen with an echo handler)', () => {
   for (const compression of [false, true]) {
-    it(`finds no deviation${compression ? ' with permessage-deflate' : ''}`, async () => {
-      const server = await sanswsEchoServer(compression);
-      try {
-        const report = await run(server.url);
-        expect(formatReport(report)).toContain('0 error(s), 0 warning(s)');
-        expect(report.sequences).toBe(SEQUENCES);
-        expect(report.stats.messagesReceived).toBeGreaterThan(SEQUENCES / 4);
-        if (compression) expect(report.stats.compressedSent).toBeGreaterThan(50);
-        else expect(report.stats.compressed).toBe(0);
-      } finally {
-        await server.close();
-      }
-    });
+    it(
+      `finds no deviation${compression ? ' with permessage-deflate' : ''}`,
+      { timeout: 90_000 },
+      async () => {
+        const server = await sanswsEchoServer(compression);
+        try {
+          const report = await run(server.url);
+          expect(formatReport(report)).toContain('0 error(s), 0 warning(s)');
+          expect(report.sequences).toBe(SEQUENCES);
+          expect(report.stats.messagesReceived).toBeGreaterThan(SEQUENCES / 4);
+          if (compression) expect(report.stats.compressedSent).toBeGreaterThan(50);
+          else expect(report.stats.compressed).toBe(0);
+        } finally {
+          await server.close();
+        }
+      },
+    );
   }
 });
 
 describe('against @sansws/bun and @sansws/deno (listen with an echo handler, in their own runtimes)', () => {
   for (const runtime of ['bun', 'deno'] as const) {
     for (const compression of [false, true]) {
-      it(`${runtime}: finds no deviation${compression ? ' with permessage-deflate' : ''}`, async () => {
+      it(`${runtime}: finds no deviation${compression ? ' with permessage-deflate' : ''}`, {
+        timeout: 90_000,
+      }, async () => {
         const server = await childEchoServer(runtime, compression);
         try {
-          const report = await run(server.url, { sequences: Math.round(SEQUENCES / 2) });
+          const report = await run(server.url);
           expect(formatReport(report)).toContain('0 error(s), 0 warning(s)');
           if (compression) expect(report.stats.compressedSent).toBeGreaterThan(20);
         } finally {
@@ -77,23 +84,27 @@ describe('against ws (WebSocketServer, echoing)', () => {
     'wrong-close-code [hostile/length-msb]',
   ];
   for (const compression of [false, true]) {
-    it(`finds only the known deviations${compression ? ' with permessage-deflate' : ''}`, async () => {
-      const server = await wsEchoServer(compression);
-      try {
-        const report = await run(server.url);
-        for (const group of groups(report)) expect(KNOWN).toContain(group);
-        expect(groups(report)).toContain('wrong-close-code [hostile/length-msb]');
-        expect(groups(report)).toContain('forbidden-handshake-accepted [handshake/no-host]');
-        const msb = report.deviations.find((d) => d.case === 'hostile/length-msb')!;
-        expect(msb.message).toBe('length-msb: expected close 1002, got 1009 ""');
-        expect(msb.shrunk?.transcript).toContain(
-          'TEXT fin masked len=9223372036854775808 (MSB set), 0 bytes follow',
-        );
-        if (compression) expect(report.stats.compressedSent).toBeGreaterThan(50);
-      } finally {
-        await server.close();
-      }
-    });
+    it(
+      `finds only the known deviations${compression ? ' with permessage-deflate' : ''}`,
+      { timeout: 90_000 },
+      async () => {
+        const server = await wsEchoServer(compression);
+        try {
+          const report = await run(server.url);
+          for (const group of groups(report)) expect(KNOWN).toContain(group);
+          expect(groups(report)).toContain('wrong-close-code [hostile/length-msb]');
+          expect(groups(report)).toContain('forbidden-handshake-accepted [handshake/no-host]');
+          const msb = report.deviations.find((d) => d.case === 'hostile/length-msb')!;
+          expect(msb.message).toBe('length-msb: expected close 1002, got 1009 ""');
+          expect(msb.shrunk?.transcript).toContain(
+            'TEXT fin masked len=9223372036854775808 (MSB set), 0 bytes follow',
+          );
+          if (compression) expect(report.stats.compressedSent).toBeGreaterThan(50);
+        } finally {
+          await server.close();
+        }
+      },
+    );
   }
 });
 
