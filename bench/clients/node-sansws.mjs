@@ -1,0 +1,29 @@
+// @ts-check
+/** Client benchmark: `@sansws/node`'s `dial`. Usage: node node-sansws.mjs <url> <cells JSON> */
+
+import { dial } from '@sansws/node';
+import { runClientCells } from './common.mjs';
+
+const [url = '', cells = '[]'] = process.argv.slice(2);
+await runClientCells(
+  async () => {
+    const { conn } = await dial(url);
+    /** @type {(data: string | Uint8Array) => void} */
+    let listener = () => {};
+    const reading = (async () => {
+      for await (const message of conn) listener(message.data);
+    })().catch(() => {});
+    return {
+      send: (data) => {
+        conn.writeMessage(typeof data === 'string' ? 'text' : 'binary', data).catch(() => {});
+      },
+      onMessage: (l) => (listener = l),
+      close: async () => {
+        await conn.close(1000).catch(() => {});
+        await reading;
+      },
+    };
+  },
+  JSON.parse(cells),
+);
+process.exit(0);

@@ -1,0 +1,323 @@
+// @ts-check
+/**
+ * The load generator: one Node process (pinned to its own core by the harness) that drives every echo server
+ * over raw `node:net` sockets with pre-built masked frames, and checks every echoed byte (see wire.mjs).
+ *
+ * It runs commands sent over the IPC channel by bench/run.mjs, one at a time:
+ * - `cell`: open `conns` connections, keep `inflight` messages in flight on each for a warm-up, then measure
+ *   a window (echoes, their round trips when one is in flight, the server's CPU time from /proc, our own CPU
+ *   time), stop sending, wait for every outstanding echo, close.
+ * - `idle`: open `count` connections, echo one small message on each, keep them open; `closeIdle` closes them.
+ *
+ * Every wait is bounded in time; on any failure the connections are destroyed and the cell reports the error.
+ *
+ * @module
+ */
+
+import net from 'node:net';
+import { Buffer } from 'node:buffer';
+import { checkResponse, CLOSE_FRAME, EchoReader, handshakeRequest, makeMessage } from './wire.mjs';
+import { readCpuTicks, readRss, TICK_MS } from './proc.mjs';
+
+/**
+ * @typedef {object} CellCommand
+ * @property {'cell'} op
+ * @property {number} port
+ * @property {number} serverPid
+ * @property {number} conns
+ * @property {number} inflight
+ * @property {number} size
+ * @property {'text' | 'binary'} type
+ * @property {boolean} compress
+ * @property {boolean} raw the server is a raw TCP echo
+ * @property {number} warmupMs
+ * @property {number} windowMs
+ */
+
+/**
+ * One connection: handshake, then the reader.
+ * @param {number} port
+ * @param {boolean} compress
+ * @param {boolean} raw
+ * @returns {Promise<{ socket: net.Socket, rest: Buffer, deflate: boolean }>}
+ */
+function connect(port, compress, raw) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    /** @type {Buffer[]} */
+    const got = [];
+    const timer = setTimeout(() => fail(new Error('handshake timed out (10 s)')), 10_000);
+    /** @param {Error} error */
+    const fail = (error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    socket.on('error', fail);
+    socket.on('connect', () => socket.write(handshakeRequest(port, compress)));
+    /** @param {Buffer} chunk */
+    const onData = (chunk) => {
+      got.push(chunk);
+      const all = Buffer.concat(got);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (all.length > 16384) fail(new Error('response head too long'));
+        return;
+      }
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', fail);
+      try {
+        const { deflate } = checkResponse(all.subarray(0, end).toString('latin1'), raw);
+        resolve({ socket, rest: all.subarray(end + 4), deflate });
+      } catch (error) {
+        fail(/** @type {Error} */ (error));
+      }
+    };
+    socket.on('data', onData);
+  });
+}
+
+/**
+ * @template T
+ * @param {Promise<T>} promise
+ * @param {number} ms
+ * @param {string} what
+ * @returns {Promise<T>}
+ */
+function within(promise, ms, what) {
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * @param {Float64Array} samples
+ * @param {number} n
+ * @param {number} q
+ */
+function quantile(samples, n, q) {
+  if (n === 0) return null;
+  const sorted = samples.slice(0, n).sort();
+  return sorted[Math.min(n - 1, Math.floor(q * n))] ?? null;
+}
+
+/**
+ * Gracefully closes sockets (close frame + FIN), then destroys what is left after `ms`.
+ * @param {net.Socket[]} sockets
+ * @param {number} ms
+ */
+async function closeAll(sockets, ms) {
+  const closed = sockets.map((socket) =>
+    new Promise((resolve) => {
+      if (socket.destroyed) return resolve(undefined);
+      socket.once('close', resolve);
+      socket.write(CLOSE_FRAME);
+      socket.end();
+    })
+  );
+  await Promise.race([Promise.all(closed), sleep(ms)]);
+  for (const socket of sockets) socket.destroy();
+}
+
+/**
+ * Opens connections, at most `parallel` handshakes at a time.
+ * @param {number} count
+ * @param {number} parallel
+ * @param {() => Promise<T>} open
+ * @returns {Promise<T[]>}
+ * @template T
+ */
+async function openMany(count, parallel, open) {
+  /** @type {T[]} */
+  const out = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      out.push(await open());
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
+  return out;
+}
+
+/**
+ * @param {CellCommand} c
+ */
+async function runCell(c) {
+  const message = makeMessage(c.size, c.type, c.compress);
+  const frameLength = message.frame.length;
+  const batch = Buffer.concat(Array.from({ length: c.inflight }, () => message.frame));
+  const latency = c.conns === 1 && c.inflight === 1;
+  const rtts = new Float64Array(latency ? 2_000_000 : 0);
+  let rttCount = 0;
+  let sentAt = 0;
+  let measuring = false;
+  let sending = true;
+  let echoes = 0;
+  let outstandingConns = 0;
+  /** @type {Error | null} */
+  let failure = null;
+  /** @type {() => void} */
+  let onDrained = () => {};
+  /** @type {net.Socket[]} */
+  const sockets = [];
+  try {
+    const opened = await within(
+      openMany(c.conns, 100, () => connect(c.port, c.compress, c.raw)),
+      20_000,
+      `opening ${c.conns} connections`,
+    );
+    for (const { socket } of opened) sockets.push(socket);
+    if (c.compress && opened.some((o) => !o.deflate)) {
+      throw new Error('the server declined permessage-deflate');
+    }
+    for (const { socket, rest } of opened) {
+      let outstanding = c.inflight;
+      outstandingConns++;
+      const reader = new EchoReader(message, c.raw, (k) => {
+        if (measuring) echoes += k;
+        if (latency) {
+          const now = performance.now();
+          if (measuring && rttCount < rtts.length) rtts[rttCount++] = now - sentAt;
+        }
+        if (sending) {
+          if (latency) sentAt = performance.now();
+          socket.write(k === c.inflight ? batch : batch.subarray(0, k * frameLength));
+        } else {
+          outstanding -= k;
+          if (outstanding === 0 && --outstandingConns === 0) onDrained();
+        }
+      }, (frame) => socket.write(frame));
+      socket.on('data', (chunk) => {
+        try {
+          reader.push(chunk);
+        } catch (error) {
+          failure ??= /** @type {Error} */ (error);
+          for (const s of sockets) s.destroy();
+          onDrained();
+        }
+      });
+      socket.on('error', (error) => {
+        failure ??= error;
+        onDrained();
+      });
+      socket.on('close', () => {
+        if (sending || outstanding > 0) {
+          failure ??= new Error('the server closed a connection during the cell');
+          onDrained();
+        }
+      });
+      if (rest.length > 0) reader.push(rest);
+    }
+    // Start: fill every pipeline.
+    sentAt = performance.now();
+    for (const socket of sockets) socket.write(batch);
+    await sleep(c.warmupMs);
+    if (failure) throw failure;
+    measuring = true;
+    const cpu0 = readCpuTicks(c.serverPid);
+    const load0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(c.windowMs);
+    const t1 = performance.now();
+    const count = echoes;
+    const cpu1 = readCpuTicks(c.serverPid);
+    const load1 = process.cpuUsage(load0);
+    const rss = readRss(c.serverPid);
+    const rttN = rttCount;
+    measuring = false;
+    sending = false;
+    if (failure) throw failure;
+    // Drain: every outstanding echo must still arrive (and is still checked).
+    const drained = new Promise((resolve) => {
+      onDrained = () => resolve(undefined);
+    });
+    if (outstandingConns > 0) await within(drained, 30_000, 'draining outstanding echoes');
+    if (failure) throw failure;
+    const seconds = (t1 - t0) / 1000;
+    const serverCpuMs = (cpu1.user + cpu1.system - cpu0.user - cpu0.system) * TICK_MS;
+    const loadCpuMs = (load1.user + load1.system) / 1000;
+    return {
+      ok: true,
+      messages: count,
+      seconds,
+      msgPerSec: count / seconds,
+      mibPerSec: (count * c.size) / seconds / 1048576,
+      p50Us: latency ? (quantile(rtts, rttN, 0.5) ?? 0) * 1000 : null,
+      p99Us: latency ? (quantile(rtts, rttN, 0.99) ?? 0) * 1000 : null,
+      serverCpuMs,
+      serverCpuUsPerMsg: count > 0 ? (serverCpuMs * 1000) / count : null,
+      serverCpuPct: (serverCpuMs / (t1 - t0)) * 100,
+      loadCpuPct: (loadCpuMs / (t1 - t0)) * 100,
+      serverRssBytes: rss,
+    };
+  } catch (error) {
+    return { ok: false, error: String(/** @type {Error} */ (error).message ?? error) };
+  } finally {
+    sending = false;
+    await closeAll(sockets, 2000);
+  }
+}
+
+/** @type {net.Socket[]} */
+let idle = [];
+
+/**
+ * @param {number} port
+ * @param {number} count
+ * @param {boolean} raw the server is a raw TCP echo
+ */
+async function openIdle(port, count, raw) {
+  const one = async () => {
+    const { socket, rest } = await connect(port, false, raw);
+    idle.push(socket);
+    const message = makeMessage(16, 'binary', false);
+    await new Promise((resolve, reject) => {
+      const reader = new EchoReader(message, raw, () => resolve(undefined), (f) => socket.write(f));
+      socket.on('data', (chunk) => {
+        try {
+          reader.push(chunk);
+        } catch (error) {
+          reject(error);
+        }
+      });
+      socket.once('error', reject);
+      if (rest.length > 0) reader.push(rest);
+      socket.write(message.frame);
+    });
+    socket.removeAllListeners('data');
+    socket.on('error', () => {});
+  };
+  try {
+    await within(openMany(count, 200, one), 120_000, `opening ${count} idle connections`);
+    return { ok: true, opened: idle.length };
+  } catch (error) {
+    return { ok: false, opened: idle.length, error: String(/** @type {Error} */ (error).message ?? error) };
+  }
+}
+
+process.on('message', (/** @type {any} */ command) => {
+  /** @type {Promise<unknown>} */
+  let work;
+  if (command.op === 'cell') work = runCell(command);
+  else if (command.op === 'idle') work = openIdle(command.port, command.count, command.raw === true);
+  else if (command.op === 'closeIdle') {
+    const sockets = idle;
+    idle = [];
+    work = closeAll(sockets, 3000).then(() => ({ ok: true }));
+  } else {
+    process.exit(0);
+  }
+  work.then((result) => process.send?.({ id: command.id, result }));
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,539 @@
+// @ts-check
+/**
+ * Turns the harness's results into ratio tables, target verdicts, a Markdown report and one SVG chart per
+ * cell family (drawn here: no external services, no dependencies).
+ *
+ * @module
+ */
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+/** @param {number} n */
+export const fmtSize = (n) => (n >= MiB ? `${n / MiB} MiB` : n >= KiB ? `${n / KiB} KiB` : `${n} B`);
+
+/**
+ * @param {number | null | undefined} v
+ * @param {number} [digits]
+ */
+const num = (v, digits = 0) =>
+  v === null || v === undefined || !Number.isFinite(v)
+    ? '–'
+    : v >= 100_000
+    ? Math.round(v).toLocaleString('en-US')
+    : v.toFixed(digits);
+
+/** @param {number | null | undefined} v */
+const ratio = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${v.toFixed(2)}×`);
+
+/**
+ * @param {any} cell
+ * @param {string} id
+ * @param {string} metric
+ * @returns {number | null}
+ */
+const get = (cell, id, metric) => cell.servers[id]?.median?.[metric] ?? null;
+
+/**
+ * @param {number | null} a
+ * @param {number | null} b
+ */
+const div = (a, b) => (a === null || b === null || b === 0 ? null : a / b);
+
+/** @param {any} cell */
+const cellName = (cell) =>
+  `${cell.type}${cell.compress ? ' deflate' : ''} ${fmtSize(cell.size)}, ${cell.conns}×${cell.inflight}`;
+
+/** @param {any} cell */
+const isLatency = (cell) => cell.conns === 1 && cell.inflight === 1;
+
+/**
+ * The rival of ours on each runtime, and its raw ceiling.
+ * @type {Record<string, { ours: string, rival: string, rivalLabel: string, raw: string }>}
+ */
+const RUNTIMES = {
+  node: { ours: 'sansws-node', rival: 'ws-node', rivalLabel: 'ws+bufferutil', raw: 'raw-node' },
+  bun: { ours: 'sansws-bun', rival: 'bun-builtin', rivalLabel: 'Bun.serve', raw: 'raw-bun' },
+  deno: { ours: 'sansws-deno', rival: 'deno-builtin', rivalLabel: 'Deno built-in', raw: 'raw-deno' },
+};
+
+/**
+ * Checks the targets of issue 8 against the medians.
+ * @param {any} data
+ */
+export function evaluate(data) {
+  /** @type {{ target: string, met: boolean | null, detail: string, misses: string[] }[]} */
+  const verdicts = [];
+  /**
+   * @param {string} target
+   * @param {{ cell: string, value: number | null, ok: boolean }[]} checks
+   * @param {string} unit
+   */
+  const verdict = (target, checks, unit) => {
+    const known = checks.filter((c) => c.value !== null);
+    const misses = known.filter((c) => !c.ok).map((c) => `${c.cell}: ${ratio(c.value)}`);
+    const values = known.map((c) => /** @type {number} */ (c.value));
+    const range = values.length > 0
+      ? `${unit} from ${Math.min(...values).toFixed(2)}× to ${
+        Math.max(...values).toFixed(2)
+      }× over ${values.length} cells`
+      : 'no data';
+    verdicts.push({ target, met: known.length === 0 ? null : misses.length === 0, detail: range, misses });
+  };
+  const cells = /** @type {any[]} */ (data.cells);
+  const node = RUNTIMES['node'];
+  if (node) {
+    verdict(
+      'Node: server CPU per message ≤ 0.8× ws+bufferutil, every cell',
+      cells.map((c) => {
+        const v = div(get(c, node.ours, 'serverCpuUsPerMsg'), get(c, node.rival, 'serverCpuUsPerMsg'));
+        return { cell: cellName(c), value: v, ok: v !== null && v <= 0.8 };
+      }),
+      'ours ÷ ws',
+    );
+    verdict(
+      'Node: throughput ≥ ws+bufferutil, every cell',
+      cells.map((c) => {
+        const v = div(get(c, node.ours, 'msgPerSec'), get(c, node.rival, 'msgPerSec'));
+        return { cell: cellName(c), value: v, ok: v !== null && v >= 1 };
+      }),
+      'ours ÷ ws',
+    );
+    for (const q of /** @type {const} */ (['p50Us', 'p99Us'])) {
+      verdict(
+        `Node: ${q.slice(0, 3)} latency no worse than ws+bufferutil (1×1 cells)`,
+        cells.filter(isLatency).map((c) => {
+          const v = div(get(c, node.ours, q), get(c, node.rival, q));
+          return { cell: cellName(c), value: v, ok: v !== null && v <= 1 };
+        }),
+        'ours ÷ ws',
+      );
+    }
+  }
+  const mem = data.memory?.servers ?? {};
+  const oursIdle = mem['sansws-node']?.perConnectionBytes ?? null;
+  const rawIdle = mem['raw-node']?.perConnectionBytes ?? null;
+  verdicts.push({
+    target: 'Node: idle memory per connection ≤ raw node:net + 1 KiB',
+    met: oursIdle === null || rawIdle === null ? null : oursIdle - rawIdle <= 1024,
+    detail: oursIdle === null || rawIdle === null
+      ? 'no data'
+      : `sansws ${(oursIdle / KiB).toFixed(2)} KiB vs raw ${(rawIdle / KiB).toFixed(2)} KiB: ` +
+        `${((oursIdle - rawIdle) / KiB).toFixed(2)} KiB above`,
+    misses: [],
+  });
+  for (const runtime of /** @type {const} */ (['bun', 'deno'])) {
+    const r = RUNTIMES[runtime];
+    if (!r) continue;
+    verdict(
+      `${
+        runtime === 'bun' ? 'Bun' : 'Deno'
+      }: within 25% of ${r.rivalLabel} (msg/s; p50 in 1×1 cells), every cell it has`,
+      cells.map((c) => {
+        const v = isLatency(c)
+          ? div(get(c, r.rival, 'p50Us'), get(c, r.ours, 'p50Us'))
+          : div(get(c, r.ours, 'msgPerSec'), get(c, r.rival, 'msgPerSec'));
+        return { cell: cellName(c), value: v, ok: v !== null && v >= 0.75 };
+      }),
+      'ours ÷ built-in (speed)',
+    );
+  }
+  const denoDeflate = cells.filter((c) => c.compress && get(c, 'sansws-deno', 'msgPerSec') !== null).length;
+  verdicts.push({
+    target: 'Deno: ahead where the built-in lacks the feature (permessage-deflate)',
+    met: denoDeflate > 0 ? true : null,
+    detail:
+      `Deno's built-in server has no permessage-deflate; sansws on Deno ran ${denoDeflate} compressed cells`,
+    misses: [],
+  });
+  for (const [runtime, r] of Object.entries(RUNTIMES)) {
+    verdict(
+      `${runtime}: 64 KiB+ binary echo ≥ 60% of the raw TCP ceiling (msg/s)`,
+      cells.filter((c) => c.type === 'binary' && !c.compress && c.size >= 64 * KiB).map((c) => {
+        const v = div(get(c, r.ours, 'msgPerSec'), get(c, r.raw, 'msgPerSec'));
+        return { cell: cellName(c), value: v, ok: v !== null && v >= 0.6 };
+      }),
+      'ours ÷ raw',
+    );
+  }
+  return verdicts;
+}
+
+/**
+ * A Markdown table.
+ * @param {string[]} head
+ * @param {string[][]} rows
+ */
+function table(head, rows) {
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+/** @param {any} data */
+function ratioTables(data) {
+  const cells = /** @type {any[]} */ (data.cells);
+  const nodeRows = cells.map((c) => [
+    cellName(c),
+    num(get(c, 'sansws-node', 'msgPerSec')),
+    ratio(div(get(c, 'sansws-node', 'msgPerSec'), get(c, 'ws-node', 'msgPerSec'))),
+    ratio(div(get(c, 'sansws-node', 'msgPerSec'), get(c, 'ws-node-js', 'msgPerSec'))),
+    ratio(div(get(c, 'sansws-node', 'serverCpuUsPerMsg'), get(c, 'ws-node', 'serverCpuUsPerMsg'))),
+    isLatency(c) ? ratio(div(get(c, 'sansws-node', 'p50Us'), get(c, 'ws-node', 'p50Us'))) : '',
+    isLatency(c) ? ratio(div(get(c, 'sansws-node', 'p99Us'), get(c, 'ws-node', 'p99Us'))) : '',
+    ratio(div(get(c, 'sansws-node', 'msgPerSec'), get(c, 'raw-node', 'msgPerSec'))),
+  ]);
+  const node = table(
+    [
+      'cell (Node)',
+      'sansws msg/s',
+      'msg/s ÷ ws',
+      '÷ ws no addons',
+      'CPU/msg ÷ ws',
+      'p50 ÷ ws',
+      'p99 ÷ ws',
+      'msg/s ÷ raw',
+    ],
+    nodeRows,
+  );
+  const other = table(
+    [
+      'cell',
+      'Bun msg/s ÷ Bun.serve',
+      'CPU/msg ÷',
+      'p50 ÷',
+      'msg/s ÷ raw',
+      'Deno msg/s ÷ built-in',
+      'CPU/msg ÷',
+      'p50 ÷',
+      'msg/s ÷ raw',
+    ],
+    cells.map((c) => [
+      cellName(c),
+      ratio(div(get(c, 'sansws-bun', 'msgPerSec'), get(c, 'bun-builtin', 'msgPerSec'))),
+      ratio(div(get(c, 'sansws-bun', 'serverCpuUsPerMsg'), get(c, 'bun-builtin', 'serverCpuUsPerMsg'))),
+      isLatency(c) ? ratio(div(get(c, 'sansws-bun', 'p50Us'), get(c, 'bun-builtin', 'p50Us'))) : '',
+      ratio(div(get(c, 'sansws-bun', 'msgPerSec'), get(c, 'raw-bun', 'msgPerSec'))),
+      c.compress
+        ? 'no deflate'
+        : ratio(div(get(c, 'sansws-deno', 'msgPerSec'), get(c, 'deno-builtin', 'msgPerSec'))),
+      c.compress
+        ? ''
+        : ratio(div(get(c, 'sansws-deno', 'serverCpuUsPerMsg'), get(c, 'deno-builtin', 'serverCpuUsPerMsg'))),
+      isLatency(c) && !c.compress
+        ? ratio(div(get(c, 'sansws-deno', 'p50Us'), get(c, 'deno-builtin', 'p50Us')))
+        : '',
+      ratio(div(get(c, 'sansws-deno', 'msgPerSec'), get(c, 'raw-deno', 'msgPerSec'))),
+    ]),
+  );
+  return { node, other };
+}
+
+/** @param {any} data */
+function memoryTable(data) {
+  const mem = data.memory?.servers ?? {};
+  return table(
+    [
+      'server',
+      'connections',
+      'per idle connection',
+      'RSS before → with them (after GC)',
+      'RSS with them, before GC',
+    ],
+    Object.entries(data.servers).map(([id, s]) => {
+      const m = mem[id] ?? {};
+      return [
+        /** @type {any} */ (s).label,
+        num(m.connections),
+        m.perConnectionBytes == null
+          ? `– ${m.error ?? ''}`
+          : `${(m.perConnectionBytes / KiB).toFixed(2)} KiB`,
+        m.rss == null ? '–' : `${(m.baselineRss / MiB).toFixed(1)} → ${(m.rss / MiB).toFixed(1)} MiB`,
+        m.rssBeforeGc == null ? '–' : `${(m.rssBeforeGc / MiB).toFixed(1)} MiB`,
+      ];
+    }),
+  );
+}
+
+/** @param {any} data */
+function clientTable(data) {
+  if (!data.clients) return '';
+  const ids = Object.keys(data.clients.clients);
+  const rows = ids.map((id) => [
+    data.clients.clients[id],
+    ...data.clients.cells.map((/** @type {any} */ cell) => {
+      const m = cell.clients[id]?.median ?? {};
+      if (m.msgPerSec == null) return 'failed';
+      const lat = cell.inflight === 1 ? `p50 ${num(m.p50Us)} / p99 ${num(m.p99Us)} µs, ` : '';
+      return `${lat}${num(m.msgPerSec)} msg/s, ${num(m.clientCpuUsPerMsg, 1)} µs CPU/msg`;
+    }),
+  ]);
+  return table(
+    [
+      'client',
+      ...data.clients.cells.map((/** @type {any} */ c) => `${c.type} ${fmtSize(c.size)} ×${c.inflight}`),
+    ],
+    rows,
+  );
+}
+
+/**
+ * Absolute figures, one table per cell family: a row per server, a column per payload size.
+ * @param {any} data
+ */
+function familyTables(data) {
+  const cells = /** @type {any[]} */ (data.cells);
+  const families = [...new Set(cells.map((c) => c.family))];
+  return families.map((family) => {
+    const members = cells.filter((c) => c.family === family);
+    const first = members[0];
+    const ids = Object.keys(first.servers);
+    const latency = isLatency(first);
+    const rows = ids.map((id) => {
+      const loads = members.map((c) => get(c, id, 'loadCpuPct')).filter((v) => v !== null);
+      return [
+        data.servers[id]?.label ?? id,
+        ...members.map((c) => {
+          const m = c.servers[id]?.median;
+          if (!m || m.msgPerSec === null) {
+            return `failed${
+              c.servers[id]?.failures?.[0] ? `: ${c.servers[id].failures[0].slice(0, 60)}` : ''
+            }`;
+          }
+          const head = latency ? `${num(m.p50Us)} / ${num(m.p99Us)} µs` : `${num(m.msgPerSec)}/s`;
+          const rss = c.conns > 1 ? `, ${num(m.serverRssBytes / MiB)} MiB` : '';
+          return `${head} · ${num(m.serverCpuUsPerMsg, 1)} µs${rss}`;
+        }),
+        loads.length > 0 ? `${num(Math.max(.../** @type {number[]} */ (loads)))}%` : '–',
+      ];
+    });
+    const legend = latency
+      ? 'p50 / p99 round trip · server CPU per message'
+      : `messages echoed per second · server CPU per message${
+        first.conns > 1 ? ' · server RSS under load' : ''
+      }`;
+    return `### ${first.type}${
+      first.compress ? ' + permessage-deflate' : ''
+    }, ${first.shape}\n\n${legend}; ` +
+      `last column: the load generator's highest CPU use in these cells.\n\n` +
+      table(['server', ...members.map((c) => fmtSize(c.size)), 'load CPU'], rows) +
+      `\n\n![${family}](${family}.svg)`;
+  });
+}
+
+/**
+ * @param {any} data
+ * @param {any[]} verdicts
+ * @param {string[]} charts
+ */
+export function renderReport(data, verdicts, charts) {
+  const m = data.machine;
+  const { node, other } = ratioTables(data);
+  const targets = verdicts.map((v) =>
+    `- ${v.met === null ? 'NO DATA' : v.met ? 'MET' : 'MISSED'}: ${v.target} — ${v.detail}` +
+    (v.misses.length > 0 ? `\n  - missed in: ${v.misses.join('; ')}` : '')
+  ).join('\n');
+  const servers = Object.entries(data.servers).map(([id, s]) => {
+    const info = /** @type {any} */ (s).info ?? {};
+    const extras = Object.entries(info).filter(([k]) => !['ready', 'port', 'compress'].includes(k));
+    return `- \`${id}\`: ${/** @type {any} */ (s).label}${
+      extras.length > 0 ? ` (${extras.map(([k, v]) => `${k}: ${v}`).join('; ')})` : ''
+    }`;
+  }).join('\n');
+  const summary = [
+    `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}, Bun ${m.bun}, ${m.deno}; ${m.pinned}.`,
+    `Mode: ${data.mode}, ${data.config.repeats} repeats per cell (median), ${data.config.windowMs} ms windows; ${data.durationSeconds} s.`,
+    '',
+    'Node: sansws ÷ ws (bufferutil) and ÷ raw node:net',
+    '',
+    node,
+    '',
+    'Bun and Deno: sansws ÷ the built-in WebSocket server and ÷ raw TCP',
+    '',
+    other,
+    '',
+    `Idle memory (${num(data.memory?.connections)} connections per server):`,
+    '',
+    memoryTable(data),
+    '',
+    data.clients ? `Clients against ${data.clients.server}:\n\n${clientTable(data)}\n` : '',
+    'Targets (issue 8):',
+    '',
+    targets,
+  ].join('\n');
+  const markdown = [
+    `# sansws server benchmark: ${data.mode} run, ${data.date.slice(0, 10)}`,
+    '',
+    'Generated by `node bench/run.mjs` (see docs/performance.md). Ratios of medians; "CPU/msg" is the server\'s ' +
+    'user + system CPU time per echoed message from /proc/<pid>/stat (10 ms ticks, summed over the window).',
+    '',
+    'Servers:',
+    '',
+    servers,
+    '',
+    summary,
+    '',
+    '## Absolute figures per cell family',
+    '',
+    familyTables(data).join('\n\n'),
+    '',
+    '## Charts',
+    '',
+    charts.map((c) => `- [${c}](${c})`).join('\n'),
+    '',
+  ].join('\n');
+  return { markdown, summary };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SVG charts.
+
+/** @type {Record<string, string>} */
+const COLORS = {
+  'sansws-node': '#1f4e9c',
+  'ws-node': '#e07b00',
+  'ws-node-js': '#f3b866',
+  'raw-node': '#9a9a9a',
+  'sansws-bun': '#2e7d32',
+  'bun-builtin': '#c62828',
+  'raw-bun': '#b0b0b0',
+  'sansws-deno': '#6a1b9a',
+  'deno-builtin': '#00838f',
+  'raw-deno': '#c8c8c8',
+  'node-builtin': '#8d6e63',
+};
+
+/** @param {string} s */
+const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Small multiples of horizontal bars: one panel per column, one bar per series, each panel on its own scale.
+ * @param {string} title
+ * @param {{ title: string, bars: { id: string, label: string, value: number | null, text: string }[] }[][]} rows
+ *   panels, by row
+ */
+function barChart(title, rows) {
+  const labelWidth = 190;
+  const panelWidth = 230;
+  const barHeight = 14;
+  const gap = 4;
+  const columns = Math.max(...rows.map((r) => r.length));
+  const barsPerPanel = Math.max(...rows.flat().map((p) => p.bars.length));
+  const panelHeight = 24 + barsPerPanel * (barHeight + gap) + 8;
+  const width = labelWidth + columns * panelWidth + 10;
+  const height = 34 + rows.length * panelHeight;
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="8" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
+  ];
+  rows.forEach((panels, r) => {
+    const top = 34 + r * panelHeight;
+    const labels = panels[0]?.bars ?? [];
+    labels.forEach((bar, i) => {
+      out.push(
+        `<text x="${labelWidth - 6}" y="${top + 24 + i * (barHeight + gap) + 11}" text-anchor="end">${
+          esc(bar.label)
+        }</text>`,
+      );
+    });
+    panels.forEach((panel, p) => {
+      const left = labelWidth + p * panelWidth;
+      out.push(`<text x="${left}" y="${top + 14}" font-weight="bold">${esc(panel.title)}</text>`);
+      const max = Math.max(1e-9, ...panel.bars.map((b) => b.value ?? 0));
+      panel.bars.forEach((bar, i) => {
+        const y = top + 24 + i * (barHeight + gap);
+        const w = bar.value === null ? 0 : Math.max(1, (bar.value / max) * (panelWidth - 80));
+        out.push(
+          `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${
+            COLORS[bar.id] ?? '#555'
+          }"/>`,
+          `<text x="${(left + w + 3).toFixed(1)}" y="${y + 11}">${
+            esc(bar.value === null ? 'n/a' : bar.text)
+          }</text>`,
+        );
+      });
+    });
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}
+
+/** @param {any} data */
+export function renderCharts(data) {
+  /** @type {Record<string, string>} */
+  const charts = {};
+  const cells = /** @type {any[]} */ (data.cells);
+  for (const family of [...new Set(cells.map((c) => c.family))]) {
+    const members = cells.filter((c) => c.family === family);
+    const first = members[0];
+    const latency = isLatency(first);
+    const ids = Object.keys(first.servers);
+    /**
+     * @param {string} metric
+     * @param {(v: number) => string} text
+     * @param {string} what
+     */
+    const row = (metric, text, what) =>
+      members.map((c) => ({
+        title: `${fmtSize(c.size)}: ${what}`,
+        bars: ids.map((id) => {
+          const v = get(c, id, metric);
+          return { id, label: data.servers[id]?.label ?? id, value: v, text: v === null ? '' : text(v) };
+        }),
+      }));
+    const primary = latency
+      ? row('p50Us', (v) => `${num(v)} µs`, 'p50 µs (lower is better)')
+      : row('msgPerSec', (v) => `${num(v)}/s`, 'msg/s (higher is better)');
+    const cpu = row('serverCpuUsPerMsg', (v) => `${num(v, 1)} µs`, 'server CPU µs/msg (lower is better)');
+    const title = `Echo, ${first.type}${first.compress ? ' + permessage-deflate' : ''}, ${first.shape}`;
+    charts[`${family}.svg`] = barChart(title, [primary, cpu]);
+  }
+  const mem = data.memory?.servers ?? {};
+  const memIds = Object.keys(mem).filter((id) => mem[id]?.perConnectionBytes != null);
+  if (memIds.length > 0) {
+    charts['memory.svg'] = barChart(
+      `Resident memory per idle connection (${num(data.memory.connections)} open)`,
+      [[{
+        title: 'KiB per connection (lower is better)',
+        bars: memIds.map((id) => ({
+          id,
+          label: data.servers[id]?.label ?? id,
+          value: mem[id].perConnectionBytes / KiB,
+          text: `${(mem[id].perConnectionBytes / KiB).toFixed(2)} KiB`,
+        })),
+      }]],
+    );
+  }
+  if (data.clients) {
+    const ids = Object.keys(data.clients.clients);
+    charts['clients.svg'] = barChart(`Clients against ${data.clients.server}`, [
+      data.clients.cells.map((/** @type {any} */ cell) => ({
+        title: `${cell.type} ${fmtSize(cell.size)} ×${cell.inflight}: ${
+          cell.inflight === 1 ? 'p50 µs' : 'msg/s'
+        }`,
+        bars: ids.map((id) => {
+          const m = cell.clients[id]?.median ?? {};
+          const v = cell.inflight === 1 ? m.p50Us : m.msgPerSec;
+          const colorId = id === 'bun-builtin' || id === 'deno-builtin' ? id : id;
+          return {
+            id: colorId,
+            label: data.clients.clients[id],
+            value: v ?? null,
+            text: v == null ? '' : cell.inflight === 1 ? `${num(v)} µs` : `${num(v)}/s`,
+          };
+        }),
+      })),
+      data.clients.cells.map((/** @type {any} */ cell) => ({
+        title: 'client CPU µs/msg',
+        bars: ids.map((id) => {
+          const v = cell.clients[id]?.median?.clientCpuUsPerMsg ?? null;
+          return { id, label: data.clients.clients[id], value: v, text: v === null ? '' : `${num(v, 1)} µs` };
+        }),
+      })),
+    ]);
+  }
+  return charts;
+}

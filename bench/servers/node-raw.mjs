@@ -1,0 +1,37 @@
+// @ts-check
+/**
+ * The raw TCP ceiling on Node: `node:net`, a minimal handshake (read the request head, answer a fixed
+ * 101), then every byte goes straight back, with backpressure. No framing, no masking, no validation: the
+ * least work any WebSocket server on this runtime could do with the same bytes.
+ */
+
+import net from 'node:net';
+
+const RESPONSE = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
+
+const server = net.createServer({ noDelay: true }, (socket) => {
+  let head = '';
+  /** @param {Buffer} chunk */
+  const echo = (chunk) => {
+    if (!socket.write(chunk)) socket.pause();
+  };
+  /** @param {Buffer} chunk */
+  const handshake = (chunk) => {
+    head += chunk.toString('latin1');
+    const end = head.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    socket.off('data', handshake);
+    socket.on('data', echo);
+    socket.write(RESPONSE);
+    if (end + 4 < head.length) echo(Buffer.from(head.slice(end + 4), 'latin1'));
+  };
+  socket.on('data', handshake);
+  socket.on('drain', () => socket.resume());
+  socket.on('error', () => {});
+});
+server.listen(0, '127.0.0.1', () => {
+  const address = /** @type {net.AddressInfo} */ (server.address());
+  console.log(JSON.stringify({ ready: true, port: address.port }));
+});
+process.on('SIGUSR2', () => globalThis.gc?.());
+process.on('SIGTERM', () => process.exit(0)); // lets node --cpu-prof write its profile

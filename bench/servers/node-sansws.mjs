@@ -1,0 +1,24 @@
+// @ts-check
+/**
+ * sansws on Node: `@sansws/node`'s `listen` with an echo handler. `--compress` enables permessage-deflate.
+ * Prints one JSON line when listening; SIGUSR2 runs a full GC (node --expose-gc) for memory readings.
+ */
+
+import { CloseError, listen, Upgrader } from '@sansws/node';
+
+const compress = process.argv.includes('--compress');
+const server = await listen({
+  port: 0,
+  host: '127.0.0.1',
+  upgrader: new Upgrader({ compression: compress }),
+  handler: async (conn) => {
+    try {
+      for await (const message of conn) await conn.writeMessage(message.type, message.data);
+    } catch (error) {
+      if (!(error instanceof CloseError)) throw error;
+    }
+  },
+});
+process.on('SIGUSR2', () => globalThis.gc?.());
+console.log(JSON.stringify({ ready: true, port: server.port, compress }));
+process.on('SIGTERM', () => process.exit(0)); // lets node --cpu-prof write its profile
