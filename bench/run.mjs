@@ -693,6 +693,19 @@ function machine() {
     pinned: hasTaskset ? `servers on core ${SERVER_CORE}, load on core ${LOAD_CORE} (taskset)` : 'not pinned',
     fdLimit,
     clockTickMs: TICK_MS,
+    commit: version(['git', 'rev-parse', '--short', 'HEAD']),
+    // Library sources that differ from the commit when the run started (the servers run what is built).
+    uncommitted: (() => {
+      try {
+        return execFileSync('git', ['status', '--porcelain', '--', 'packages', 'adapters'], {
+          cwd: root,
+          encoding: 'utf8',
+        })
+          .split('\n').filter((l) => l.trim() !== '').map((l) => l.slice(3));
+      } catch {
+        return [];
+      }
+    })(),
   };
 }
 
