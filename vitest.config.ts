@@ -10,6 +10,7 @@ export default defineConfig({
       'packages/*/test/**/*.test.ts',
       'adapters/*/test/**/*.test.ts',
       'conformance/test/**/*.test.ts',
+      'test/**/*.test.ts',
     ],
     testTimeout: 30_000,
     setupFiles: ['./vitest.setup.ts'],

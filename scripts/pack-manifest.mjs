@@ -10,13 +10,16 @@
  * such a consumer would resolve `@sansws/*` to a missing file. The repository keeps the condition; the
  * tarball does not.
  *
- * `prepack` keeps the original text in `package.json.orig` and writes the stripped manifest; `postpack`
- * puts the original back. A backup left by an interrupted pack is restored first, never overwritten.
+ * `prepack` takes `package.json.lock` (created exclusively: a second pack of the same package, say two test
+ * runs in one working tree, waits for the first one's `postpack`), keeps the original text in
+ * `package.json.orig` and writes the stripped manifest; `postpack` puts the original back and releases the
+ * lock. A lock older than a minute was left by an interrupted pack: its backup is restored first.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
 const MANIFEST = 'package.json';
 const BACKUP = 'package.json.orig';
+const LOCK = 'package.json.lock';
 
 /** Drops every `"source"` key from an `exports` value, at any depth. */
 function stripSource(exports) {
@@ -30,8 +33,39 @@ function stripSource(exports) {
 }
 
 const command = process.argv[2];
+const STALE_MS = 60_000;
+
+/** Blocks the thread for `ms` (this process has nothing else to do meanwhile). */
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Takes the lock; waits while another pack holds it, breaks it once it is stale. */
+function lock() {
+  for (;;) {
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    let age = 0;
+    try {
+      age = Date.now() - statSync(LOCK).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    if (age > STALE_MS) {
+      if (existsSync(BACKUP)) renameSync(BACKUP, MANIFEST);
+      rmSync(LOCK, { force: true });
+    } else {
+      sleep(50);
+    }
+  }
+}
+
 if (command === 'prepack') {
-  if (existsSync(BACKUP)) renameSync(BACKUP, MANIFEST);
+  lock();
   const text = readFileSync(MANIFEST, 'utf8');
   const manifest = JSON.parse(text);
   manifest.exports = stripSource(manifest.exports);
@@ -39,6 +73,7 @@ if (command === 'prepack') {
   writeFileSync(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
 } else if (command === 'postpack') {
   if (existsSync(BACKUP)) renameSync(BACKUP, MANIFEST);
+  rmSync(LOCK, { force: true });
 } else {
   console.error('usage: pack-manifest.mjs prepack|postpack');
   process.exit(2);
