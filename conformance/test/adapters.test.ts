@@ -1,0 +1,125 @@
+/**
+ * CI hook: the quick suite against our adapters, @sansws/node, @sansws/bun and @sansws/deno, in both roles
+ * (conformance/echo; `npm run conformance` is the same run with reports and all endpoints in full).
+ *
+ * - Server role: each runtime's echo server (permessage-deflate on): `/` (whole messages) with every quick
+ *   case; `/stream` (nextReader/nextWriter) and `/prepared` (PreparedMessage) with a subset (SUBSET below:
+ *   every section but 9.x, the bulk UTF-8 sequences 6.5–6.23 and the compression sets beyond 12.1/13.1).
+ * - Client role: each runtime's `dial` driving the suite's fuzzing server, every quick case.
+ *
+ * Node runs in this process; Bun and Deno are child processes (their printed URL is the readiness signal),
+ * always stopped in afterAll. The runtimes run one after the other (concurrently, on 2 cores, the suite's
+ * timing-bound cases fail by load alone). Fails on any FAILED case and any
+ * NON-STRICT case that is not a known, written-down deviation (conformance/NOTES.md).
+ */
+
+import { dial, listen, PreparedMessage, Upgrader } from '@sansws/node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Child, runClient, type Runtime, startEcho } from '../echo/children.ts';
+import { driveClient, type EchoAdapter, serveEcho } from '../echo/echo.ts';
+import type { CaseResult } from '../src/case.ts';
+import { selectCases } from '../src/cases/index.ts';
+import { type Report, textSummary } from '../src/report.ts';
+import { startFuzzingServer } from '../src/runner-client.ts';
+import { runServerSuite } from '../src/runner-server.ts';
+
+const node: EchoAdapter = {
+  runtime: 'node',
+  listen: listen as unknown as EchoAdapter['listen'],
+  createUpgrader: (options) => new Upgrader(options),
+  dial,
+  prepare: (type, data) => new PreparedMessage(type, data),
+};
+
+const SUBSET = [
+  '1.*',
+  '2.*',
+  '3.*',
+  '4.*',
+  '5.*',
+  '6.1.*',
+  '6.2.*',
+  '6.3.*',
+  '6.4.*',
+  '7.*',
+  '10.*',
+  '12.1.*',
+  '13.1.*',
+];
+
+/**
+ * NON-STRICT results tolerated per endpoint, each with its reason in conformance/NOTES.md. `/stream`: a
+ * valid message and a violation arrive together; the streamed echo takes several turns of the event loop,
+ * and the held-back violation closes the connection before it is complete.
+ */
+const KNOWN_NON_STRICT: Record<string, ReadonlySet<string>> = {
+  '/stream': new Set(['3.2', '3.3', '3.4', '4.1.3', '4.1.4', '4.1.5', '4.2.3', '4.2.4', '4.2.5', '5.15']),
+};
+
+function unexpected(report: Report, endpoint = ''): CaseResult[] {
+  const known = KNOWN_NON_STRICT[endpoint] ?? new Set<string>();
+  return report.results.filter((r) =>
+    r.result === 'FAILED' || (r.result === 'NON-STRICT' && !known.has(r.id))
+  );
+}
+
+function explain(report: Report, endpoint?: string): string {
+  return textSummary(report) + '\n' + JSON.stringify(unexpected(report, endpoint), null, 1).slice(0, 20_000);
+}
+
+const children = new Set<Child>();
+const stops: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  await Promise.all([...children].map((child) => child.stop()));
+  await Promise.all(stops.map((stop) => stop()));
+});
+
+async function startServer(runtime: Runtime): Promise<string> {
+  if (runtime === 'node') {
+    const server = await serveEcho(node, { compression: true, log: () => {} });
+    stops.push(() =>
+      (server as unknown as { shutdown(o: object): Promise<void> }).shutdown({ timeout: 1000 })
+    );
+    return server.url.replace(/\/$/, '');
+  }
+  const child = await startEcho(runtime, { compression: true });
+  children.add(child);
+  return child.url;
+}
+
+async function testClient(runtime: Runtime): Promise<Report> {
+  const fuzzer = await startFuzzingServer({ port: 0, cases: selectCases('quick'), mode: 'quick' });
+  try {
+    const agent = `sansws-${runtime}`;
+    const reported = fuzzer.waitForReport(agent);
+    if (runtime === 'node') await driveClient(node, fuzzer.url, agent);
+    else {
+      const { code, output } = await runClient(runtime, fuzzer.url, agent, 150_000);
+      expect(code, output).toBe(0);
+    }
+    return await reported;
+  } finally {
+    await fuzzer.close();
+  }
+}
+
+describe('conformance, quick mode, against the adapters', () => {
+  for (const runtime of ['node', 'bun', 'deno'] as const) {
+    it(`${runtime}: servers (/, /stream, /prepared)`, { timeout: 90_000 }, async () => {
+      const url = await startServer(runtime);
+      const whole = await runServerSuite({ url: `${url}/`, cases: selectCases('quick'), mode: 'quick' });
+      expect(whole.results.length).toBeGreaterThan(400);
+      expect(unexpected(whole), explain(whole)).toEqual([]);
+      for (const endpoint of ['/stream', '/prepared']) {
+        const cases = selectCases('quick', SUBSET);
+        const report = await runServerSuite({ url: `${url}${endpoint}`, cases, mode: 'quick' });
+        expect(unexpected(report, endpoint), explain(report, endpoint)).toEqual([]);
+      }
+    });
+    it(`${runtime}: client`, { timeout: 90_000 }, async () => {
+      const client = await testClient(runtime);
+      expect(client.results.length).toBeGreaterThan(400);
+      expect(unexpected(client), explain(client)).toEqual([]);
+    });
+  }
+});
