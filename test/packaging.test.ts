@@ -323,6 +323,12 @@ describe.concurrent('packages installed from their tarballs', () => {
     expectCleanSession(stdout);
   }, 120_000);
 
+  it('installs the sansws-fuzz command of @sansws/testing, which runs', async () => {
+    const dir = await installNodeApp();
+    const { stdout } = await run(join(dir, 'node_modules', '.bin', 'sansws-fuzz'), ['--help'], { cwd: dir });
+    expect(stdout).toContain('usage: sansws-fuzz');
+  }, 120_000);
+
   it(
     'every entry point type-checks for NodeNext and Bundler consumers (strict, exactOptionalPropertyTypes)',
     async () => {
