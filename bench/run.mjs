@@ -802,7 +802,11 @@ async function main() {
   try {
     execFileSync(
       DENO,
-      ['fmt', '--quiet', path.join(outDir, 'report.md'), path.join(outDir, 'results.json')],
+      [
+        'fmt',
+        '--quiet',
+        ...['report.md', 'results.json', ...Object.keys(charts)].map((f) => path.join(outDir, f)),
+      ],
       {
         cwd: root,
         stdio: 'ignore',
