@@ -262,6 +262,10 @@ export class Conn implements AsyncIterable<Message> {
   #resolveClosed!: (info: CloseInfo) => void;
 
   // Reading.
+  // A violation the engine holds back behind messages just delivered, held until the application asks for
+  // its next message (see #pump).
+  #holding = false;
+  #holdUntil = 0;
   #inbox: InboxItem[] = [];
   #inboxHead = 0;
   #inboxBytes = 0;
@@ -602,6 +606,7 @@ export class Conn implements AsyncIterable<Message> {
    * and the outcome is 1006. Calling it again returns the same promise.
    */
   close(code = 1000, reason = ''): Promise<CloseInfo> {
+    this.#holding = false;
     this.#syncClock();
     const state = this.#engine.state;
     if (state === 'open') {
@@ -624,6 +629,7 @@ export class Conn implements AsyncIterable<Message> {
 
   /** Destroys the transport at once, without a closing handshake; the outcome is 1006. */
   terminate(): void {
+    this.#holding = false;
     if (!this.#destroyed) {
       this.#destroyed = true;
       this.#transport.destroy();
@@ -655,6 +661,7 @@ export class Conn implements AsyncIterable<Message> {
       this.#pump();
     },
     end: () => {
+      this.#holding = false;
       this.#engine.receiveEof();
       this.#pump();
     },
@@ -663,6 +670,7 @@ export class Conn implements AsyncIterable<Message> {
       this.#processWrites();
     },
     closed: (error) => {
+      this.#holding = false;
       this.#transportClosed = true;
       this.#destroyed = true;
       if (this.#endGuard !== undefined) this.#timers.clearTimeout(this.#endGuard);
@@ -689,20 +697,35 @@ export class Conn implements AsyncIterable<Message> {
         for (const chunk of output) {
           if (!this.#ended && !this.#destroyed) this.#writable = this.#transport.write(chunk);
         }
+        // While holding (below), only output flows: taking events would apply the held-back violation.
+        if (this.#holding) {
+          if (output.length === 0 && !this.#repump) break;
+          continue;
+        }
         const events = this.#engine.takeEvents();
         for (const event of events) this.#dispatch(event);
         if (output.length === 0 && events.length === 0 && !this.#repump) break;
-        // Messages were handed over and the engine has something due at once (a violation it holds back
-        // behind them): let the application answer them first (a turn of the event loop, through the
-        // timer) before the next take applies it, so an echo goes out before the close (Autobahn 3.2,
-        // 4.1.3, 5.15 strict).
-        if (events.some(isMessageEnd) && !this.#repump && this.#dueNow()) break;
+        // Messages were handed over and the engine holds a violation back behind them (due at once): hold
+        // it until the application asks for its next message — after answering these, however many turns
+        // that takes (a streamed echo) — or for HOLD_GRACE ms, so an echo goes out before the close
+        // (Autobahn 3.2, 4.1.3, 5.15 strict).
+        if (events.some(isMessageEnd) && this.#dueNow()) {
+          this.#holding = true;
+          this.#holdUntil = this.#timers.now() + Math.min(HOLD_GRACE, this.#settings.closeTimeout);
+        }
       }
       this.#applyTransportAction();
     } finally {
       this.#pumping = false;
     }
     this.#armTimer();
+  }
+
+  /** Ends a hold (see #pump): the held-back violation is applied by the next take. */
+  #releaseHold(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#pump();
   }
 
   #dueNow(): boolean {
@@ -732,8 +755,13 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #armTimer(): void {
-    // While paused for read backpressure, keepalive waits (see the theory of operation).
-    const deadline = this.#paused && this.#engine.state === 'open' ? undefined : this.#engine.pollTimeout();
+    // While paused for read backpressure, keepalive waits (see the theory of operation). While holding a
+    // violation back for the application, the hold's own end is the deadline.
+    const deadline = this.#holding
+      ? this.#holdUntil
+      : this.#paused && this.#engine.state === 'open'
+      ? undefined
+      : this.#engine.pollTimeout();
     if (this.#timer !== undefined) {
       if (deadline === this.#timerDeadline) return;
       this.#timers.clearTimeout(this.#timer);
@@ -744,6 +772,7 @@ export class Conn implements AsyncIterable<Message> {
     const delay = Math.max(0, Math.ceil(deadline - this.#timers.now()));
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
+      if (this.#holding) return this.#releaseHold();
       this.#engine.handleTimeout(Math.max(this.#timers.now(), deadline));
       this.#pump();
     }, delay);
@@ -880,6 +909,8 @@ export class Conn implements AsyncIterable<Message> {
     for (;;) {
       const current = this.#current;
       if (current !== null && !current.discard) return current;
+      // Asking for the next message with nothing left to read ends a hold (see #pump).
+      if (current === null && this.#holding && this.#inboxHead === this.#inbox.length) this.#releaseHold();
       const item = this.#shiftItem() ?? await this.#nextItem(guard);
       if (current !== null) {
         if (item.kind === 'end') this.#current = null;
@@ -1114,6 +1145,9 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** The longest a held-back violation waits for the application to ask for its next message, in ms. */
+const HOLD_GRACE = 1000;
 
 function isMessageEnd(event: WebSocketEvent): boolean {
   return event.type === 'messageEnd';

@@ -234,7 +234,6 @@ export abstract class Connection {
    * large binary payload sent by a server is referenced, not copied: do not modify it until written.
    */
   takeOutput(): Uint8Array[] {
-    if (this.#heldFailure !== null && this.#messagesUntaken === 0) this.#failHeld();
     const output = this.#output;
     if (output.length === 0) return output;
     this.#output = [];
