@@ -909,8 +909,6 @@ export class Conn implements AsyncIterable<Message> {
     for (;;) {
       const current = this.#current;
       if (current !== null && !current.discard) return current;
-      // Asking for the next message with nothing left to read ends a hold (see #pump).
-      if (current === null && this.#holding && this.#inboxHead === this.#inbox.length) this.#releaseHold();
       const item = this.#shiftItem() ?? await this.#nextItem(guard);
       if (current !== null) {
         if (item.kind === 'end') this.#current = null;
@@ -924,6 +922,12 @@ export class Conn implements AsyncIterable<Message> {
     for (;;) {
       const item = this.#shiftItem();
       if (item !== undefined) return item;
+      // The application wants more and everything delivered was read: a hold ends (see #pump). Whether it
+      // asks for its next message or waits inside a message that cannot complete, it is done answering.
+      if (this.#holding) {
+        this.#releaseHold();
+        continue;
+      }
       if (this.#closeError !== null) throw this.#closeError;
       await guard.wait<void>((resolve) => {
         this.#wake = resolve;
