@@ -414,6 +414,34 @@ describe('closing (RFC 6455 §7)', () => {
   });
 });
 
+describe('RFC 6455 §7.1.7: messages before a violation are answered before the close', () => {
+  // Masked with the all-zero key, so the payload bytes stay readable.
+  const masked = (b0: number, payload: string) =>
+    Uint8Array.from([b0, 0x80 | payload.length, 0, 0, 0, 0, ...text(payload)]);
+
+  it('the echo of a whole message goes out before the 1002 close, which comes with the next read', async () => {
+    const { server, client, clientTransport } = await openPair();
+    // A text message, then a reserved opcode, in one write.
+    clientTransport.write(Uint8Array.from([...masked(0x81, 'hi'), ...masked(0x83, '')]));
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'hi' });
+    await server.writeMessage('text', 'hi');
+    await expect(server.readMessage()).rejects.toMatchObject({ code: 'CLOSED_WITH_ERROR', closeCode: 1002 });
+    expect(await client.readMessage()).toEqual({ type: 'text', data: 'hi' });
+    await expect(client.readMessage()).rejects.toMatchObject({ closeCode: 1002 });
+  });
+
+  it('a read waiting inside a message that cannot complete ends the hold at once (no grace period)', async () => {
+    const { server, clientTransport } = await openPair();
+    // A whole message, the start of a fragmented one, then a new data frame where a continuation must come.
+    clientTransport.write(
+      Uint8Array.from([...masked(0x81, 'a'), ...masked(0x01, 'b'), ...masked(0x81, 'c')]),
+    );
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'a' });
+    // The virtual clock never moves here: only ending the hold can settle this read.
+    await expect(server.readMessage()).rejects.toMatchObject({ closeCode: 1002 });
+  });
+});
+
 describe('Upgrader (RFC 6455 §4.2)', () => {
   const request = (headers: string) => text(`GET /ws HTTP/1.1\r\nHost: example.com\r\n${headers}\r\n`);
   const valid =
