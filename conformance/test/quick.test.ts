@@ -10,9 +10,9 @@
  * deviations (conformance/NOTES.md): the target is zero, and this list must only ever shrink.
  */
 
-import net from 'node:net';
-import { ClientConnection } from '@sansws/core';
+import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRawEchoClient } from '../../examples/raw-client.ts';
 import { createRawEchoServer } from '../../examples/raw-echo.ts';
 import { zlibCodec } from '../../packages/zlib/src/mod.ts';
 import type { CaseResult } from '../src/case.ts';
@@ -84,51 +84,7 @@ describe('conformance, quick mode, against the core engine', () => {
   });
 });
 
-/**
- * One connection of the echo driver: our engine's ClientConnection on a raw socket, offering
- * permessage-deflate, echoing every message while open; resolves when the socket closes.
- */
+/** One connection of the echo driver: the engine on a raw socket (examples/raw-client.ts). */
 function drive(target: string, onText?: (text: string) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const { hostname, port } = new URL(target);
-    const ws = new ClientConnection({ url: target, maxMessageSize: MAX, compression: { codec: zlibCodec } });
-    const socket = net.connect({ host: hostname, port: Number(port) });
-    socket.setNoDelay(true);
-    let timer: NodeJS.Timeout | undefined;
-    const flush = () => {
-      for (;;) {
-        const output = ws.takeOutput();
-        const events = ws.takeEvents();
-        if (output.length === 0 && events.length === 0) break;
-        for (const chunk of output) socket.write(chunk);
-        for (const event of events) {
-          if (event.type === 'text') onText?.(event.data);
-          if (ws.state !== 'open') continue;
-          if (event.type === 'text') ws.sendText(event.data);
-          else if (event.type === 'binary') ws.sendBinary(event.data);
-        }
-      }
-      if (ws.transportAction === 'end') socket.end();
-      else if (ws.transportAction === 'abort') socket.destroy();
-      clearTimeout(timer);
-      const deadline = ws.pollTimeout();
-      if (deadline !== undefined) {
-        timer = setTimeout(
-          () => (ws.handleTimeout(performance.now()), flush()),
-          deadline - performance.now(),
-        );
-      }
-    };
-    socket.on('connect', flush);
-    socket.on('data', (data) => {
-      ws.receiveData(new Uint8Array(data.buffer, data.byteOffset, data.length), performance.now());
-      flush();
-    });
-    socket.on('end', () => (ws.receiveEof(), flush()));
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return runRawEchoClient(target, { maxMessageSize: MAX, compression: { codec: zlibCodec } }, onText);
 }
