@@ -5,7 +5,7 @@
 
 import { type ClientCompressionOptions, clientExtensionHooks, createCompressor } from './compression.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
-import { type HeaderField, UsageError } from './errors.ts';
+import { type HeaderField, usageError } from './errors.ts';
 import { buildRequest, generateKey, validateResponse } from './handshake.ts';
 import { getHeader, type HttpRequest, type HttpResponse, ResponseParser, serializeRequest } from './http.ts';
 
@@ -56,18 +56,18 @@ export function parseWebSocketUrl(url: string): WebSocketTarget {
   try {
     parsed = new UrlClass(url);
   } catch {
-    throw new UsageError('INVALID_ARGUMENT', `not a URL: ${url}`);
+    throw usageError(`not a URL: ${url}`);
   }
   const scheme = parsed.protocol;
   const secure = scheme === 'wss:' || scheme === 'https:';
   if (!secure && scheme !== 'ws:' && scheme !== 'http:') {
-    throw new UsageError('INVALID_ARGUMENT', `a WebSocket URL needs the ws: or wss: scheme, got ${scheme}`);
+    throw usageError(`a WebSocket URL needs the ws: or wss: scheme, got ${scheme}`);
   }
   // RFC 6455 §3: fragment identifiers MUST NOT be used in WebSocket URIs.
   if (parsed.hash !== '' || url.includes('#')) {
-    throw new UsageError('INVALID_ARGUMENT', 'a WebSocket URL must not have a fragment');
+    throw usageError('a WebSocket URL must not have a fragment');
   }
-  if (parsed.hostname === '') throw new UsageError('INVALID_ARGUMENT', `no host in ${url}`);
+  if (parsed.hostname === '') throw usageError(`no host in ${url}`);
   const port = parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port);
   const hostname = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
   return { secure, hostname, port, host: parsed.host, path: (parsed.pathname || '/') + parsed.search };
@@ -103,9 +103,9 @@ export class ClientConnection extends Connection {
         host: this.target.host,
         target: this.target.path,
         subprotocols: this.#subprotocols,
-        ...(options.origin !== undefined ? { origin: options.origin } : {}),
-        ...(options.headers !== undefined ? { headers: options.headers } : {}),
-        ...(hooks !== undefined ? { extensionsHeader: hooks.header } : {}),
+        origin: options.origin,
+        headers: options.headers,
+        extensionsHeader: hooks?.header,
       },
       this.#key,
     );
@@ -141,7 +141,7 @@ export class ClientConnection extends Connection {
     const check = validateResponse(response, {
       key: this.#key,
       subprotocols: this.#subprotocols,
-      ...(this.#acceptExtensions !== undefined ? { acceptExtensions: this.#acceptExtensions } : {}),
+      acceptExtensions: this.#acceptExtensions,
     });
     if (!check.ok) {
       this.handshakeFailed(check.error, null);

@@ -100,3 +100,12 @@ export class UsageError extends WebSocketError {
     super(message);
   }
 }
+
+/**
+ * `new UsageError('INVALID_ARGUMENT', message)`, or with `'INVALID_STATE'`: one short call for the many
+ * argument and state checks, which keeps the minified core small. Not exported from the package.
+ * @internal
+ */
+export function usageError(message: string, code: UsageErrorCode = 'INVALID_ARGUMENT'): UsageError {
+  return new UsageError(code, message);
+}

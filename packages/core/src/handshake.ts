@@ -20,7 +20,7 @@
  */
 
 import { decodeBase64, encodeBase64 } from './base64.ts';
-import { HandshakeError, type HandshakeErrorCode, type HeaderField, UsageError } from './errors.ts';
+import { HandshakeError, type HandshakeErrorCode, type HeaderField, usageError } from './errors.ts';
 import {
   checkHeaderFields,
   getHeader,
@@ -56,7 +56,7 @@ export function computeAccept(key: string): string {
  */
 export function generateKey(random16: Uint8Array): string {
   if (random16.length !== 16) {
-    throw new UsageError('INVALID_ARGUMENT', `a WebSocket key needs 16 random bytes, got ${random16.length}`);
+    throw usageError(`a WebSocket key needs 16 random bytes, got ${random16.length}`);
   }
   return encodeBase64(random16);
 }
@@ -136,36 +136,21 @@ export type AcceptResult =
   }
   | { ok: false; response: HttpResponse; error: HandshakeError };
 
-/** Headers the server handshake owns, lower-case. */
-const SERVER_OWNED = new Set([
-  'upgrade',
-  'connection',
-  'sec-websocket-accept',
-  'sec-websocket-protocol',
-  'sec-websocket-extensions',
-  'content-length',
-  'transfer-encoding',
-]);
+/** Headers that would break the framing of a handshake, lower-case, space-separated. */
+const FRAMING = 'connection content-length transfer-encoding';
+/** Headers the server handshake owns. */
+const SERVER_OWNED =
+  `${FRAMING} upgrade sec-websocket-accept sec-websocket-protocol sec-websocket-extensions`;
+/** Headers the client handshake owns. `Origin` has its own option. */
+const CLIENT_OWNED =
+  `${FRAMING} host upgrade sec-websocket-key sec-websocket-version sec-websocket-protocol sec-websocket-extensions origin`;
 
-/** Headers the client handshake owns, lower-case. `Origin` has its own option. */
-const CLIENT_OWNED = new Set([
-  'host',
-  'upgrade',
-  'connection',
-  'sec-websocket-key',
-  'sec-websocket-version',
-  'sec-websocket-protocol',
-  'sec-websocket-extensions',
-  'origin',
-  'content-length',
-  'transfer-encoding',
-]);
-
-function checkExtraHeaders(headers: readonly HeaderField[], owned: ReadonlySet<string>): void {
+/** Checks extra headers given for a handshake message: valid, and none of `owned` (a list as above). */
+function checkExtraHeaders(headers: readonly HeaderField[], owned: string): void {
   checkHeaderFields(headers);
   for (const [name] of headers) {
-    if (owned.has(name.toLowerCase())) {
-      throw new UsageError('INVALID_ARGUMENT', `the ${name} header is set by the handshake itself`);
+    if (owned.split(' ').includes(name.toLowerCase())) {
+      throw usageError(`the ${name} header is set by the handshake itself`);
     }
   }
 }
@@ -181,20 +166,21 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
   const extraHeaders = options.headers ?? [];
   checkExtraHeaders(extraHeaders, SERVER_OWNED);
   const headers = request.headers;
-  const refuse = (code: HandshakeErrorCode, status: number, message: string): AcceptResult => {
-    const error = new HandshakeError(code, status, message);
-    return {
-      ok: false,
-      response: rejectResponse(status, `Failed to open a WebSocket connection: ${message}.\n`),
-      error,
-    };
-  };
+  const refuse = (
+    code: HandshakeErrorCode,
+    status: number,
+    message: string,
+    more = '',
+    fields?: HeaderField[],
+  ): AcceptResult => ({
+    ok: false,
+    response: rejectResponse(status, `Failed to open a WebSocket connection: ${message}.\n${more}`, fields),
+    error: new HandshakeError(code, status, message),
+  });
 
   // RFC 6455 §4.2.1 item 1: the handshake is a GET; RFC 9110 §15.5.6: a 405 MUST list allowed methods.
   if (request.method !== 'GET') {
-    const error = new HandshakeError('INVALID_METHOD', 405, `method ${request.method} is not GET`);
-    const body = `Failed to open a WebSocket connection: ${error.message}.\n`;
-    return { ok: false, response: rejectResponse(405, body, [['Allow', 'GET']]), error };
+    return refuse('INVALID_METHOD', 405, `method ${request.method} is not GET`, '', [['Allow', 'GET']]);
   }
   // RFC 6455 §4.2.1 item 1: HTTP/1.1 or higher.
   const version = /^HTTP\/([0-9])\.([0-9])$/.exec(request.version);
@@ -210,10 +196,12 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
   // RFC 6455 §4.2.1 item 3: Upgrade includes "websocket", ASCII case-insensitively. Without it this is
   // not a WebSocket request at all: 426 says what this endpoint speaks (RFC 9110 §15.5.22).
   if (!hasToken(headers, 'upgrade', 'websocket')) {
-    const error = new HandshakeError('INVALID_UPGRADE', 426, 'missing "websocket" in the Upgrade header');
-    const body = `Failed to open a WebSocket connection: ${error.message}.\n\n` +
-      'You cannot access a WebSocket server directly with a browser. You need a WebSocket client.\n';
-    return { ok: false, response: rejectResponse(426, body), error };
+    return refuse(
+      'INVALID_UPGRADE',
+      426,
+      'missing "websocket" in the Upgrade header',
+      '\nYou cannot access a WebSocket server directly with a browser. You need a WebSocket client.\n',
+    );
   }
   // RFC 6455 §4.2.1 item 4: Connection includes the "Upgrade" token, ASCII case-insensitively.
   if (!hasToken(headers, 'connection', 'upgrade')) {
@@ -266,10 +254,7 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
       return refuse(error.code, status, error.message);
     }
     if (negotiated.header !== null && (negotiated.header === '' || !isFieldValue(negotiated.header))) {
-      throw new UsageError(
-        'INVALID_ARGUMENT',
-        'invalid Sec-WebSocket-Extensions value from negotiateExtensions',
-      );
+      throw usageError('invalid Sec-WebSocket-Extensions value from negotiateExtensions');
     }
     extensionsHeader = negotiated.header;
     extensions = negotiated.result;
@@ -304,10 +289,7 @@ function selectSubprotocol(
     const selected = options.selectSubprotocol(offered, request);
     // RFC 6455 §4.2.2 item 5.4: the server MUST answer with one of the client's values, or none.
     if (selected !== null && !offered.includes(selected)) {
-      throw new UsageError(
-        'INVALID_ARGUMENT',
-        `selectSubprotocol returned ${JSON.stringify(selected)}, not offered`,
-      );
+      throw usageError(`selectSubprotocol returned ${JSON.stringify(selected)}, not offered`);
     }
     return selected;
   }
@@ -341,9 +323,6 @@ const REASONS: Readonly<Record<number, string>> = {
   504: 'Gateway Timeout',
 };
 
-/** Headers {@link rejectResponse} sets itself and refuses from the caller. */
-const REJECT_OWNED = new Set(['connection', 'content-length', 'transfer-encoding']);
-
 /**
  * An error response to a handshake, also for refusals by the application: `status` (200–599, not 1xx),
  * a short text/plain body (default: the reason phrase) and `Connection: close`, since the connection
@@ -359,9 +338,10 @@ export function rejectResponse(
   headers: readonly HeaderField[] = [],
 ): HttpResponse {
   if (!Number.isInteger(status) || status < 200 || status > 599) {
-    throw new UsageError('INVALID_ARGUMENT', `invalid status for a refusal: ${status}`);
+    throw usageError(`invalid status for a refusal: ${status}`);
   }
-  checkExtraHeaders(headers, REJECT_OWNED);
+  // The headers rejectResponse sets itself.
+  checkExtraHeaders(headers, FRAMING);
   const reason = REASONS[status] ?? '';
   const bytes = typeof body === 'string'
     ? utf8Encoder.encode(body)
@@ -388,17 +368,17 @@ export interface ClientHandshakeOptions {
   /** The request-target in origin-form: path and query, e.g. `'/chat?x=1'` (RFC 9112 §3.2.1). */
   target: string;
   /** The `Origin` header to send, if any (browsers always send one; RFC 6455 §4.1 item 8). */
-  origin?: string;
+  origin?: string | undefined;
   /** Subprotocols to offer, in preference order: unique tokens (RFC 6455 §4.1 item 10). */
   subprotocols?: readonly string[];
   /** The `Sec-WebSocket-Extensions` offer, built by the extension code (RFC 6455 §4.1 item 11). */
-  extensionsHeader?: string;
+  extensionsHeader?: string | undefined;
   /**
    * Extra request headers. Same rules as the server's: tokens for names, no control characters in
    * values, and none of the headers the handshake sets (Host, Upgrade, Connection, Sec-WebSocket-*,
    * Origin) or that would imply a body (Content-Length, Transfer-Encoding).
    */
-  headers?: readonly HeaderField[];
+  headers?: readonly HeaderField[] | undefined;
 }
 
 /**
@@ -406,14 +386,13 @@ export interface ClientHandshakeOptions {
  * `key` comes from {@link generateKey}. Throws UsageError('INVALID_ARGUMENT') for invalid options.
  */
 export function buildRequest(options: ClientHandshakeOptions, key: string): HttpRequest {
-  const invalid = (message: string) => new UsageError('INVALID_ARGUMENT', message);
   // RFC 6455 §4.1 items 2 and 4: the authority goes in Host, the path and query in the request line.
-  if (!isAuthority(options.host)) throw invalid(`invalid host ${JSON.stringify(options.host)}`);
+  if (!isAuthority(options.host)) throw usageError(`invalid host ${JSON.stringify(options.host)}`);
   if (!/^\/[\x21-\x7e]*$/.test(options.target)) {
-    throw invalid(`the target must be a path and query, got ${JSON.stringify(options.target)}`);
+    throw usageError(`the target must be a path and query, got ${JSON.stringify(options.target)}`);
   }
   // RFC 6455 §4.1 item 7: the nonce is base64 of 16 bytes.
-  if (!isValidKey(key)) throw invalid('the key must be base64 of 16 bytes; use generateKey()');
+  if (!isValidKey(key)) throw usageError('the key must be base64 of 16 bytes; use generateKey()');
   const headers: HeaderField[] = [
     ['Host', options.host],
     ['Upgrade', 'websocket'],
@@ -421,21 +400,21 @@ export function buildRequest(options: ClientHandshakeOptions, key: string): Http
     ['Sec-WebSocket-Key', key],
   ];
   if (options.origin !== undefined) {
-    if (options.origin === '' || !isFieldValue(options.origin)) throw invalid('invalid origin');
+    if (options.origin === '' || !isFieldValue(options.origin)) throw usageError('invalid origin');
     headers.push(['Origin', options.origin]);
   }
   const subprotocols = options.subprotocols ?? [];
   for (const protocol of subprotocols) {
     // RFC 6455 §4.1 item 10: elements MUST be tokens and MUST all be unique.
-    if (!isToken(protocol)) throw invalid(`invalid subprotocol ${JSON.stringify(protocol)}`);
+    if (!isToken(protocol)) throw usageError(`invalid subprotocol ${JSON.stringify(protocol)}`);
   }
-  if (new Set(subprotocols).size !== subprotocols.length) throw invalid('duplicate subprotocols');
+  if (new Set(subprotocols).size !== subprotocols.length) throw usageError('duplicate subprotocols');
   if (subprotocols.length > 0) headers.push(['Sec-WebSocket-Protocol', subprotocols.join(', ')]);
   // RFC 6455 §4.1 item 9: version 13.
   headers.push(['Sec-WebSocket-Version', VERSION]);
   if (options.extensionsHeader !== undefined) {
     if (options.extensionsHeader === '' || !isFieldValue(options.extensionsHeader)) {
-      throw invalid('invalid Sec-WebSocket-Extensions value');
+      throw usageError('invalid Sec-WebSocket-Extensions value');
     }
     headers.push(['Sec-WebSocket-Extensions', options.extensionsHeader]);
   }
@@ -456,7 +435,7 @@ export interface ClientValidation {
    * returns an opaque result, or throws HandshakeError('INVALID_EXTENSIONS'). Without it, any extension
    * in the response fails the handshake (none was offered).
    */
-  acceptExtensions?: (values: readonly string[]) => unknown;
+  acceptExtensions?: ((values: readonly string[]) => unknown) | undefined;
 }
 
 /** The outcome of {@link validateResponse}. */

@@ -2,7 +2,7 @@
  * The HTTP/1.1 subset the WebSocket opening handshake needs (RFC 9112, RFC 9110), sans-I/O: incremental
  * parsers for a request head and for a response (head and bounded body), serialisers, and header helpers.
  *
- * Theory of operation. Both parsers read CRLF-terminated lines with {@link LineReader}, which keeps only
+ * Theory of operation. Both parsers are one state machine, which reads CRLF-terminated lines keeping only
  * the bytes of the current, unfinished line (copied, so callers may reuse their buffers) and never more
  * than the remaining head budget: a head that does not end within `maxHeadSize` bytes fails on the first
  * byte past the limit, whatever the chunking. Each line is checked as soon as it is complete, so a
@@ -28,7 +28,7 @@
  * @module
  */
 
-import { HandshakeError, type HeaderField, UsageError } from './errors.ts';
+import { HandshakeError, type HeaderField, usageError } from './errors.ts';
 
 /** A parsed or to-be-sent HTTP request head. Header names keep their case; lookups ignore it. */
 export interface HttpRequest {
@@ -161,7 +161,8 @@ function encodeLatin1(text: string): Uint8Array {
   return bytes;
 }
 
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+/** Joins `parts`, whose total length is `length`; a single part is returned as it is. @internal */
+export function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(length);
   let offset = 0;
@@ -172,54 +173,9 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
-/** One step of {@link LineReader.read}. `size` counts the whole line with its CRLF. */
-type LineStep =
-  | { kind: 'line'; line: string; size: number; end: number }
-  | { kind: 'more' }
-  | { kind: 'overflow' }
-  | { kind: 'malformed'; reason: string };
-
-/**
- * Reads one CRLF-terminated line across pushes. Only the unfinished line is buffered, and never more
- * than the caller's budget, so memory stays bounded by the head limit.
- */
-class LineReader {
-  #parts: Uint8Array[] = [];
-  #length = 0;
-
-  /** Reads from `data[start..]` a line of at most `budget` bytes including its CRLF. */
-  read(data: Uint8Array, start: number, budget: number): LineStep {
-    const available = Math.max(0, budget - this.#length);
-    const window = data.subarray(start, start + available);
-    const lf = window.indexOf(LF);
-    if (lf === -1) {
-      if (data.length - start > available) return { kind: 'overflow' };
-      if (window.length > 0) {
-        // Copied: the caller may reuse its buffer once push() returns.
-        this.#parts.push(window.slice());
-        this.#length += window.length;
-      }
-      return { kind: 'more' };
-    }
-    const segment = window.subarray(0, lf);
-    const last = segment.length > 0 ? segment[segment.length - 1] : this.#parts.at(-1)?.at(-1);
-    // RFC 9112 §2.2: the line terminator is CRLF; we do not take the option to accept a bare LF.
-    if (last !== CR) return { kind: 'malformed', reason: 'line ends with a bare LF' };
-    this.#parts.push(segment);
-    const size = this.#length + lf + 1;
-    const bytes = concat(this.#parts, this.#length + segment.length);
-    this.#parts = [];
-    this.#length = 0;
-    const line = decodeLatin1(bytes.subarray(0, bytes.length - 1));
-    // RFC 9112 §2.2: a bare CR is invalid; rejecting it is the option that cannot be misread.
-    if (line.includes('\r')) return { kind: 'malformed', reason: 'bare CR in line' };
-    return { kind: 'line', line, size, end: start + lf + 1 };
-  }
-}
-
 /** A limit must be a number ≥ 0 (Infinity allowed): NaN would silently disable the bound. */
 function checkLimit(limit: number, name: string): void {
-  if (!(limit >= 0)) throw new UsageError('INVALID_ARGUMENT', `${name} must be a number ≥ 0, got ${limit}`);
+  if (!(limit >= 0)) throw usageError(`${name} must be a number ≥ 0, got ${limit}`);
 }
 
 /** Parses a field line into `fields`, or returns why it is malformed. `fold` allows obs-fold (responses). */
@@ -255,75 +211,196 @@ export type RequestParseResult =
   | { kind: 'done'; request: HttpRequest; rest: Uint8Array }
   | { kind: 'error'; error: HandshakeError };
 
-/**
- * Incremental parser of a request head: request line, header fields, empty line (RFC 9112 §2.1). It does
- * not read a body: the caller decides what the bytes in `rest` are (for a WebSocket handshake, frames).
- *
- * Call {@link RequestHeadParser.push} with each chunk received until the result is not `'incomplete'`.
- * Errors carry the status to answer with: 400 (MALFORMED_HTTP) or 431 (HEADERS_TOO_LARGE).
- */
-export class RequestHeadParser {
-  readonly #maxHeadSize: number;
-  readonly #reader = new LineReader();
-  #used = 0;
-  #state: 'request-line' | 'fields' | 'done' | 'error' = 'request-line';
-  #error: HandshakeError | null = null;
-  #method = '';
-  #target = '';
-  #version = '';
-  #fields: [string, string][] = [];
+/** Final results of {@link ResponseParser}. */
+export type ResponseEndResult =
+  | { kind: 'done'; response: HttpResponse; rest: Uint8Array }
+  | { kind: 'error'; error: HandshakeError };
 
-  /**
-   * @param maxHeadSize The largest head accepted, in bytes, counting every CRLF and any empty lines
-   * before the request line. The engine uses 8 KiB.
-   */
-  constructor(maxHeadSize: number) {
+/** Result of {@link ResponseParser.push}. */
+export type ResponseParseResult = { kind: 'incomplete' } | ResponseEndResult;
+
+type ParseResult = RequestParseResult | ResponseParseResult;
+type ErrorResult = { kind: 'error'; error: HandshakeError };
+
+/** `start` is the request line or the status line; `trailer` follows the last chunk. */
+type ParserState =
+  | 'start'
+  | 'fields'
+  | 'length-body'
+  | 'chunk-size'
+  | 'chunk-data'
+  | 'chunk-data-end'
+  | 'trailer'
+  | 'eof-body'
+  | 'done'
+  | 'error';
+
+const INCOMPLETE = { kind: 'incomplete' } as const;
+
+/**
+ * The one state machine behind {@link RequestHeadParser} and {@link ResponseParser}: they read heads alike
+ * (a start line, field lines, an empty line), and only a response has a body.
+ *
+ * Lines are read across pushes by {@link HttpParser.#line}, which keeps only the bytes of the current,
+ * unfinished line and never more than the state's budget (the rest of the head limit, or a chunk line's).
+ */
+class HttpParser {
+  readonly #response: boolean;
+  readonly #maxHeadSize: number;
+  readonly #maxBodySize: number;
+  /** The unfinished line: copied pieces of earlier pushes, and their total length. */
+  #parts: Uint8Array[] = [];
+  #partsLength = 0;
+  /** Where the current push has got to in its chunk. */
+  #position = 0;
+  /** Head bytes read so far (interim responses and trailers included). */
+  #used = 0;
+  #state: ParserState = 'start';
+  #error: HandshakeError | null = null;
+  /** Request: method, target, version. Response: version, reason. */
+  #startLine: string[] = [];
+  #status = 0;
+  #fields: [string, string][] = [];
+  #body: Uint8Array[] = [];
+  #bodySize = 0;
+  #remaining = 0;
+
+  constructor(response: boolean, maxHeadSize: number, maxBodySize = 0) {
     checkLimit(maxHeadSize, 'maxHeadSize');
+    checkLimit(maxBodySize, 'maxBodySize');
+    this.#response = response;
     this.#maxHeadSize = maxHeadSize;
+    this.#maxBodySize = maxBodySize;
+  }
+
+  push(data: Uint8Array): ParseResult {
+    if (this.#state === 'error') return { kind: 'error', error: this.#error! };
+    this.#checkNotDone();
+    this.#position = 0;
+    for (;;) {
+      const state = this.#state;
+      if (state === 'length-body' || state === 'chunk-data') {
+        const take = Math.min(this.#remaining, data.length - this.#position);
+        this.#collect(data.subarray(this.#position, this.#position += take));
+        if ((this.#remaining -= take) > 0) return INCOMPLETE;
+        if (state === 'length-body') return this.#finish(data);
+        this.#state = 'chunk-data-end';
+        continue;
+      }
+      if (state === 'eof-body') {
+        const chunk = data.subarray(this.#position);
+        if (this.#bodySize + chunk.length > this.#maxBodySize) return this.#bodyTooLarge();
+        this.#collect(chunk);
+        return INCOMPLETE;
+      }
+      const line = this.#line(data);
+      if (typeof line !== 'string') return line;
+      let reason: string | null = null;
+      if (state === 'start') {
+        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
+        if (line === '' && !this.#response) continue;
+        reason = this.#response ? this.#parseStatusLine(line) : this.#parseRequestLine(line);
+        if (reason === null) this.#state = 'fields';
+      } else if (state === 'fields') {
+        if (line !== '') reason = addFieldLine(this.#fields, line, this.#response);
+        else if (!this.#response) return this.#finish(data);
+        else {
+          const result = this.#startBody(data);
+          if (result !== null) return result;
+        }
+      } else if (state === 'chunk-size') {
+        const result = this.#parseChunkSize(line);
+        if (result !== null) return result;
+      } else if (state === 'chunk-data-end') {
+        // RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF.
+        if (line !== '') return this.#fail('MALFORMED_HTTP', 'chunk data not followed by CRLF');
+        this.#state = 'chunk-size';
+      } else {
+        if (line === '') return this.#finish(data);
+        // RFC 9110 §6.5.1: trailer fields may be discarded; they are only checked to be well formed.
+        reason = addFieldLine([['trailer', '']], line, false);
+      }
+      if (reason !== null) return this.#fail('MALFORMED_HTTP', reason);
+    }
+  }
+
+  end(): ResponseEndResult {
+    const state = this.#state;
+    if (state === 'error') return { kind: 'error', error: this.#error! };
+    this.#checkNotDone();
+    if (state === 'eof-body') return this.#finish(EMPTY) as ResponseEndResult;
+    return this.#fail(
+      'UNEXPECTED_EOF',
+      `connection closed before the end of the response ${this.#inHead() ? 'head' : 'body'}`,
+    );
+  }
+
+  #checkNotDone(): void {
+    if (this.#state === 'done') {
+      throw usageError(
+        `the ${this.#response ? 'response' : 'request head'} is already parsed`,
+        'INVALID_STATE',
+      );
+    }
+  }
+
+  #inHead(): boolean {
+    return this.#state === 'start' || this.#state === 'fields';
   }
 
   /**
-   * Feeds received bytes. Returns `'incomplete'` until the head is complete, then `'done'` with the
-   * request and the bytes that followed it (`rest`, a view of `data`), or `'error'`. Never throws on any
-   * input; after an error, every push returns the same error. Pushing after `'done'` is a usage error.
+   * Reads the next CRLF-terminated line of the current push, within the state's budget. Returns the line
+   * (Latin-1, without its CRLF), or the result to return from push: `incomplete` when the push ended
+   * first (the unfinished line is kept), an error for a line that is too long or malformed.
    */
-  push(data: Uint8Array): RequestParseResult {
-    if (this.#state === 'error') return { kind: 'error', error: this.#error! };
-    if (this.#state === 'done') throw new UsageError('INVALID_STATE', 'the request head is already parsed');
-    let position = 0;
-    for (;;) {
-      const step = this.#reader.read(data, position, this.#maxHeadSize - this.#used);
-      switch (step.kind) {
-        case 'more':
-          return { kind: 'incomplete' };
-        case 'overflow':
-          return this.#fail('HEADERS_TOO_LARGE', 431, `request head larger than ${this.#maxHeadSize} bytes`);
-        case 'malformed':
-          return this.#fail('MALFORMED_HTTP', 400, step.reason);
+  #line(data: Uint8Array): string | ParseResult {
+    const state = this.#state;
+    const start = this.#position;
+    const budget = state === 'chunk-size'
+      ? MAX_CHUNK_LINE
+      : state === 'chunk-data-end'
+      ? 2
+      : this.#maxHeadSize - this.#used;
+    const available = Math.max(0, budget - this.#partsLength);
+    const window = data.subarray(start, start + available);
+    const lf = window.indexOf(LF);
+    if (lf === -1) {
+      if (data.length - start > available) {
+        return state === 'chunk-size'
+          ? this.#fail('MALFORMED_HTTP', 'chunk size line too long')
+          : state === 'chunk-data-end'
+          ? this.#fail('MALFORMED_HTTP', 'chunk data not followed by CRLF')
+          : this.#fail(
+            'HEADERS_TOO_LARGE',
+            state === 'trailer'
+              ? 'trailer section too large'
+              : `${this.#response ? 'response' : 'request'} head larger than ${this.#maxHeadSize} bytes`,
+          );
       }
-      this.#used += step.size;
-      position = step.end;
-      const line = step.line;
-      if (this.#state === 'request-line') {
-        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
-        if (line === '') continue;
-        const reason = this.#parseRequestLine(line);
-        if (reason !== null) return this.#fail('MALFORMED_HTTP', 400, reason);
-        this.#state = 'fields';
-      } else if (line === '') {
-        this.#state = 'done';
-        const request: HttpRequest = {
-          method: this.#method,
-          target: this.#target,
-          version: this.#version,
-          headers: this.#fields,
-        };
-        return { kind: 'done', request, rest: data.subarray(position) };
-      } else {
-        const reason = addFieldLine(this.#fields, line, false);
-        if (reason !== null) return this.#fail('MALFORMED_HTTP', 400, reason);
+      if (window.length > 0) {
+        // Copied: the caller may reuse its buffer once push() returns.
+        this.#parts.push(window.slice());
+        this.#partsLength += window.length;
       }
+      return INCOMPLETE;
     }
+    const segment = window.subarray(0, lf);
+    const last = lf > 0 ? segment[lf - 1] : this.#parts.at(-1)?.at(-1);
+    this.#parts.push(segment);
+    const bytes = concat(this.#parts, this.#partsLength + lf);
+    if (state !== 'chunk-size' && state !== 'chunk-data-end') this.#used += bytes.length + 1;
+    this.#parts = [];
+    this.#partsLength = 0;
+    this.#position = start + lf + 1;
+    const line = decodeLatin1(bytes.subarray(0, bytes.length - 1));
+    // RFC 9112 §2.2: the line terminator is CRLF; we do not take the option to accept a bare LF. A bare CR
+    // is invalid; rejecting it is the option that cannot be misread.
+    const reason = last !== CR ? 'line ends with a bare LF' : line.includes('\r') ? 'bare CR in line' : null;
+    if (reason === null) return line;
+    return this.#fail(
+      'MALFORMED_HTTP',
+      state === 'chunk-data-end' ? 'chunk data not followed by CRLF' : reason,
+    );
   }
 
   #parseRequestLine(line: string): string | null {
@@ -334,38 +411,154 @@ export class RequestHeadParser {
     if (!TOKEN.test(method)) return 'invalid method in request line';
     if (!REQUEST_TARGET.test(target)) return 'invalid request target';
     if (!HTTP_VERSION.test(version)) return 'invalid HTTP version in request line';
-    this.#method = method;
-    this.#target = target;
-    this.#version = version;
+    this.#startLine = parts;
     return null;
   }
 
-  #fail(code: 'MALFORMED_HTTP' | 'HEADERS_TOO_LARGE', status: number, message: string): RequestParseResult {
+  #parseStatusLine(line: string): string | null {
+    const match = STATUS_LINE.exec(line);
+    if (match === null) return 'malformed status line';
+    const status = Number(match[2]);
+    const reason = match[3] ?? '';
+    // RFC 9110 §15: status codes are 100 to 599; the first digit must at least name a class.
+    if (status < 100) return 'invalid status code';
+    if (!FIELD_VALUE.test(reason)) return 'invalid character in reason phrase';
+    this.#startLine = [match[1]!, reason];
+    this.#status = status;
+    return null;
+  }
+
+  /** The head is complete: decides the body framing (RFC 9112 §6.3). Returns a result, or null to go on. */
+  #startBody(data: Uint8Array): ParseResult | null {
+    const status = this.#status;
+    // RFC 9112 §6.3 (8): unless said otherwise below, the body lasts until the server closes the connection.
+    this.#state = 'eof-body';
+    // RFC 9112 §6.3 (1): 1xx, 204 and 304 responses end with the head, whatever their fields say.
+    if (status === 101 || status === 204 || status === 304) return this.#finish(data);
+    if (status < 200) {
+      // RFC 9110 §15.2: a client MUST be able to parse 1xx responses before the final one; they are
+      // discarded. Their bytes keep counting against the head limit, so a flood of them ends.
+      this.#fields = [];
+      this.#state = 'start';
+      return null;
+    }
+    const transferEncoding = getHeaderValues(this.#fields, 'transfer-encoding');
+    const contentLength = getHeaderValues(this.#fields, 'content-length');
+    if (transferEncoding.length > 0) {
+      // RFC 9112 §6.3 (3): both fields at once "ought to be handled as an error" (smuggling).
+      if (contentLength.length > 0) {
+        return this.#fail('MALFORMED_HTTP', 'both Transfer-Encoding and Content-Length');
+      }
+      const codings = transferEncoding.flatMap(parseTokenList);
+      // Like h11, only chunked alone is supported: we could not decode any other coding anyway.
+      if (codings.length !== 1 || codings[0]!.toLowerCase() !== 'chunked') {
+        return this.#fail('MALFORMED_HTTP', 'unsupported Transfer-Encoding');
+      }
+      this.#state = 'chunk-size';
+    } else if (contentLength.length > 0) {
+      const lengths = new Set(contentLength.flatMap(parseTokenList));
+      const [length] = lengths;
+      // RFC 9112 §6.3 (5): an invalid Content-Length MUST make a user agent discard the response;
+      // identical repeated values are allowed (RFC 9110 §8.6).
+      if (lengths.size !== 1 || !/^[0-9]+$/.test(length!)) {
+        return this.#fail('MALFORMED_HTTP', 'invalid Content-Length');
+      }
+      const size = Number(length);
+      if (size > this.#maxBodySize) return this.#bodyTooLarge();
+      this.#remaining = size;
+      this.#state = 'length-body';
+      if (size === 0) return this.#finish(data);
+    }
+    return null;
+  }
+
+  #parseChunkSize(line: string): ParseResult | null {
+    let digits = 0;
+    let size = 0;
+    while (digits < line.length) {
+      const value = parseInt(line[digits]!, 16);
+      if (Number.isNaN(value)) break;
+      size = size * 16 + value;
+      digits++;
+      // Checked per digit so that a long size cannot lose precision before it is compared.
+      if (this.#bodySize + size > this.#maxBodySize) return this.#bodyTooLarge();
+    }
+    if (digits === 0) return this.#fail('MALFORMED_HTTP', 'invalid chunk size');
+    if (!CHUNK_EXT.test(line.slice(digits))) return this.#fail('MALFORMED_HTTP', 'invalid chunk extension');
+    // RFC 9112 §7.1: last-chunk, then the trailer section and an empty line.
+    this.#remaining = size;
+    this.#state = size === 0 ? 'trailer' : 'chunk-data';
+    return null;
+  }
+
+  #collect(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    // Copied: the caller may reuse its buffer once push() returns.
+    this.#body.push(bytes.slice());
+    this.#bodySize += bytes.length;
+  }
+
+  /** Done: the request or response, and the bytes of `data` after it. */
+  #finish(data: Uint8Array): ParseResult {
+    this.#state = 'done';
+    const rest = data.subarray(this.#position);
+    const [a, b, c] = this.#startLine as [string, string, string];
+    const headers = this.#fields;
+    if (!this.#response) {
+      return { kind: 'done', request: { method: a, target: b, version: c, headers }, rest };
+    }
+    const body = this.#body.length === 0 ? new Uint8Array(0) : concat(this.#body, this.#bodySize);
+    return { kind: 'done', response: { version: a, status: this.#status, reason: b, headers, body }, rest };
+  }
+
+  #bodyTooLarge(): ErrorResult {
+    return this.#fail('BODY_TOO_LARGE', `response body larger than ${this.#maxBodySize} bytes`);
+  }
+
+  /**
+   * Ends in error. A request's carries the status to answer: 431 for an oversized head, else 400. A
+   * response's carries 0 while the head is incomplete, then the status received and its fields.
+   */
+  #fail(
+    code: 'MALFORMED_HTTP' | 'HEADERS_TOO_LARGE' | 'BODY_TOO_LARGE' | 'UNEXPECTED_EOF',
+    message: string,
+  ): ErrorResult {
+    const head = this.#inHead();
     this.#state = 'error';
-    this.#error = new HandshakeError(code, status, message);
+    this.#error = this.#response
+      ? new HandshakeError(code, head ? 0 : this.#status, message, head ? [] : this.#fields)
+      : new HandshakeError(code, code === 'HEADERS_TOO_LARGE' ? 431 : 400, message);
     return { kind: 'error', error: this.#error };
   }
 }
 
-/** Final results of {@link ResponseParser}. */
-export type ResponseEndResult =
-  | { kind: 'done'; response: HttpResponse; rest: Uint8Array }
-  | { kind: 'error'; error: HandshakeError };
+/**
+ * Incremental parser of a request head: request line, header fields, empty line (RFC 9112 §2.1). It does
+ * not read a body: the caller decides what the bytes in `rest` are (for a WebSocket handshake, frames).
+ *
+ * Call {@link RequestHeadParser.push} with each chunk received until the result is not `'incomplete'`.
+ * Errors carry the status to answer with: 400 (MALFORMED_HTTP) or 431 (HEADERS_TOO_LARGE).
+ */
+export class RequestHeadParser {
+  readonly #parser: HttpParser;
 
-/** Result of {@link ResponseParser.push}. */
-export type ResponseParseResult = { kind: 'incomplete' } | ResponseEndResult;
+  /**
+   * @param maxHeadSize The largest head accepted, in bytes, counting every CRLF and any empty lines
+   * before the request line. The engine uses 8 KiB.
+   */
+  constructor(maxHeadSize: number) {
+    this.#parser = new HttpParser(false, maxHeadSize);
+  }
 
-type ResponseState =
-  | 'status-line'
-  | 'fields'
-  | 'length-body'
-  | 'chunk-size'
-  | 'chunk-data'
-  | 'chunk-data-end'
-  | 'trailer'
-  | 'eof-body'
-  | 'done'
-  | 'error';
+  /**
+   * Feeds received bytes. Returns `'incomplete'` until the head is complete, then `'done'` with the
+   * request and the bytes that followed it (`rest`, a view of `data`), or `'error'`. Never throws on any
+   * input; after an error, every push returns the same error. Pushing after `'done'` is a usage error.
+   */
+  push(data: Uint8Array): RequestParseResult {
+    return this.#parser.push(data) as RequestParseResult;
+  }
+}
 
 /**
  * Incremental parser of the server's answer to the handshake: a response head and, unless the status is
@@ -380,29 +573,14 @@ type ResponseState =
  * transport reaches end of file first, call {@link ResponseParser.end}.
  */
 export class ResponseParser {
-  readonly #maxHeadSize: number;
-  readonly #maxBodySize: number;
-  readonly #reader = new LineReader();
-  #used = 0;
-  #state: ResponseState = 'status-line';
-  #error: HandshakeError | null = null;
-  #version = '';
-  #status = 0;
-  #reason = '';
-  #fields: [string, string][] = [];
-  #body: Uint8Array[] = [];
-  #bodySize = 0;
-  #remaining = 0;
+  readonly #parser: HttpParser;
 
   /**
    * @param maxHeadSize The largest head accepted, in bytes (interim responses and trailers count too).
    * @param maxBodySize The largest body accepted, in bytes, after removing chunked framing.
    */
   constructor(maxHeadSize: number, maxBodySize: number) {
-    checkLimit(maxHeadSize, 'maxHeadSize');
-    checkLimit(maxBodySize, 'maxBodySize');
-    this.#maxHeadSize = maxHeadSize;
-    this.#maxBodySize = maxBodySize;
+    this.#parser = new HttpParser(true, maxHeadSize, maxBodySize);
   }
 
   /**
@@ -411,98 +589,7 @@ export class ResponseParser {
    * after an error, every call returns the same error. Pushing after `'done'` is a usage error.
    */
   push(data: Uint8Array): ResponseParseResult {
-    if (this.#state === 'error') return { kind: 'error', error: this.#error! };
-    if (this.#state === 'done') throw new UsageError('INVALID_STATE', 'the response is already parsed');
-    let position = 0;
-    for (;;) {
-      switch (this.#state) {
-        case 'status-line':
-        case 'fields': {
-          const step = this.#reader.read(data, position, this.#maxHeadSize - this.#used);
-          if (step.kind === 'more') return { kind: 'incomplete' };
-          if (step.kind === 'overflow') {
-            return this.#headFail(
-              'HEADERS_TOO_LARGE',
-              `response head larger than ${this.#maxHeadSize} bytes`,
-            );
-          }
-          if (step.kind === 'malformed') return this.#headFail('MALFORMED_HTTP', step.reason);
-          this.#used += step.size;
-          position = step.end;
-          if (this.#state === 'status-line') {
-            const reason = this.#parseStatusLine(step.line);
-            if (reason !== null) return this.#headFail('MALFORMED_HTTP', reason);
-            this.#state = 'fields';
-          } else if (step.line !== '') {
-            const reason = addFieldLine(this.#fields, step.line, true);
-            if (reason !== null) return this.#headFail('MALFORMED_HTTP', reason);
-          } else {
-            const result = this.#startBody(data, position);
-            if (result !== null) return result;
-          }
-          break;
-        }
-        case 'length-body': {
-          const take = Math.min(this.#remaining, data.length - position);
-          this.#collect(data.subarray(position, position + take));
-          position += take;
-          this.#remaining -= take;
-          if (this.#remaining > 0) return { kind: 'incomplete' };
-          return this.#finish(data.subarray(position));
-        }
-        case 'chunk-size': {
-          const step = this.#reader.read(data, position, MAX_CHUNK_LINE);
-          if (step.kind === 'more') return { kind: 'incomplete' };
-          if (step.kind === 'overflow') return this.#bodyFail('MALFORMED_HTTP', 'chunk size line too long');
-          if (step.kind === 'malformed') return this.#bodyFail('MALFORMED_HTTP', step.reason);
-          position = step.end;
-          const result = this.#parseChunkSize(step.line);
-          if (result !== null) return result;
-          break;
-        }
-        case 'chunk-data': {
-          const take = Math.min(this.#remaining, data.length - position);
-          this.#collect(data.subarray(position, position + take));
-          position += take;
-          this.#remaining -= take;
-          if (this.#remaining > 0) return { kind: 'incomplete' };
-          this.#state = 'chunk-data-end';
-          break;
-        }
-        case 'chunk-data-end': {
-          // RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF.
-          const step = this.#reader.read(data, position, 2);
-          if (step.kind === 'more') return { kind: 'incomplete' };
-          if (step.kind !== 'line' || step.line !== '') {
-            return this.#bodyFail('MALFORMED_HTTP', 'chunk data not followed by CRLF');
-          }
-          position = step.end;
-          this.#state = 'chunk-size';
-          break;
-        }
-        case 'trailer': {
-          const step = this.#reader.read(data, position, this.#maxHeadSize - this.#used);
-          if (step.kind === 'more') return { kind: 'incomplete' };
-          if (step.kind === 'overflow') {
-            return this.#bodyFail('HEADERS_TOO_LARGE', 'trailer section too large');
-          }
-          if (step.kind === 'malformed') return this.#bodyFail('MALFORMED_HTTP', step.reason);
-          this.#used += step.size;
-          position = step.end;
-          if (step.line === '') return this.#finish(data.subarray(position));
-          // RFC 9110 §6.5.1: trailer fields may be discarded; they are only checked to be well formed.
-          const reason = addFieldLine([['trailer', '']], step.line, false);
-          if (reason !== null) return this.#bodyFail('MALFORMED_HTTP', reason);
-          break;
-        }
-        case 'eof-body': {
-          const chunk = data.subarray(position);
-          if (this.#bodySize + chunk.length > this.#maxBodySize) return this.#bodyTooLarge();
-          this.#collect(chunk);
-          return { kind: 'incomplete' };
-        }
-      }
-    }
+    return this.#parser.push(data) as ResponseParseResult;
   }
 
   /**
@@ -510,146 +597,7 @@ export class ResponseParser {
    * 9112 §6.3); anything else still incomplete is an UNEXPECTED_EOF error.
    */
   end(): ResponseEndResult {
-    switch (this.#state) {
-      case 'error':
-        return { kind: 'error', error: this.#error! };
-      case 'done':
-        throw new UsageError('INVALID_STATE', 'the response is already parsed');
-      case 'eof-body':
-        return this.#finish(EMPTY);
-      case 'status-line':
-      case 'fields':
-        return this.#headFail('UNEXPECTED_EOF', 'connection closed before the end of the response head');
-      default:
-        return this.#bodyFail('UNEXPECTED_EOF', 'connection closed before the end of the response body');
-    }
-  }
-
-  #parseStatusLine(line: string): string | null {
-    const match = STATUS_LINE.exec(line);
-    if (match === null) return 'malformed status line';
-    const status = Number(match[2]);
-    const reason = match[3] ?? '';
-    // RFC 9110 §15: status codes are 100 to 599; the first digit must at least name a class.
-    if (status < 100) return 'invalid status code';
-    if (!FIELD_VALUE.test(reason)) return 'invalid character in reason phrase';
-    this.#version = match[1]!;
-    this.#status = status;
-    this.#reason = reason;
-    return null;
-  }
-
-  /** The head is complete: decides the body framing (RFC 9112 §6.3). Returns a result, or null to go on. */
-  #startBody(data: Uint8Array, position: number): ResponseParseResult | null {
-    const status = this.#status;
-    // RFC 9112 §6.3 (1): 1xx, 204 and 304 responses end with the head, whatever their fields say.
-    if (status === 101) return this.#finish(data.subarray(position));
-    if (status < 200) {
-      // RFC 9110 §15.2: a client MUST be able to parse 1xx responses before the final one; they are
-      // discarded. Their bytes keep counting against the head limit, so a flood of them ends.
-      this.#fields = [];
-      this.#state = 'status-line';
-      return null;
-    }
-    if (status === 204 || status === 304) return this.#finish(data.subarray(position));
-    const transferEncoding = getHeaderValues(this.#fields, 'transfer-encoding');
-    const contentLength = getHeaderValues(this.#fields, 'content-length');
-    if (transferEncoding.length > 0) {
-      // RFC 9112 §6.3 (3): both fields at once "ought to be handled as an error" (smuggling).
-      if (contentLength.length > 0) {
-        return this.#bodyFail('MALFORMED_HTTP', 'both Transfer-Encoding and Content-Length');
-      }
-      const codings = transferEncoding.flatMap(parseTokenList);
-      // Like h11, only chunked alone is supported: we could not decode any other coding anyway.
-      if (codings.length !== 1 || codings[0]!.toLowerCase() !== 'chunked') {
-        return this.#bodyFail('MALFORMED_HTTP', 'unsupported Transfer-Encoding');
-      }
-      this.#state = 'chunk-size';
-      return null;
-    }
-    if (contentLength.length > 0) {
-      const lengths = new Set(contentLength.flatMap(parseTokenList));
-      const [length] = lengths;
-      // RFC 9112 §6.3 (5): an invalid Content-Length MUST make a user agent discard the response;
-      // identical repeated values are allowed (RFC 9110 §8.6).
-      if (lengths.size !== 1 || !/^[0-9]+$/.test(length!)) {
-        return this.#bodyFail('MALFORMED_HTTP', 'invalid Content-Length');
-      }
-      const size = Number(length);
-      if (size > this.#maxBodySize) return this.#bodyTooLarge();
-      this.#remaining = size;
-      this.#state = 'length-body';
-      return size === 0 ? this.#finish(data.subarray(position)) : null;
-    }
-    // RFC 9112 §6.3 (8): otherwise the body lasts until the server closes the connection.
-    this.#state = 'eof-body';
-    return null;
-  }
-
-  #parseChunkSize(line: string): ResponseParseResult | null {
-    let digits = 0;
-    let size = 0;
-    while (digits < line.length) {
-      const value = parseInt(line[digits]!, 16);
-      if (Number.isNaN(value)) break;
-      size = size * 16 + value;
-      digits++;
-      // Checked per digit so that a long size cannot lose precision before it is compared.
-      if (this.#bodySize + size > this.#maxBodySize) return this.#bodyTooLarge();
-    }
-    if (digits === 0) return this.#bodyFail('MALFORMED_HTTP', 'invalid chunk size');
-    if (!CHUNK_EXT.test(line.slice(digits))) {
-      return this.#bodyFail('MALFORMED_HTTP', 'invalid chunk extension');
-    }
-    if (size === 0) {
-      // RFC 9112 §7.1: last-chunk, then the trailer section and an empty line.
-      this.#state = 'trailer';
-    } else {
-      this.#remaining = size;
-      this.#state = 'chunk-data';
-    }
-    return null;
-  }
-
-  #collect(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    // Copied: the caller may reuse its buffer once push() returns.
-    this.#body.push(bytes.slice());
-    this.#bodySize += bytes.length;
-  }
-
-  #finish(rest: Uint8Array): ResponseEndResult {
-    this.#state = 'done';
-    const response: HttpResponse = {
-      version: this.#version,
-      status: this.#status,
-      reason: this.#reason,
-      headers: this.#fields,
-      body: this.#body.length === 0 ? new Uint8Array(0) : concat(this.#body, this.#bodySize),
-    };
-    return { kind: 'done', response, rest };
-  }
-
-  #bodyTooLarge(): ResponseEndResult {
-    return this.#bodyFail('BODY_TOO_LARGE', `response body larger than ${this.#maxBodySize} bytes`);
-  }
-
-  #headFail(
-    code: 'MALFORMED_HTTP' | 'HEADERS_TOO_LARGE' | 'UNEXPECTED_EOF',
-    message: string,
-  ): ResponseEndResult {
-    this.#state = 'error';
-    this.#error = new HandshakeError(code, 0, message);
-    return { kind: 'error', error: this.#error };
-  }
-
-  #bodyFail(
-    code: 'MALFORMED_HTTP' | 'HEADERS_TOO_LARGE' | 'BODY_TOO_LARGE' | 'UNEXPECTED_EOF',
-    message: string,
-  ): ResponseEndResult {
-    this.#state = 'error';
-    this.#error = new HandshakeError(code, this.#status, message, this.#fields);
-    return { kind: 'error', error: this.#error };
+    return this.#parser.end();
   }
 }
 
@@ -661,10 +609,10 @@ export class ResponseParser {
 export function checkHeaderFields(headers: readonly HeaderField[]): void {
   for (const [name, value] of headers) {
     if (typeof name !== 'string' || !TOKEN.test(name)) {
-      throw new UsageError('INVALID_ARGUMENT', `invalid header name ${JSON.stringify(name)}`);
+      throw usageError(`invalid header name ${JSON.stringify(name)}`);
     }
     if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
-      throw new UsageError('INVALID_ARGUMENT', `invalid value for header ${name}`);
+      throw usageError(`invalid value for header ${name}`);
     }
   }
 }
@@ -680,11 +628,11 @@ function fieldLines(headers: readonly HeaderField[]): string {
  * value can never inject a line; throws UsageError('INVALID_ARGUMENT') otherwise.
  */
 export function serializeRequest(request: HttpRequest): Uint8Array {
-  if (!TOKEN.test(request.method)) throw new UsageError('INVALID_ARGUMENT', 'invalid request method');
+  if (!TOKEN.test(request.method)) throw usageError('invalid request method');
   if (!REQUEST_TARGET.test(request.target)) {
-    throw new UsageError('INVALID_ARGUMENT', 'invalid request target');
+    throw usageError('invalid request target');
   }
-  if (!HTTP_VERSION.test(request.version)) throw new UsageError('INVALID_ARGUMENT', 'invalid HTTP version');
+  if (!HTTP_VERSION.test(request.version)) throw usageError('invalid HTTP version');
   checkHeaderFields(request.headers);
   return encodeLatin1(
     `${request.method} ${request.target} ${request.version}\r\n${fieldLines(request.headers)}\r\n`,
@@ -699,29 +647,29 @@ export function serializeRequest(request: HttpRequest): Uint8Array {
  */
 export function serializeResponse(response: HttpResponse): Uint8Array {
   const { status, body } = response;
-  if (!HTTP_VERSION.test(response.version)) throw new UsageError('INVALID_ARGUMENT', 'invalid HTTP version');
+  if (!HTTP_VERSION.test(response.version)) throw usageError('invalid HTTP version');
   if (!Number.isInteger(status) || status < 100 || status > 999) {
-    throw new UsageError('INVALID_ARGUMENT', `invalid status code ${status}`);
+    throw usageError(`invalid status code ${status}`);
   }
-  if (!FIELD_VALUE.test(response.reason)) throw new UsageError('INVALID_ARGUMENT', 'invalid reason phrase');
+  if (!FIELD_VALUE.test(response.reason)) throw usageError('invalid reason phrase');
   checkHeaderFields(response.headers);
   let headers = response.headers;
   const lengths = getHeaderValues(headers, 'content-length');
   if (status < 200 || status === 204 || status === 304) {
     // RFC 9112 §6.3 (1): these responses end with the head; a body would be read as the next message.
-    if (body.length > 0) throw new UsageError('INVALID_ARGUMENT', `a ${status} response cannot have a body`);
+    if (body.length > 0) throw usageError(`a ${status} response cannot have a body`);
     // RFC 9110 §8.6: a server MUST NOT send Content-Length in a 1xx or 204 response.
     if ((status < 200 || status === 204) && lengths.length > 0) {
-      throw new UsageError('INVALID_ARGUMENT', `a ${status} response cannot have a Content-Length`);
+      throw usageError(`a ${status} response cannot have a Content-Length`);
     }
   } else {
     if (getHeaderValues(headers, 'transfer-encoding').length > 0) {
-      throw new UsageError('INVALID_ARGUMENT', 'Transfer-Encoding is not supported; the body is sent whole');
+      throw usageError('Transfer-Encoding is not supported; the body is sent whole');
     }
     if (lengths.length === 0) {
       headers = [...headers, ['Content-Length', String(body.length)]];
     } else if (lengths.length !== 1 || lengths[0] !== String(body.length)) {
-      throw new UsageError('INVALID_ARGUMENT', 'Content-Length does not match the body');
+      throw usageError('Content-Length does not match the body');
     }
   }
   // RFC 9112 §4: the SP before the reason phrase is sent even when the phrase is empty.

@@ -5,9 +5,9 @@
 
 import { createCompressor, type ServerCompressionOptions, serverExtensionHook } from './compression.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
-import { HandshakeError, type HeaderField, UsageError } from './errors.ts';
+import { HandshakeError, type HeaderField, usageError } from './errors.ts';
 import { acceptRequest, rejectResponse, type ServerHandshakeOptions } from './handshake.ts';
-import { type HttpRequest, type HttpResponse, RequestHeadParser, serializeResponse } from './http.ts';
+import { concat, type HttpRequest, type HttpResponse, RequestHeadParser, serializeResponse } from './http.ts';
 import { checkCommand } from './states.ts';
 
 /** Options of a server connection: the engine's, the handshake policy's, and compression. */
@@ -51,7 +51,7 @@ export class ServerConnection extends Connection {
    */
   receiveRequest(request: HttpRequest): void {
     checkCommand('receive a request', this.state);
-    if (this.#request !== null) throw new UsageError('INVALID_STATE', 'a request was already received');
+    if (this.#request !== null) throw usageError('a request was already received', 'INVALID_STATE');
     this.#request = request;
     this.emit({ type: 'request', request });
   }
@@ -62,7 +62,8 @@ export class ServerConnection extends Connection {
    */
   accept(options: ServerHandshakeOptions = {}): AcceptOutcome {
     checkCommand('accept', this.state);
-    const request = this.#requireRequest('accept');
+    const request = this.#request;
+    if (request === null) throw usageError('cannot accept before a request was received', 'INVALID_STATE');
     const merged: ServerHandshakeOptions = { ...this.#options, ...options };
     const compression = this.#options.compression;
     if (compression !== undefined && merged.negotiateExtensions === undefined) {
@@ -75,7 +76,7 @@ export class ServerConnection extends Connection {
       return { ok: false, response: result.response, error: result.error };
     }
     this.write(bytes);
-    const rest = joinPending(this.#pending, this.#pendingLength);
+    const rest = concat(this.#pending, this.#pendingLength);
     this.#pending = [];
     this.opened(
       result.subprotocol,
@@ -90,7 +91,7 @@ export class ServerConnection extends Connection {
   reject(status: number, body?: string | Uint8Array, headers?: readonly HeaderField[]): HttpResponse {
     checkCommand('reject', this.state);
     if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new UsageError('INVALID_ARGUMENT', `a refusal needs a 4xx or 5xx status, got ${status}`);
+      throw usageError(`a refusal needs a 4xx or 5xx status, got ${status}`);
     }
     const response = rejectResponse(status, body, headers);
     this.handshakeFailed(
@@ -105,12 +106,9 @@ export class ServerConnection extends Connection {
       // RFC 6455 §4.1: the client waits for the response before sending frames; tolerate a little.
       this.#pendingLength += data.length;
       if (this.#pendingLength > this.settings.maxHandshakeSize) {
-        const error = new HandshakeError(
-          'MALFORMED_HTTP',
-          400,
-          'too much data sent before the handshake completed',
+        this.#refuse(
+          new HandshakeError('MALFORMED_HTTP', 400, 'too much data sent before the handshake completed'),
         );
-        this.handshakeFailed(error, serializeResponse(rejectResponse(400, error.message)));
         return;
       }
       this.#pending.push(data);
@@ -119,10 +117,7 @@ export class ServerConnection extends Connection {
     const result = this.#parser.push(data);
     if (result.kind === 'incomplete') return;
     if (result.kind === 'error') {
-      this.handshakeFailed(
-        result.error,
-        serializeResponse(rejectResponse(result.error.status, result.error.message)),
-      );
+      this.#refuse(result.error);
       return;
     }
     this.#request = result.request;
@@ -137,21 +132,8 @@ export class ServerConnection extends Connection {
     );
   }
 
-  #requireRequest(command: string): HttpRequest {
-    if (this.#request === null) {
-      throw new UsageError('INVALID_STATE', `cannot ${command} before a request was received`);
-    }
-    return this.#request;
+  /** Fails the handshake with `error`, answering its status with its message as the body. */
+  #refuse(error: HandshakeError): void {
+    this.handshakeFailed(error, serializeResponse(rejectResponse(error.status, error.message)));
   }
-}
-
-function joinPending(pieces: Uint8Array[], length: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
 }
