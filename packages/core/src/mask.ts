@@ -4,8 +4,11 @@
  * Hot path: every byte a server receives goes through here. The middle of the buffer is processed as
  * 32-bit words through a Uint32Array view (which needs 4-byte alignment, hence the byte loops at both
  * ends), with the key rotated to the payload position so that a payload unmasked piece by piece, as it
- * arrives in several chunks, gives the same result as one pass over the whole.
+ * arrives in several chunks, gives the same result as one pass over the whole. From WASM_MASK_MIN bytes
+ * on, the WebAssembly SIMD kernel (kernels.ts) does the work instead, where the runtime can run it.
  */
+
+import { maskWasm, wasmKernels } from './kernels.ts';
 
 const keyBytes = new Uint8Array(4);
 // Same buffer read as one native-endian word: XOR with it is XOR with the 4 key bytes in memory order.
@@ -13,6 +16,9 @@ const keyWord = new Uint32Array(keyBytes.buffer);
 
 /** Below this many bytes a byte loop beats creating a Uint32Array view. */
 const WORD_LOOP_THRESHOLD = 32;
+
+/** From this many bytes the WebAssembly kernel beats the word loop (bench/kernels.ts). */
+const WASM_MASK_MIN = 256;
 
 /**
  * XORs `data[start..end)` in place with `key`, starting at key position `phase` (the number of payload
@@ -25,6 +31,10 @@ export function applyMask(
   start = 0,
   end = data.length,
 ): void {
+  if (end - start >= WASM_MASK_MIN) {
+    const kernels = wasmKernels();
+    if (kernels !== null) return maskWasm(kernels, data, key, phase, start, end);
+  }
   const k0 = key[0]!, k1 = key[1]!, k2 = key[2]!, k3 = key[3]!;
   let i = start;
   let p = phase & 3;

@@ -1,0 +1,113 @@
+/**
+ * WebAssembly SIMD kernels for the two per-byte loops of receiving: unmasking (RFC 6455 §5.3) and UTF-8
+ * validation (RFC 3629). Internal: mask.ts and utf8.ts call these above a size threshold and keep their
+ * own JavaScript loops for short inputs and as the fallback.
+ *
+ * Theory of operation. The module (source: wasm/kernels.wat, bytes: kernels-wasm.ts) is compiled and
+ * instantiated synchronously on first use. If `WebAssembly` is missing, cannot validate the module (no
+ * SIMD), or anything throws, the kernels stay off for the life of the process and callers use their
+ * JavaScript paths. Input is copied into a fixed window of the module's memory, processed there, and (for
+ * unmasking) copied back; a long input goes through the window slice by slice, so the memory never grows
+ * with the message. Both copies are `TypedArray.prototype.set`, which runs at memcpy speed, so the cost
+ * over JavaScript is two cheap passes and one call per window.
+ */
+
+import { decodeBase64 } from './base64.ts';
+import { KERNELS_WASM } from './kernels-wasm.ts';
+
+// The few WebAssembly members used, typed here so that the core needs no DOM type library.
+interface WasmExports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  mask(start: number, end: number, key: number): void;
+  utf8(start: number, end: number): number;
+}
+interface WasmNamespace {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: WasmExports };
+}
+
+/**
+ * Bytes per slice. Large enough that the per-call cost vanishes, small enough to stay in L2 cache
+ * between the copy in, the kernel and the copy out. A multiple of 4, so slices keep the mask phase.
+ */
+const WINDOW = 64 * 1024;
+/** The mask kernel works 16 bytes at a time and may write up to 15 bytes past the end of its range. */
+const SLACK = 16;
+const PAGE = 64 * 1024;
+
+let kernels: WasmExports | null | undefined; // undefined: not tried yet; null: off for good
+let memory: Uint8Array = new Uint8Array(0);
+
+function instantiate(): WasmExports | null {
+  try {
+    const wasm = (globalThis as { WebAssembly?: WasmNamespace }).WebAssembly;
+    const bytes = decodeBase64(KERNELS_WASM);
+    if (wasm === undefined || bytes === null || !wasm.validate(bytes)) return null;
+    const exports = new wasm.Instance(new wasm.Module(bytes), {}).exports;
+    const pages = Math.ceil((WINDOW + SLACK) / PAGE) - exports.memory.buffer.byteLength / PAGE;
+    if (pages > 0) exports.memory.grow(pages);
+    memory = new Uint8Array(exports.memory.buffer, 0, WINDOW + SLACK);
+    return exports;
+  } catch {
+    return null;
+  }
+}
+
+/** The kernels, instantiating them on first call; null if this runtime cannot run them. */
+export function wasmKernels(): WasmExports | null {
+  if (kernels === undefined) kernels = instantiate();
+  return kernels;
+}
+
+/**
+ * For tests only (not exported from mod.ts): `false` turns the kernels off, as on a runtime without
+ * WebAssembly SIMD, so that the JavaScript fallbacks run; `true` lets them load again.
+ */
+export function setWasmKernelsEnabled(enabled: boolean): void {
+  kernels = enabled ? undefined : null;
+}
+
+/** XORs `data[start..end)` in place with `key` rotated to `phase`, as applyMask does. */
+export function maskWasm(
+  kernels: WasmExports,
+  data: Uint8Array,
+  key: Uint8Array,
+  phase: number,
+  start: number,
+  end: number,
+): void {
+  const p = phase & 3;
+  // The key as a little-endian word whose first byte applies at the slice's first byte.
+  const word = key[p]! | (key[(p + 1) & 3]! << 8) | (key[(p + 2) & 3]! << 16) | (key[(p + 3) & 3]! << 24);
+  for (let i = start; i < end; i += WINDOW) {
+    const n = end - i < WINDOW ? end - i : WINDOW;
+    memory.set(data.subarray(i, i + n));
+    kernels.mask(0, n, word);
+    data.set(memory.subarray(0, n), i);
+  }
+}
+
+/**
+ * Validates `bytes[start..end)`, which starts between code points, as UTF-8 (RFC 3629).
+ *
+ * @returns -1 if it cannot be the start of valid UTF-8; otherwise the index up to which it is complete,
+ * valid UTF-8. At most 18 bytes are left after that index (a short tail, and a sequence it cuts), for
+ * the caller to finish.
+ */
+export function validateUtf8Wasm(
+  kernels: WasmExports,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): number {
+  let i = start;
+  while (end - i >= 16) {
+    const n = end - i < WINDOW ? end - i : WINDOW;
+    memory.set(bytes.subarray(i, i + n));
+    const stop = kernels.utf8(0, n);
+    if (stop < 0) return -1;
+    i += stop; // at least n - 3: a window cuts at most the first 3 bytes of a sequence
+  }
+  return i;
+}
