@@ -57,7 +57,8 @@ export interface HttpResponse {
 }
 
 // RFC 9110 §5.6.2: token = 1*tchar.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+const TOKEN = new RegExp(`^${TCHAR}+$`);
 // RFC 9110 §5.5: field-value = *field-content; field-vchar = VCHAR / obs-text, plus SP and HTAB inside.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 // RFC 9112 §3.2: request-target forms are made of URI characters: printable ASCII, no whitespace.
@@ -67,13 +68,17 @@ const HTTP_VERSION = /^HTTP\/[0-9]\.[0-9]$/;
 // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]. Like h11, the SP before
 // an empty reason may be missing.
 const STATUS_LINE = /^(HTTP\/[0-9]\.[0-9]) ([0-9]{3})(?: (.*))?$/;
-// RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ).
 // RFC 9110 §5.6.4: quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE.
-const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 const QUOTED_STRING = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
-const CHUNK_EXT = new RegExp(
-  `^(?:[ \\t]*;[ \\t]*${TCHAR}+(?:[ \\t]*=[ \\t]*(?:${TCHAR}+|${QUOTED_STRING}))?)*$`,
-);
+/**
+ * Regular-expression source of one `;` parameter, `name[=value]` with optional whitespace around `;` and
+ * `=`, the value a token or a quoted-string. Chunk extensions (RFC 9112 §7.1.1: chunk-ext = *( BWS ";"
+ * BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )) and WebSocket extension parameters (RFC 6455 §9.1)
+ * share this grammar. Groups: the name, a token value, a quoted value (with its quotes).
+ * @internal
+ */
+export const PARAMETER = `[ \\t]*;[ \\t]*(${TCHAR}+)(?:[ \\t]*=[ \\t]*(?:(${TCHAR}+)|(${QUOTED_STRING})))?`;
+const CHUNK_EXT = new RegExp(`^(?:${PARAMETER})*$`);
 const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
 
 /** Longest chunk-size line (size and extensions) accepted; real ones are a few bytes. */

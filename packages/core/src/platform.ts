@@ -15,6 +15,8 @@ const web = globalThis as unknown as {
   TextDecoder: new (label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean }) => TextDecoderLike;
   TextEncoder: new () => TextEncoderLike;
   crypto: { getRandomValues<T extends Uint8Array>(array: T): T };
+  atob(text: string): string;
+  btoa(latin1: string): string;
 };
 
 /** Creates a UTF-8 decoder that keeps a byte-order mark (WebSocket text is not BOM-stripped). */
@@ -28,4 +30,14 @@ export const utf8Encoder: TextEncoderLike = new web.TextEncoder();
 /** Fills `array` with cryptographically strong random bytes. */
 export function getRandomValues(array: Uint8Array): void {
   web.crypto.getRandomValues(array);
+}
+
+/** `atob`: base64 to a Latin-1 string (WHATWG forgiving-base64: lenient; throws on invalid input). */
+export function atob(text: string): string {
+  return web.atob(text);
+}
+
+/** `btoa`: a Latin-1 string to base64 with padding. */
+export function btoa(latin1: string): string {
+  return web.btoa(latin1);
 }
