@@ -12,7 +12,12 @@
  *   median of RUNS runs (alternating, so that a busy machine slows both alike), measured inside the process
  *   (`performance.now()` around the import) and as the whole process's wall time.
  *
- * Options: `--runs N` (default 21), `--json` (machine-readable output). Prints Markdown tables.
+ * - the core's minified bytes per source module (esbuild's metafile: each module's share of the "everything"
+ *   bundle), to see where its size goes.
+ *
+ * Options: `--runs N` (default 21), `--json` (machine-readable output), `--core` (only the core's bundles and
+ * per-module bytes, built from `packages/core/dist` after `tsc -b`, without packing, installing or timing: a
+ * few seconds, for working on the core's size). Prints Markdown tables.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -36,6 +41,7 @@ const args = process.argv.slice(2);
 const runsArg = args.indexOf('--runs');
 const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : 21;
 const asJson = args.includes('--json');
+const coreOnly = args.includes('--core');
 
 const env = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')),
@@ -62,6 +68,75 @@ const workspaces = ['packages', 'adapters']
   .filter((dir) => existsSync(join(dir, 'package.json')))
   .map((dir) => ({ dir, manifest: readJson(join(dir, 'package.json')) }))
   .filter((w) => w.manifest.private !== true);
+
+/**
+ * Bundles `source` (resolved from `dir`), minified, as one ESM file. With `modules`, also each input
+ * module's bytes in the output, largest first, named by the path after `modules` (e.g. `http.js`).
+ */
+async function minify(dir, source, label, modules) {
+  const result = await build({
+    stdin: { contents: source, resolveDir: dir, loader: 'js' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'es2022',
+    write: false,
+    metafile: modules !== undefined,
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0].contents;
+  const bundle = { label, minified: code.length, gzipped: gzipSync(code, { level: 9 }).length };
+  if (modules === undefined) return bundle;
+  const inputs = Object.values(result.metafile.outputs)[0].inputs;
+  bundle.modules = Object.entries(inputs)
+    .filter(([path]) => path.includes(modules))
+    .map(([path, input]) => ({
+      module: path.slice(path.lastIndexOf(modules) + modules.length),
+      bytes: input.bytesInOutput,
+    }))
+    .filter((m) => m.bytes > 0)
+    .sort((x, y) => y.bytes - x.bytes);
+  return bundle;
+}
+
+/** The core bundled whole (with its bytes per module) and as a server-only and a client-only user would. */
+async function coreBundles(dir, specifier) {
+  return [
+    await minify(dir, `export * from '${specifier}';`, '@sansws/core, everything', 'core/dist/'),
+    await minify(
+      dir,
+      `export { ServerConnection } from '${specifier}';`,
+      '@sansws/core, `ServerConnection` only',
+    ),
+    await minify(
+      dir,
+      `export { ClientConnection } from '${specifier}';`,
+      '@sansws/core, `ClientConnection` only',
+    ),
+  ];
+}
+
+const kb = (n) => (n === null ? '—' : `${(n / 1024).toFixed(1)} KB`);
+
+function printBundles(bundles) {
+  console.log('| bundle (esbuild, minified ESM) | minified | gzipped |');
+  console.log('| --- | ---: | ---: |');
+  for (const b of bundles) console.log(`| ${b.label} | ${kb(b.minified)} | ${kb(b.gzipped)} |`);
+  const modules = bundles.find((b) => b.modules !== undefined)?.modules;
+  if (modules === undefined) return;
+  console.log('\n| `@sansws/core` module (share of the whole bundle) | minified bytes |');
+  console.log('| --- | ---: |');
+  for (const m of modules) console.log(`| ${m.module} | ${m.bytes} |`);
+}
+
+if (coreOnly) {
+  execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b', 'packages/core'], { cwd: root, stdio: 'inherit' });
+  const bundles = await coreBundles(join(root, 'packages/core'), './dist/mod.js');
+  if (asJson) console.log(JSON.stringify({ bundles }, null, 2));
+  else printBundles(bundles);
+  process.exit(0);
+}
 
 const work = mkdtempSync(join(tmpdir(), 'sansws-sizes-'));
 try {
@@ -142,33 +217,8 @@ try {
   });
 
   log('minifying…');
-  /** Bundles `source` (resolved from `dir`), minified, as one ESM file. */
-  const minify = async (dir, source, label) => {
-    const result = await build({
-      stdin: { contents: source, resolveDir: dir, loader: 'js' },
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-    });
-    const code = result.outputFiles[0].contents;
-    return { label, minified: code.length, gzipped: gzipSync(code, { level: 9 }).length };
-  };
   const bundles = [
-    await minify(nodeDir, `export * from '@sansws/core';`, '@sansws/core, everything'),
-    await minify(
-      nodeDir,
-      `export { ServerConnection } from '@sansws/core';`,
-      '@sansws/core, `ServerConnection` only',
-    ),
-    await minify(
-      nodeDir,
-      `export { ClientConnection } from '@sansws/core';`,
-      '@sansws/core, `ClientConnection` only',
-    ),
+    ...(await coreBundles(nodeDir, '@sansws/core')),
     await minify(nodeDir, `export * from '@sansws/node';`, '@sansws/node with conn, core, zlib, minizlib'),
     await minify(wsDir, `export * from 'ws';`, `ws@${wsVersion}`),
   ];
@@ -220,7 +270,6 @@ try {
   if (asJson) {
     console.log(JSON.stringify(report, null, 2));
   } else {
-    const kb = (n) => (n === null ? '—' : `${(n / 1024).toFixed(1)} KB`);
     console.log(`Node ${process.version}, ${RUNS} runs per import.\n`);
     console.log('| package | packed | unpacked | installed (with dependencies) | dependencies |');
     console.log('| --- | ---: | ---: | ---: | --- |');
@@ -231,9 +280,8 @@ try {
         } |`,
       );
     }
-    console.log('\n| bundle (esbuild, minified ESM) | minified | gzipped |');
-    console.log('| --- | ---: | ---: |');
-    for (const b of bundles) console.log(`| ${b.label} | ${kb(b.minified)} | ${kb(b.gzipped)} |`);
+    console.log('');
+    printBundles(bundles);
     console.log('\n| import in a fresh `node` process | import (median) | whole process (median) |');
     console.log('| --- | ---: | ---: |');
     for (const i of imports) {

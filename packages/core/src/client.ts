@@ -6,7 +6,7 @@
 import { type ClientCompressionOptions, clientExtensionHooks, createCompressor } from './compression.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { type HeaderField, usageError } from './errors.ts';
-import { buildRequest, generateKey, validateResponse } from './handshake.ts';
+import { buildRequest, generateKey, SEC_WEBSOCKET_EXTENSIONS, validateResponse } from './handshake.ts';
 import { getHeader, type HttpRequest, type HttpResponse, ResponseParser, serializeRequest } from './http.ts';
 
 /** Options of a client connection. */
@@ -150,7 +150,7 @@ export class ClientConnection extends Connection {
     const compressor = createCompressor(check.extensions, 'client', this.#compression);
     this.opened(
       check.subprotocol,
-      compressor === null ? null : getHeader(response.headers, 'sec-websocket-extensions') ?? null,
+      compressor === null ? null : getHeader(response.headers, SEC_WEBSOCKET_EXTENSIONS) ?? null,
       compressor,
       result.rest,
     );

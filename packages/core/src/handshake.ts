@@ -23,7 +23,9 @@ import { decodeBase64, encodeBase64 } from './base64.ts';
 import { HandshakeError, type HandshakeErrorCode, type HeaderField, usageError } from './errors.ts';
 import {
   checkHeaderFields,
+  CONTENT_LENGTH,
   getHeader,
+  getHeaderList,
   getHeaderValues,
   hasToken,
   type HttpRequest,
@@ -31,6 +33,7 @@ import {
   isFieldValue,
   isToken,
   parseTokenList,
+  TRANSFER_ENCODING,
 } from './http.ts';
 import { utf8Encoder } from './platform.ts';
 import { sha1 } from './sha1.ts';
@@ -40,6 +43,21 @@ export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** The only protocol version this library speaks (RFC 6455 §4.1). */
 const VERSION = '13';
+
+// Header names, as sent; lookups ignore case (RFC 9110 §5.1).
+const HOST = 'Host';
+const UPGRADE = 'Upgrade';
+const CONNECTION = 'Connection';
+const ORIGIN = 'Origin';
+const CONTENT_TYPE = 'Content-Type';
+const SEC_WEBSOCKET_KEY = 'Sec-WebSocket-Key';
+const SEC_WEBSOCKET_ACCEPT = 'Sec-WebSocket-Accept';
+const SEC_WEBSOCKET_VERSION = 'Sec-WebSocket-Version';
+const SEC_WEBSOCKET_PROTOCOL = 'Sec-WebSocket-Protocol';
+/** @internal */
+export const SEC_WEBSOCKET_EXTENSIONS = 'Sec-WebSocket-Extensions';
+/** The Upgrade token of the protocol (RFC 6455 §4.1), compared ASCII case-insensitively. */
+const WEBSOCKET = 'websocket';
 
 /**
  * The `Sec-WebSocket-Accept` value for a client's `Sec-WebSocket-Key` (RFC 6455 §4.2.2 item 5): the
@@ -70,7 +88,7 @@ function isValidKey(key: string): boolean {
 // is not allowed in Host (RFC 9110 §7.2) nor in an origin.
 const AUTHORITY = /^(?:\[[0-9A-Za-z:._~%-]+\]|[0-9A-Za-z\-._~!$&'()*+,;=%]+)(?::[0-9]*)?$/;
 // RFC 6454 §6.2: scheme "://" host [ ":" port ]. A path is tolerated, as gorilla/websocket does.
-const ORIGIN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)(?:[/?#].*)?$/;
+const SERIALIZED_ORIGIN = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)(?:[/?#].*)?$/;
 
 /** Whether `text` is a plausible `Host` value: host[:port], IPv6 in brackets. */
 function isAuthority(text: string): boolean {
@@ -85,8 +103,8 @@ function isAuthority(text: string): boolean {
  */
 export function checkSameOrigin(origin: string | undefined, request: HttpRequest): boolean {
   if (origin === undefined) return true;
-  const match = ORIGIN.exec(origin);
-  const host = getHeaderValues(request.headers, 'host');
+  const match = SERIALIZED_ORIGIN.exec(origin);
+  const host = getHeaderValues(request.headers, HOST);
   if (match === null || host.length !== 1) return false;
   const authority = match[1]!;
   return isAuthority(authority) && authority.toLowerCase() === host[0]!.toLowerCase();
@@ -136,20 +154,20 @@ export type AcceptResult =
   }
   | { ok: false; response: HttpResponse; error: HandshakeError };
 
-/** Headers that would break the framing of a handshake, lower-case, space-separated. */
-const FRAMING = 'connection content-length transfer-encoding';
+/** Headers that would break the framing of a handshake message. */
+const FRAMING = `${CONNECTION} ${CONTENT_LENGTH} ${TRANSFER_ENCODING}`;
 /** Headers the server handshake owns. */
 const SERVER_OWNED =
-  `${FRAMING} upgrade sec-websocket-accept sec-websocket-protocol sec-websocket-extensions`;
+  `${FRAMING} ${UPGRADE} ${SEC_WEBSOCKET_ACCEPT} ${SEC_WEBSOCKET_PROTOCOL} ${SEC_WEBSOCKET_EXTENSIONS}`;
 /** Headers the client handshake owns. `Origin` has its own option. */
 const CLIENT_OWNED =
-  `${FRAMING} host upgrade sec-websocket-key sec-websocket-version sec-websocket-protocol sec-websocket-extensions origin`;
+  `${FRAMING} ${HOST} ${UPGRADE} ${SEC_WEBSOCKET_KEY} ${SEC_WEBSOCKET_VERSION} ${SEC_WEBSOCKET_PROTOCOL} ${SEC_WEBSOCKET_EXTENSIONS} ${ORIGIN}`;
 
-/** Checks extra headers given for a handshake message: valid, and none of `owned` (a list as above). */
+/** Checks extra headers given for a handshake message: valid, and none of `owned` (names as above). */
 function checkExtraHeaders(headers: readonly HeaderField[], owned: string): void {
   checkHeaderFields(headers);
   for (const [name] of headers) {
-    if (owned.split(' ').includes(name.toLowerCase())) {
+    if (owned.toLowerCase().split(' ').includes(name.toLowerCase())) {
       throw usageError(`the ${name} header is set by the handshake itself`);
     }
   }
@@ -189,13 +207,13 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
   }
   // RFC 6455 §4.2.1 item 2 and RFC 9112 §3.2: a server MUST answer 400 to a missing Host, to several
   // Host fields, or to an invalid one.
-  const host = getHeaderValues(headers, 'host');
+  const host = getHeaderValues(headers, HOST);
   if (host.length !== 1 || !isAuthority(host[0]!)) {
     return refuse('MISSING_HOST', 400, host.length === 0 ? 'missing Host header' : 'invalid Host header');
   }
   // RFC 6455 §4.2.1 item 3: Upgrade includes "websocket", ASCII case-insensitively. Without it this is
   // not a WebSocket request at all: 426 says what this endpoint speaks (RFC 9110 §15.5.22).
-  if (!hasToken(headers, 'upgrade', 'websocket')) {
+  if (!hasToken(headers, UPGRADE, WEBSOCKET)) {
     return refuse(
       'INVALID_UPGRADE',
       426,
@@ -204,23 +222,23 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
     );
   }
   // RFC 6455 §4.2.1 item 4: Connection includes the "Upgrade" token, ASCII case-insensitively.
-  if (!hasToken(headers, 'connection', 'upgrade')) {
+  if (!hasToken(headers, CONNECTION, UPGRADE)) {
     return refuse('INVALID_CONNECTION', 400, 'missing "Upgrade" in the Connection header');
   }
   // Any body would be taken for WebSocket frames; some clients send "Content-Length: 0", which is fine.
-  const contentLength = getHeaderValues(headers, 'content-length').flatMap(parseTokenList);
+  const contentLength = getHeaderList(headers, CONTENT_LENGTH);
   if (
-    getHeaderValues(headers, 'transfer-encoding').length > 0 || contentLength.some((value) => value !== '0')
+    getHeaderValues(headers, TRANSFER_ENCODING).length > 0 || contentLength.some((value) => value !== '0')
   ) {
     return refuse('MALFORMED_HTTP', 400, 'a handshake request cannot have a body');
   }
   // RFC 6455 §4.2.1 item 6, §4.2.2 item 4 and §4.4: version 13, else 426 with the versions we support.
-  const versions = getHeaderValues(headers, 'sec-websocket-version');
+  const versions = getHeaderValues(headers, SEC_WEBSOCKET_VERSION);
   if (versions.length !== 1 || versions[0] !== VERSION) {
     return refuse('UNSUPPORTED_VERSION', 426, 'Sec-WebSocket-Version must be 13');
   }
   // RFC 6455 §4.2.1 item 5: the key is base64 of 16 bytes; §11.3.1: it MUST NOT appear more than once.
-  const keys = getHeaderValues(headers, 'sec-websocket-key');
+  const keys = getHeaderValues(headers, SEC_WEBSOCKET_KEY);
   if (keys.length !== 1 || !isValidKey(keys[0]!)) {
     return refuse(
       'INVALID_KEY',
@@ -231,11 +249,11 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
   const key = keys[0]!;
   // RFC 6455 §4.2.2 item 4 and §10.2: the server may refuse origins; 403 is the status it names.
   const checkOrigin = options.checkOrigin ?? checkSameOrigin;
-  if (!checkOrigin(getHeader(headers, 'origin'), request)) {
+  if (!checkOrigin(getHeader(headers, ORIGIN), request)) {
     return refuse('FORBIDDEN_ORIGIN', 403, 'Origin not allowed');
   }
   // RFC 6455 §4.2.1 item 8 and §11.3.4: Sec-WebSocket-Protocol is a list of tokens, possibly repeated.
-  const offered = getHeaderValues(headers, 'sec-websocket-protocol').flatMap(parseTokenList);
+  const offered = getHeaderList(headers, SEC_WEBSOCKET_PROTOCOL);
   if (!offered.every(isToken)) {
     return refuse('INVALID_SUBPROTOCOL', 400, 'invalid Sec-WebSocket-Protocol header');
   }
@@ -246,7 +264,7 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
     // RFC 6455 §9.1: the server picks among the offered extensions; the hook owns their grammar.
     let negotiated: { header: string | null; result: unknown };
     try {
-      negotiated = options.negotiateExtensions(getHeaderValues(headers, 'sec-websocket-extensions'), request);
+      negotiated = options.negotiateExtensions(getHeaderValues(headers, SEC_WEBSOCKET_EXTENSIONS), request);
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
       // The hook should say 400; anything that is not an error status is answered as 400.
@@ -263,12 +281,12 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
   // RFC 6455 §4.2.2 item 5: the 101 with Upgrade, Connection and Sec-WebSocket-Accept, and the chosen
   // subprotocol and extensions, if any.
   const responseHeaders: HeaderField[] = [
-    ['Upgrade', 'websocket'],
-    ['Connection', 'Upgrade'],
-    ['Sec-WebSocket-Accept', computeAccept(key)],
+    [UPGRADE, WEBSOCKET],
+    [CONNECTION, UPGRADE],
+    [SEC_WEBSOCKET_ACCEPT, computeAccept(key)],
   ];
-  if (subprotocol !== null) responseHeaders.push(['Sec-WebSocket-Protocol', subprotocol]);
-  if (extensionsHeader !== null) responseHeaders.push(['Sec-WebSocket-Extensions', extensionsHeader]);
+  if (subprotocol !== null) responseHeaders.push([SEC_WEBSOCKET_PROTOCOL, subprotocol]);
+  if (extensionsHeader !== null) responseHeaders.push([SEC_WEBSOCKET_EXTENSIONS, extensionsHeader]);
   responseHeaders.push(...extraHeaders);
   const response: HttpResponse = {
     version: 'HTTP/1.1',
@@ -348,14 +366,14 @@ export function rejectResponse(
     : body ?? utf8Encoder.encode(`${status} ${reason}`.trimEnd() + '\n');
   const given = (name: string) => getHeaderValues(headers, name).length > 0;
   const fields: HeaderField[] = [];
-  if (!given('content-type')) fields.push(['Content-Type', 'text/plain; charset=utf-8']);
-  fields.push(['Content-Length', String(bytes.length)]);
+  if (!given(CONTENT_TYPE)) fields.push([CONTENT_TYPE, 'text/plain; charset=utf-8']);
+  fields.push([CONTENT_LENGTH, String(bytes.length)]);
   if (status === 426) {
-    fields.push(['Connection', 'Upgrade, close']);
-    if (!given('upgrade')) fields.push(['Upgrade', 'websocket']);
-    if (!given('sec-websocket-version')) fields.push(['Sec-WebSocket-Version', VERSION]);
+    fields.push([CONNECTION, 'Upgrade, close']);
+    if (!given(UPGRADE)) fields.push([UPGRADE, WEBSOCKET]);
+    if (!given(SEC_WEBSOCKET_VERSION)) fields.push([SEC_WEBSOCKET_VERSION, VERSION]);
   } else {
-    fields.push(['Connection', 'close']);
+    fields.push([CONNECTION, 'close']);
   }
   fields.push(...headers);
   return { version: 'HTTP/1.1', status, reason, headers: fields, body: bytes };
@@ -394,14 +412,14 @@ export function buildRequest(options: ClientHandshakeOptions, key: string): Http
   // RFC 6455 §4.1 item 7: the nonce is base64 of 16 bytes.
   if (!isValidKey(key)) throw usageError('the key must be base64 of 16 bytes; use generateKey()');
   const headers: HeaderField[] = [
-    ['Host', options.host],
-    ['Upgrade', 'websocket'],
-    ['Connection', 'Upgrade'],
-    ['Sec-WebSocket-Key', key],
+    [HOST, options.host],
+    [UPGRADE, WEBSOCKET],
+    [CONNECTION, UPGRADE],
+    [SEC_WEBSOCKET_KEY, key],
   ];
   if (options.origin !== undefined) {
     if (options.origin === '' || !isFieldValue(options.origin)) throw usageError('invalid origin');
-    headers.push(['Origin', options.origin]);
+    headers.push([ORIGIN, options.origin]);
   }
   const subprotocols = options.subprotocols ?? [];
   for (const protocol of subprotocols) {
@@ -409,14 +427,14 @@ export function buildRequest(options: ClientHandshakeOptions, key: string): Http
     if (!isToken(protocol)) throw usageError(`invalid subprotocol ${JSON.stringify(protocol)}`);
   }
   if (new Set(subprotocols).size !== subprotocols.length) throw usageError('duplicate subprotocols');
-  if (subprotocols.length > 0) headers.push(['Sec-WebSocket-Protocol', subprotocols.join(', ')]);
+  if (subprotocols.length > 0) headers.push([SEC_WEBSOCKET_PROTOCOL, subprotocols.join(', ')]);
   // RFC 6455 §4.1 item 9: version 13.
-  headers.push(['Sec-WebSocket-Version', VERSION]);
+  headers.push([SEC_WEBSOCKET_VERSION, VERSION]);
   if (options.extensionsHeader !== undefined) {
     if (options.extensionsHeader === '' || !isFieldValue(options.extensionsHeader)) {
       throw usageError('invalid Sec-WebSocket-Extensions value');
     }
-    headers.push(['Sec-WebSocket-Extensions', options.extensionsHeader]);
+    headers.push([SEC_WEBSOCKET_EXTENSIONS, options.extensionsHeader]);
   }
   const extraHeaders = options.headers ?? [];
   checkExtraHeaders(extraHeaders, CLIENT_OWNED);
@@ -462,21 +480,21 @@ export function validateResponse(response: HttpResponse, check: ClientValidation
     return fail('INVALID_STATUS', `the server answered ${response.status}${reason} instead of 101`);
   }
   // RFC 6455 §4.1: Upgrade MUST be "websocket", ASCII case-insensitively, else fail the connection.
-  const upgrade = getHeaderValues(headers, 'upgrade').flatMap(parseTokenList);
-  if (upgrade.length !== 1 || upgrade[0]!.toLowerCase() !== 'websocket') {
+  const upgrade = getHeaderList(headers, UPGRADE);
+  if (upgrade.length !== 1 || upgrade[0]!.toLowerCase() !== WEBSOCKET) {
     return fail('INVALID_UPGRADE', 'the Upgrade header of the response is not "websocket"');
   }
   // RFC 6455 §4.1: Connection MUST contain the "Upgrade" token, ASCII case-insensitively.
-  if (!hasToken(headers, 'connection', 'upgrade')) {
+  if (!hasToken(headers, CONNECTION, UPGRADE)) {
     return fail('INVALID_CONNECTION', 'the Connection header of the response lacks "Upgrade"');
   }
   // RFC 6455 §4.1: Sec-WebSocket-Accept MUST be the expected value exactly (once, case-sensitive).
-  const accept = getHeaderValues(headers, 'sec-websocket-accept');
+  const accept = getHeaderValues(headers, SEC_WEBSOCKET_ACCEPT);
   if (accept.length !== 1 || accept[0] !== computeAccept(check.key)) {
     return fail('INVALID_ACCEPT', 'wrong or missing Sec-WebSocket-Accept');
   }
   // RFC 6455 §4.1: an extension that was not offered MUST fail the connection.
-  const extensionValues = getHeaderValues(headers, 'sec-websocket-extensions');
+  const extensionValues = getHeaderValues(headers, SEC_WEBSOCKET_EXTENSIONS);
   let extensions: unknown = null;
   if (check.acceptExtensions !== undefined) {
     try {
@@ -489,7 +507,7 @@ export function validateResponse(response: HttpResponse, check: ClientValidation
     return fail('INVALID_EXTENSIONS', 'the server selected an extension that was not offered');
   }
   // RFC 6455 §4.1: a subprotocol that was not offered MUST fail the connection; one at most (§4.2.2).
-  const selected = getHeaderValues(headers, 'sec-websocket-protocol').flatMap(parseTokenList);
+  const selected = getHeaderList(headers, SEC_WEBSOCKET_PROTOCOL);
   if (selected.length > 1) return fail('INVALID_SUBPROTOCOL', 'the server selected several subprotocols');
   const subprotocol = selected[0] ?? null;
   if (subprotocol !== null && !check.subprotocols.includes(subprotocol)) {

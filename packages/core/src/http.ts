@@ -84,6 +84,11 @@ const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
 /** Longest chunk-size line (size and extensions) accepted; real ones are a few bytes. */
 const MAX_CHUNK_LINE = 4096;
 
+/** @internal */
+export const CONTENT_LENGTH = 'Content-Length';
+/** @internal */
+export const TRANSFER_ENCODING = 'Transfer-Encoding';
+
 const CR = 0x0d;
 const LF = 0x0a;
 const EMPTY = new Uint8Array(0);
@@ -139,15 +144,15 @@ export function parseTokenList(value: string): string[] {
   return tokens;
 }
 
+/** The elements of every field `name` (a comma-separated list, RFC 9110 §5.6.1), in wire order. */
+export function getHeaderList(headers: readonly HeaderField[], name: string): string[] {
+  return getHeaderValues(headers, name).flatMap(parseTokenList);
+}
+
 /** Whether any field `name` lists `token`, both compared ASCII case-insensitively. */
 export function hasToken(headers: readonly HeaderField[], name: string, token: string): boolean {
   const wanted = token.toLowerCase();
-  for (const value of getHeaderValues(headers, name)) {
-    for (const element of parseTokenList(value)) {
-      if (element.toLowerCase() === wanted) return true;
-    }
-  }
-  return false;
+  return getHeaderList(headers, name).some((element) => element.toLowerCase() === wanted);
 }
 
 /** Decodes bytes as Latin-1, one code unit per byte, in slices to stay clear of argument-count limits. */
@@ -227,18 +232,19 @@ export type ResponseParseResult = { kind: 'incomplete' } | ResponseEndResult;
 type ParseResult = RequestParseResult | ResponseParseResult;
 type ErrorResult = { kind: 'error'; error: HandshakeError };
 
-/** `start` is the request line or the status line; `trailer` follows the last chunk. */
-type ParserState =
-  | 'start'
-  | 'fields'
-  | 'length-body'
-  | 'chunk-size'
-  | 'chunk-data'
-  | 'chunk-data-end'
-  | 'trailer'
-  | 'eof-body'
-  | 'done'
-  | 'error';
+// Parser states, ordered so that ranges mean something: up to FIELDS the head is incomplete; up to
+// TRAILER lines count against the head limit; up to CHUNK_DATA_END the parser reads lines. START is the
+// request line or the status line; TRAILER follows the last chunk.
+const START = 0;
+const FIELDS = 1;
+const TRAILER = 2;
+const CHUNK_SIZE = 3;
+const CHUNK_DATA_END = 4;
+const LENGTH_BODY = 5;
+const CHUNK_DATA = 6;
+const EOF_BODY = 7;
+const DONE = 8;
+const ERROR = 9;
 
 const INCOMPLETE = { kind: 'incomplete' } as const;
 
@@ -260,7 +266,7 @@ class HttpParser {
   #position = 0;
   /** Head bytes read so far (interim responses and trailers included). */
   #used = 0;
-  #state: ParserState = 'start';
+  #state = START;
   #error: HandshakeError | null = null;
   /** Request: method, target, version. Response: version, reason. */
   #startLine: string[] = [];
@@ -279,20 +285,20 @@ class HttpParser {
   }
 
   push(data: Uint8Array): ParseResult {
-    if (this.#state === 'error') return { kind: 'error', error: this.#error! };
+    if (this.#state === ERROR) return { kind: 'error', error: this.#error! };
     this.#checkNotDone();
     this.#position = 0;
     for (;;) {
       const state = this.#state;
-      if (state === 'length-body' || state === 'chunk-data') {
+      if (state === LENGTH_BODY || state === CHUNK_DATA) {
         const take = Math.min(this.#remaining, data.length - this.#position);
         this.#collect(data.subarray(this.#position, this.#position += take));
         if ((this.#remaining -= take) > 0) return INCOMPLETE;
-        if (state === 'length-body') return this.#finish(data);
-        this.#state = 'chunk-data-end';
+        if (state === LENGTH_BODY) return this.#finish(data);
+        this.#state = CHUNK_DATA_END;
         continue;
       }
-      if (state === 'eof-body') {
+      if (state === EOF_BODY) {
         const chunk = data.subarray(this.#position);
         if (this.#bodySize + chunk.length > this.#maxBodySize) return this.#bodyTooLarge();
         this.#collect(chunk);
@@ -301,25 +307,25 @@ class HttpParser {
       const line = this.#line(data);
       if (typeof line !== 'string') return line;
       let reason: string | null = null;
-      if (state === 'start') {
+      if (state === START) {
         // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
         if (line === '' && !this.#response) continue;
         reason = this.#response ? this.#parseStatusLine(line) : this.#parseRequestLine(line);
-        if (reason === null) this.#state = 'fields';
-      } else if (state === 'fields') {
+        if (reason === null) this.#state = FIELDS;
+      } else if (state === FIELDS) {
         if (line !== '') reason = addFieldLine(this.#fields, line, this.#response);
         else if (!this.#response) return this.#finish(data);
         else {
           const result = this.#startBody(data);
           if (result !== null) return result;
         }
-      } else if (state === 'chunk-size') {
+      } else if (state === CHUNK_SIZE) {
         const result = this.#parseChunkSize(line);
         if (result !== null) return result;
-      } else if (state === 'chunk-data-end') {
+      } else if (state === CHUNK_DATA_END) {
         // RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF.
         if (line !== '') return this.#fail('MALFORMED_HTTP', 'chunk data not followed by CRLF');
-        this.#state = 'chunk-size';
+        this.#state = CHUNK_SIZE;
       } else {
         if (line === '') return this.#finish(data);
         // RFC 9110 §6.5.1: trailer fields may be discarded; they are only checked to be well formed.
@@ -331,9 +337,9 @@ class HttpParser {
 
   end(): ResponseEndResult {
     const state = this.#state;
-    if (state === 'error') return { kind: 'error', error: this.#error! };
+    if (state === ERROR) return { kind: 'error', error: this.#error! };
     this.#checkNotDone();
-    if (state === 'eof-body') return this.#finish(EMPTY) as ResponseEndResult;
+    if (state === EOF_BODY) return this.#finish(EMPTY) as ResponseEndResult;
     return this.#fail(
       'UNEXPECTED_EOF',
       `connection closed before the end of the response ${this.#inHead() ? 'head' : 'body'}`,
@@ -341,7 +347,7 @@ class HttpParser {
   }
 
   #checkNotDone(): void {
-    if (this.#state === 'done') {
+    if (this.#state === DONE) {
       throw usageError(
         `the ${this.#response ? 'response' : 'request head'} is already parsed`,
         'INVALID_STATE',
@@ -350,7 +356,7 @@ class HttpParser {
   }
 
   #inHead(): boolean {
-    return this.#state === 'start' || this.#state === 'fields';
+    return this.#state <= FIELDS;
   }
 
   /**
@@ -361,9 +367,9 @@ class HttpParser {
   #line(data: Uint8Array): string | ParseResult {
     const state = this.#state;
     const start = this.#position;
-    const budget = state === 'chunk-size'
+    const budget = state === CHUNK_SIZE
       ? MAX_CHUNK_LINE
-      : state === 'chunk-data-end'
+      : state === CHUNK_DATA_END
       ? 2
       : this.#maxHeadSize - this.#used;
     const available = Math.max(0, budget - this.#partsLength);
@@ -371,13 +377,13 @@ class HttpParser {
     const lf = window.indexOf(LF);
     if (lf === -1) {
       if (data.length - start > available) {
-        return state === 'chunk-size'
+        return state === CHUNK_SIZE
           ? this.#fail('MALFORMED_HTTP', 'chunk size line too long')
-          : state === 'chunk-data-end'
+          : state === CHUNK_DATA_END
           ? this.#fail('MALFORMED_HTTP', 'chunk data not followed by CRLF')
           : this.#fail(
             'HEADERS_TOO_LARGE',
-            state === 'trailer'
+            state === TRAILER
               ? 'trailer section too large'
               : `${this.#response ? 'response' : 'request'} head larger than ${this.#maxHeadSize} bytes`,
           );
@@ -393,7 +399,7 @@ class HttpParser {
     const last = lf > 0 ? segment[lf - 1] : this.#parts.at(-1)?.at(-1);
     this.#parts.push(segment);
     const bytes = concat(this.#parts, this.#partsLength + lf);
-    if (state !== 'chunk-size' && state !== 'chunk-data-end') this.#used += bytes.length + 1;
+    if (state <= TRAILER) this.#used += bytes.length + 1;
     this.#parts = [];
     this.#partsLength = 0;
     this.#position = start + lf + 1;
@@ -404,7 +410,7 @@ class HttpParser {
     if (reason === null) return line;
     return this.#fail(
       'MALFORMED_HTTP',
-      state === 'chunk-data-end' ? 'chunk data not followed by CRLF' : reason,
+      state === CHUNK_DATA_END ? 'chunk data not followed by CRLF' : reason,
     );
   }
 
@@ -437,18 +443,18 @@ class HttpParser {
   #startBody(data: Uint8Array): ParseResult | null {
     const status = this.#status;
     // RFC 9112 §6.3 (8): unless said otherwise below, the body lasts until the server closes the connection.
-    this.#state = 'eof-body';
+    this.#state = EOF_BODY;
     // RFC 9112 §6.3 (1): 1xx, 204 and 304 responses end with the head, whatever their fields say.
     if (status === 101 || status === 204 || status === 304) return this.#finish(data);
     if (status < 200) {
       // RFC 9110 §15.2: a client MUST be able to parse 1xx responses before the final one; they are
       // discarded. Their bytes keep counting against the head limit, so a flood of them ends.
       this.#fields = [];
-      this.#state = 'start';
+      this.#state = START;
       return null;
     }
-    const transferEncoding = getHeaderValues(this.#fields, 'transfer-encoding');
-    const contentLength = getHeaderValues(this.#fields, 'content-length');
+    const transferEncoding = getHeaderValues(this.#fields, TRANSFER_ENCODING);
+    const contentLength = getHeaderValues(this.#fields, CONTENT_LENGTH);
     if (transferEncoding.length > 0) {
       // RFC 9112 §6.3 (3): both fields at once "ought to be handled as an error" (smuggling).
       if (contentLength.length > 0) {
@@ -459,7 +465,7 @@ class HttpParser {
       if (codings.length !== 1 || codings[0]!.toLowerCase() !== 'chunked') {
         return this.#fail('MALFORMED_HTTP', 'unsupported Transfer-Encoding');
       }
-      this.#state = 'chunk-size';
+      this.#state = CHUNK_SIZE;
     } else if (contentLength.length > 0) {
       const lengths = new Set(contentLength.flatMap(parseTokenList));
       const [length] = lengths;
@@ -471,7 +477,7 @@ class HttpParser {
       const size = Number(length);
       if (size > this.#maxBodySize) return this.#bodyTooLarge();
       this.#remaining = size;
-      this.#state = 'length-body';
+      this.#state = LENGTH_BODY;
       if (size === 0) return this.#finish(data);
     }
     return null;
@@ -492,7 +498,7 @@ class HttpParser {
     if (!CHUNK_EXT.test(line.slice(digits))) return this.#fail('MALFORMED_HTTP', 'invalid chunk extension');
     // RFC 9112 §7.1: last-chunk, then the trailer section and an empty line.
     this.#remaining = size;
-    this.#state = size === 0 ? 'trailer' : 'chunk-data';
+    this.#state = size === 0 ? TRAILER : CHUNK_DATA;
     return null;
   }
 
@@ -505,7 +511,7 @@ class HttpParser {
 
   /** Done: the request or response, and the bytes of `data` after it. */
   #finish(data: Uint8Array): ParseResult {
-    this.#state = 'done';
+    this.#state = DONE;
     const rest = data.subarray(this.#position);
     const [a, b, c] = this.#startLine as [string, string, string];
     const headers = this.#fields;
@@ -529,7 +535,7 @@ class HttpParser {
     message: string,
   ): ErrorResult {
     const head = this.#inHead();
-    this.#state = 'error';
+    this.#state = ERROR;
     this.#error = this.#response
       ? new HandshakeError(code, head ? 0 : this.#status, message, head ? [] : this.#fields)
       : new HandshakeError(code, code === 'HEADERS_TOO_LARGE' ? 431 : 400, message);
@@ -659,7 +665,7 @@ export function serializeResponse(response: HttpResponse): Uint8Array {
   if (!FIELD_VALUE.test(response.reason)) throw usageError('invalid reason phrase');
   checkHeaderFields(response.headers);
   let headers = response.headers;
-  const lengths = getHeaderValues(headers, 'content-length');
+  const lengths = getHeaderValues(headers, CONTENT_LENGTH);
   if (status < 200 || status === 204 || status === 304) {
     // RFC 9112 §6.3 (1): these responses end with the head; a body would be read as the next message.
     if (body.length > 0) throw usageError(`a ${status} response cannot have a body`);
@@ -668,11 +674,11 @@ export function serializeResponse(response: HttpResponse): Uint8Array {
       throw usageError(`a ${status} response cannot have a Content-Length`);
     }
   } else {
-    if (getHeaderValues(headers, 'transfer-encoding').length > 0) {
+    if (getHeaderValues(headers, TRANSFER_ENCODING).length > 0) {
       throw usageError('Transfer-Encoding is not supported; the body is sent whole');
     }
     if (lengths.length === 0) {
-      headers = [...headers, ['Content-Length', String(body.length)]];
+      headers = [...headers, [CONTENT_LENGTH, String(body.length)]];
     } else if (lengths.length !== 1 || lengths[0] !== String(body.length)) {
       throw usageError('Content-Length does not match the body');
     }
