@@ -153,11 +153,6 @@ export abstract class Connection {
   #subprotocol: string | null = null;
   #extensions: string | null = null;
 
-  // Incoming message assembly (whole-message mode).
-  #fragments: Uint8Array[] = [];
-  #fragmentsLength = 0;
-  #incomingText = false;
-
   // Outgoing streamed message.
   #sending: 'text' | 'binary' | null = null;
   #sendingStarted = false;
@@ -213,6 +208,7 @@ export abstract class Connection {
       throw new UsageError('INVALID_STATE', 'cannot change streaming mode in the middle of a message');
     }
     this.#streaming = value;
+    if (this.#receiver !== null) this.#receiver.wholeMessages = !value;
   }
 
   // ---- outputs -------------------------------------------------------------------------------------
@@ -490,6 +486,7 @@ export abstract class Connection {
       validateUtf8: this.settings.validateUtf8,
     });
     this.#receiver.inflater = compression;
+    this.#receiver.wholeMessages = !this.#streaming;
     if (this.settings.pingInterval > 0) this.#pingDeadline = this.#now + this.settings.pingInterval;
     this.emit({ type: 'open', subprotocol, extensions });
     if (rest.length > 0) this.#receiver.push(rest);
@@ -632,7 +629,6 @@ export abstract class Connection {
     this.#receiver?.stop();
     this.#compression?.release();
     this.#compression = null;
-    this.#fragments = [];
     this.#pingDeadline = this.#pongDeadline = this.#closeDeadline = undefined;
     this.#pendingPings = [];
     this.emit({ type: 'closed', code, reason, clean, error });
@@ -641,32 +637,18 @@ export abstract class Connection {
   /** Receiver callbacks: the engine's reaction to what the peer sent. */
   readonly #handler: ReceiverHandler = {
     onMessageStart: (text, compressed) => {
-      if (this.#streaming) {
-        this.emit({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
-      } else {
-        this.#incomingText = text;
-        this.#fragments.length = 0;
-        this.#fragmentsLength = 0;
-      }
+      this.#events.push({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
     },
     onMessageData: (data) => {
-      if (this.#streaming) {
-        this.emit({ type: 'messageChunk', data });
-      } else {
-        this.#fragments.push(data);
-        this.#fragmentsLength += data.length;
-      }
+      this.#events.push({ type: 'messageChunk', data });
     },
     onMessageEnd: () => {
       this.#messagesUntaken++;
-      if (this.#streaming) {
-        this.emit({ type: 'messageEnd' });
-        return;
-      }
-      const data = concat(this.#fragments, this.#fragmentsLength);
-      this.#fragments.length = 0;
-      this.#fragmentsLength = 0;
-      this.emit(this.#incomingText ? textEvent(data) : { type: 'binary', data });
+      this.#events.push({ type: 'messageEnd' });
+    },
+    onMessage: (text, data) => {
+      this.#messagesUntaken++;
+      this.#events.push(text ? new LazyTextEvent(data) : { type: 'binary', data });
     },
     onPing: (data) => {
       this.emit({ type: 'ping', data });
@@ -775,21 +757,6 @@ class LazyTextEvent implements TextEvent {
   toJSON(): { type: 'text'; data: string } {
     return { type: 'text', data: this.data };
   }
-}
-
-function textEvent(bytes: Uint8Array): TextEvent {
-  return new LazyTextEvent(bytes);
-}
-
-function concat(pieces: Uint8Array[], length: number): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -9,6 +9,18 @@
  * consumer decides whether to assemble it). That is also what makes UTF-8 validation fail fast and what
  * keeps a 1 GiB frame out of memory in streaming mode. Control frames (≤ 125 bytes) are gathered whole.
  *
+ * Whole-message mode (`wholeMessages`, the engine's default) assembles messages here, so that the common
+ * cases cost no list and no second copy:
+ * - a single-frame message that lies inside one chunk is delivered as a view of that chunk. The loop in
+ *   `#smallFrames` handles runs of such frames (most small messages) with no per-frame state changes,
+ *   one view and one `onMessage` call each;
+ * - a frame that spans chunks is copied, piece by piece as it arrives (while the piece is in cache), into
+ *   one buffer of the frame's exact size, allocated when its first piece arrives. Only frames of up to
+ *   `PRESIZE_MAX` bytes are pre-sized, so that a peer cannot make us commit more than that ahead of the
+ *   bytes that fill it; bigger frames keep their pieces and are copied once, when complete;
+ * - a message of several frames (or a compressed one) keeps its pieces and is copied once at its end.
+ * Every limit is still checked from the frame header, before anything is buffered or allocated.
+ *
  * Peer misbehaviour never throws: the first violation is reported once through `onError` with its close
  * code, and every byte after it is discarded. Receiving a close frame stops the receiver too (RFC 6455
  * §5.5.1: nothing after a close frame is processed).
@@ -18,7 +30,7 @@ import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
 import { isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode } from './frames.ts';
 import { applyMask } from './mask.ts';
 import { utf8Decoder } from './platform.ts';
-import { Utf8Validator } from './utf8.ts';
+import { isValidUtf8, Utf8Validator } from './utf8.ts';
 
 /** Decompresses the payload of compressed messages (implemented by permessage-deflate). */
 export interface MessageInflater {
@@ -32,10 +44,14 @@ export interface MessageInflater {
 
 /** What the receiver reports, in wire order. */
 export interface ReceiverHandler {
+  /** Streaming mode: a data message starts. */
   onMessageStart(text: boolean, compressed: boolean): void;
-  /** A piece of message payload: unmasked, decompressed, and (for text) valid UTF-8 so far. */
+  /** Streaming mode: a piece of message payload, unmasked, decompressed, and (text) valid UTF-8 so far. */
   onMessageData(data: Uint8Array): void;
+  /** Streaming mode: the message ended, and is valid. */
   onMessageEnd(): void;
+  /** Whole-message mode: a complete, valid message (text: valid UTF-8). */
+  onMessage(text: boolean, data: Uint8Array): void;
   onPing(payload: Uint8Array): void;
   onPong(payload: Uint8Array): void;
   /** A valid close frame; `code` is 1005 when it had no payload (RFC 6455 §7.1.5). */
@@ -62,15 +78,26 @@ const STOPPED = 5;
 const EMPTY = new Uint8Array(0);
 /** Pieces of text shorter than this go to the incremental validator even when a faster one is injected. */
 const FAST_UTF8_MIN = 64;
+/** Frames up to this size that span chunks are assembled in a buffer allocated at their first piece. */
+const PRESIZE_MAX = 1024 * 1024;
+/** Payloads up to this size are unmasked (and checked for ASCII) inline, not through `applyMask`. */
+const INLINE_MAX = 32;
 
 export class Receiver {
   /** Set by the engine once permessage-deflate is negotiated; RSV1 is legal only then (RFC 7692 §6). */
   inflater: MessageInflater | null = null;
+  /**
+   * Whole-message mode (`onMessage`) rather than streaming (`onMessageStart` / `onMessageData` /
+   * `onMessageEnd`). Read when a message starts; changing it inside a message affects the next one.
+   */
+  wholeMessages = true;
 
   readonly #handler: ReceiverHandler;
   readonly #expectMask: boolean;
   readonly #maxFrameSize: number;
   readonly #maxMessageSize: number;
+  /** The smaller of the two limits: a single-frame message up to this size passes both. */
+  readonly #maxSingleFrame: number;
   readonly #validateUtf8: ((bytes: Uint8Array) => boolean) | undefined;
 
   // Input: chunks[0] is consumed from `offset`; `buffered` counts unread bytes in all chunks.
@@ -91,6 +118,14 @@ export class Receiver {
   #text = false;
   #compressed = false;
   #messageLength = 0;
+  // Assembly of the current message in whole-message mode (see the theory of operation).
+  #assembling = false;
+  /** The message's first piece (a view or a whole pre-sized frame), then `#pieces` for any others. */
+  #first: Uint8Array | null = null;
+  #pieces: Uint8Array[] | null = null;
+  /** The pre-sized buffer of the current frame, and how much of it is filled. */
+  #frame: Uint8Array | null = null;
+  #frameFilled = 0;
   readonly #utf8 = new Utf8Validator();
   readonly #onInflated = (chunk: Uint8Array): void => this.#deliver(chunk);
 
@@ -99,6 +134,7 @@ export class Receiver {
     this.#expectMask = options.role === 'server';
     this.#maxFrameSize = options.maxFrameSize;
     this.#maxMessageSize = options.maxMessageSize;
+    this.#maxSingleFrame = Math.min(options.maxFrameSize, options.maxMessageSize);
     this.#validateUtf8 = options.validateUtf8;
   }
 
@@ -118,6 +154,9 @@ export class Receiver {
     this.#chunks = [];
     this.#buffered = 0;
     this.#offset = 0;
+    this.#first = null;
+    this.#pieces = null;
+    this.#frame = null;
   }
 
   /**
@@ -139,6 +178,7 @@ export class Receiver {
           const at = this.#offset;
           // Fast path: both header bytes in the current chunk (nearly always).
           if (chunk !== undefined && chunk.length - at >= 2) {
+            if (this.wholeMessages && !this.#inMessage && this.#smallFrames(chunk, at)) break;
             this.#skip(chunk, 2);
             this.#readHeader(chunk[at]!, chunk[at + 1]!);
           } else if (this.#buffered < 2) return;
@@ -198,6 +238,91 @@ export class Receiver {
           return;
       }
     }
+  }
+
+  /**
+   * Whole-message mode, at a frame boundary with no message in progress: handles the run of complete,
+   * unfragmented, uncompressed data frames that starts at `chunk[at]`, each delivered as a view of
+   * `chunk`. Returns false, having consumed nothing, when the first frame is not one of those (the
+   * general path then handles it, including every error); true when it consumed at least one frame.
+   */
+  #smallFrames(chunk: Uint8Array, at: number): boolean {
+    const end = chunk.length;
+    const masked = this.#expectMask;
+    const limit = this.#maxSingleFrame;
+    const handler = this.#handler;
+    const start = at;
+    while (end - at >= 2) {
+      const b0 = chunk[at]!;
+      const b1 = chunk[at + 1]!;
+      // FIN, no RSV bit, text or binary; the mask bit as the role expects (RFC 6455 §5.1, §5.2).
+      if ((b0 !== 0x81 && b0 !== 0x82) || (b1 >= 0x80) !== masked) break;
+      let length = b1 & 0x7f;
+      let p = at + 2;
+      if (length === 126) {
+        if (end - p < 2) break;
+        length = (chunk[p]! << 8) | chunk[p + 1]!;
+        p += 2;
+      } else if (length === 127) {
+        // Only lengths below 2^32 here (the general path reads the rest, and its errors).
+        if (end - p < 8 || (chunk[p]! | chunk[p + 1]! | chunk[p + 2]! | chunk[p + 3]!) !== 0) break;
+        length = ((chunk[p + 4]! << 24) | (chunk[p + 5]! << 16) | (chunk[p + 6]! << 8) | chunk[p + 7]!) >>> 0;
+        p += 8;
+      }
+      if (length > limit) break; // the general path fails it before buffering anything
+      const payload = masked ? p + 4 : p;
+      if (end - payload < length) break; // not all in this chunk
+      const text = b0 === 0x81;
+      const stop = payload + length;
+      // A plain Uint8Array view, whatever the input's class (Buffer#subarray is several times slower).
+      const data = new Uint8Array(chunk.buffer, chunk.byteOffset + payload, length);
+      let high = 0;
+      if (masked) {
+        const k0 = chunk[p]!, k1 = chunk[p + 1]!, k2 = chunk[p + 2]!, k3 = chunk[p + 3]!;
+        if (length <= INLINE_MAX) {
+          // Short payloads: unmask inline (no call, no view), and note any non-ASCII byte for text.
+          let i = payload;
+          for (; stop - i >= 4; i += 4) {
+            high |= (chunk[i]! ^= k0) | (chunk[i + 1]! ^= k1) | (chunk[i + 2]! ^= k2) | (chunk[i + 3]! ^= k3);
+          }
+          if (i < stop) high |= chunk[i++]! ^= k0;
+          if (i < stop) high |= chunk[i++]! ^= k1;
+          if (i < stop) high |= chunk[i]! ^= k2;
+        } else {
+          const key = this.#key;
+          key[0] = k0;
+          key[1] = k1;
+          key[2] = k2;
+          key[3] = k3;
+          applyMask(data, key, 0);
+          high = 0x80;
+        }
+      } else {
+        high = 0x80;
+      }
+      at = stop;
+      this.#buffered -= at - this.#offset;
+      this.#offset = at;
+      // RFC 6455 §8.1: a text message is valid UTF-8 (pure ASCII is).
+      if (text && high >= 0x80 && length > 0 && !this.#validWhole(data)) {
+        this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+        return true;
+      }
+      handler.onMessage(text, data);
+      if (this.#state !== HEADER) return true; // stopped by the handler
+    }
+    if (at === start) return false;
+    if (at === end) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+    return true;
+  }
+
+  /** Validates a whole text message that arrived as one piece. */
+  #validWhole(data: Uint8Array): boolean {
+    const fast = this.#validateUtf8;
+    return fast !== undefined && data.length >= FAST_UTF8_MIN ? fast(data) : isValidUtf8(data);
   }
 
   /** Advances past `n` bytes known to lie in `chunk` (= chunks[0]). */
@@ -330,7 +455,8 @@ export class Receiver {
       this.#text = opcode === Opcode.Text;
       this.#messageLength = 0;
       if (this.#text) this.#utf8.reset();
-      this.#handler.onMessageStart(this.#text, this.#compressed);
+      this.#assembling = this.wholeMessages;
+      if (!this.#assembling) this.#handler.onMessageStart(this.#text, this.#compressed);
     }
   }
 
@@ -373,22 +499,23 @@ export class Receiver {
         return this.#fail('INVALID_COMPRESSED_DATA', 1007, 'compressed data cannot be inflated');
       }
     } else if (piece.length > 0) {
-      // A whole single-frame text message in one piece: the whole-buffer validator, if one was given.
-      if (
-        this.#validateUtf8 !== undefined && messageDone && piece.length === this.#length &&
-        this.#opcode === Opcode.Text
-      ) {
-        if (!this.#validateUtf8(piece)) {
+      if (messageDone && piece.length === this.#length && this.#messageLength === 0) {
+        // A whole single-frame message in one piece: whole-buffer validation, delivered as is.
+        if (this.#text && !this.#validWhole(piece)) {
           return this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
         }
-        this.#messageLength += piece.length;
+        this.#messageLength = piece.length;
         this.#inMessage = false;
-        this.#handler.onMessageData(piece);
-        this.#handler.onMessageEnd();
+        if (this.#assembling) this.#handler.onMessage(this.#text, piece);
+        else {
+          this.#handler.onMessageData(piece);
+          this.#handler.onMessageEnd();
+        }
         return;
       }
-      this.#deliver(piece);
-      if (this.#state === STOPPED) return;
+      if (!this.#accept(piece)) return;
+      if (this.#assembling) this.#gather(piece, frameDone);
+      else this.#handler.onMessageData(piece);
     }
     if (messageDone) {
       // RFC 6455 §8.1: a text message must end on a code point boundary.
@@ -396,22 +523,76 @@ export class Receiver {
         return this.#fail('INVALID_UTF8', 1007, 'text message ends inside a UTF-8 sequence');
       }
       this.#inMessage = false;
-      this.#handler.onMessageEnd();
+      if (this.#assembling) this.#handler.onMessage(this.#text, this.#takeMessage());
+      else this.#handler.onMessageEnd();
     }
   }
 
-  /** Validates and hands on a piece of (decompressed) message data. */
-  #deliver(data: Uint8Array): void {
-    if (this.#state === STOPPED || data.length === 0) return;
+  /**
+   * Whole-message mode, uncompressed: keeps a piece of the current frame. A frame of up to PRESIZE_MAX
+   * bytes that spans chunks is copied into one buffer of its size as its pieces arrive; anything else is
+   * kept as it is (a view) and copied once when the message ends.
+   */
+  #gather(piece: Uint8Array, frameDone: boolean): void {
+    let frame = this.#frame;
+    if (frame === null) {
+      // The first piece of a frame that does not fit in it (a whole frame in one piece is kept as is).
+      if (frameDone || this.#length > PRESIZE_MAX) return this.#keep(piece);
+      frame = this.#frame = new Uint8Array(this.#length);
+      this.#frameFilled = 0;
+    }
+    frame.set(piece, this.#frameFilled);
+    this.#frameFilled += piece.length;
+    if (frameDone) {
+      this.#frame = null;
+      this.#keep(frame);
+    }
+  }
+
+  #keep(piece: Uint8Array): void {
+    if (this.#first === null) this.#first = piece;
+    else if (this.#pieces === null) this.#pieces = [piece];
+    else this.#pieces.push(piece);
+  }
+
+  /** Whole-message mode: the message gathered so far, as one buffer (copied only if in pieces). */
+  #takeMessage(): Uint8Array {
+    const first = this.#first;
+    const pieces = this.#pieces;
+    this.#first = null;
+    this.#pieces = null;
+    if (first === null) return new Uint8Array(0);
+    if (pieces === null) return first;
+    const out = new Uint8Array(this.#messageLength);
+    out.set(first, 0);
+    let offset = first.length;
+    for (const piece of pieces) {
+      out.set(piece, offset);
+      offset += piece.length;
+    }
+    return out;
+  }
+
+  /** Counts and validates a piece of (decompressed) message data; false when the connection failed. */
+  #accept(data: Uint8Array): boolean {
     this.#messageLength += data.length;
     if (this.#compressed && this.#messageLength > this.#maxMessageSize) {
-      return this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
+      this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
+      return false;
     }
     // RFC 6455 §8.1: fail fast, at the first piece that can no longer be valid UTF-8.
     if (this.#text && !this.#validateText(data)) {
-      return this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+      this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+      return false;
     }
-    this.#handler.onMessageData(data);
+    return true;
+  }
+
+  /** Validates and hands on a piece of decompressed message data. */
+  #deliver(data: Uint8Array): void {
+    if (this.#state === STOPPED || data.length === 0 || !this.#accept(data)) return;
+    if (this.#assembling) this.#keep(data);
+    else this.#handler.onMessageData(data);
   }
 
   /**
