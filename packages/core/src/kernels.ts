@@ -37,6 +37,7 @@ const SLACK = 16;
 const PAGE = 64 * 1024;
 
 let kernels: WasmExports | null | undefined; // undefined: not tried yet; null: off for good
+let loaded: WasmExports | null | undefined; // what instantiating gave, kept while tests turn them off
 let memory: Uint8Array = new Uint8Array(0);
 
 function instantiate(): WasmExports | null {
@@ -56,16 +57,18 @@ function instantiate(): WasmExports | null {
 
 /** The kernels, instantiating them on first call; null if this runtime cannot run them. */
 export function wasmKernels(): WasmExports | null {
-  if (kernels === undefined) kernels = instantiate();
+  if (kernels === undefined) kernels = loaded = instantiate();
   return kernels;
 }
 
 /**
  * For tests only (not exported from mod.ts): `false` turns the kernels off, as on a runtime without
- * WebAssembly SIMD, so that the JavaScript fallbacks run; `true` lets them load again.
+ * WebAssembly SIMD, so that the JavaScript fallbacks run; `true` turns them back on. `'reload'` forgets
+ * the instance, so that the next use instantiates the module again.
  */
-export function setWasmKernelsEnabled(enabled: boolean): void {
-  kernels = enabled ? undefined : null;
+export function setWasmKernelsEnabled(enabled: boolean | 'reload'): void {
+  if (enabled === 'reload') loaded = undefined;
+  kernels = enabled === false ? null : loaded;
 }
 
 /** XORs `data[start..end)` in place with `key` rotated to `phase`, as applyMask does. */
@@ -107,7 +110,9 @@ export function validateUtf8Wasm(
     memory.set(bytes.subarray(i, i + n));
     const stop = kernels.utf8(0, n);
     if (stop < 0) return -1;
-    i += stop; // at least n - 3: a window cuts at most the first 3 bytes of a sequence
+    // The kernel stops at a 16-byte block boundary, or up to 3 bytes before it to leave a sequence that
+    // the window cuts whole for the next call: at least 13 bytes of progress, since n >= 16.
+    i += stop;
   }
   return i;
 }

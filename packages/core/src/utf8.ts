@@ -16,8 +16,8 @@
  * Most text is ASCII, so between code points the loop skips ASCII eight bytes at a time (one OR and
  * one test per eight bytes), and it checks the common 2- and 3-byte forms directly; only the rest goes
  * through the table. From WASM_UTF8_MIN bytes on, where the runtime can run it, the WebAssembly kernel
- * (kernels.ts) validates all but the last few bytes: 16 ASCII bytes per step, and the other code points
- * decoded directly; it gives the same verdict, so the fail-fast semantics are unchanged.
+ * (kernels.ts) validates all but the last few bytes, 16 bytes per step (a SIMD table lookup); it gives
+ * the same verdict, so the fail-fast semantics are unchanged.
  */
 
 import { UsageError } from './errors.ts';

@@ -50,7 +50,7 @@ function withJavaScript<T>(f: () => T): T {
   }
 }
 
-afterEach(() => setWasmKernelsEnabled(true));
+afterEach(() => setWasmKernelsEnabled('reload'));
 
 // The WebAssembly global as a value (the test's type library declares only its namespace).
 const webAssembly = (globalThis as unknown as {
@@ -77,7 +77,7 @@ describe('the JavaScript fallback', () => {
     const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebAssembly')!;
     try {
       delete (globalThis as { WebAssembly?: unknown }).WebAssembly;
-      setWasmKernelsEnabled(true); // forget the loaded instance: try again
+      setWasmKernelsEnabled('reload');
       expect(wasmKernels()).toBeNull();
       const bytes = data();
       applyMask(bytes, key, 0);
@@ -93,7 +93,7 @@ describe('the JavaScript fallback', () => {
   it('is used when the runtime cannot validate the module (no SIMD)', () => {
     const validate = vi.spyOn(webAssembly, 'validate').mockReturnValue(false);
     try {
-      setWasmKernelsEnabled(true);
+      setWasmKernelsEnabled('reload');
       expect(wasmKernels()).toBeNull();
       expect(isValidUtf8(join([data(), Uint8Array.of(0xc0)]))).toBe(false);
     } finally {
@@ -106,7 +106,7 @@ describe('the JavaScript fallback', () => {
       throw new Error('out of memory');
     });
     try {
-      setWasmKernelsEnabled(true);
+      setWasmKernelsEnabled('reload');
       expect(wasmKernels()).toBeNull();
     } finally {
       instance.mockRestore();
@@ -253,6 +253,19 @@ describe('RFC 3629 / RFC 6455 §8.1: UTF-8 validation through the kernel', () =>
       }),
       { numRuns: Math.max(20, runs / 20) },
     );
+  });
+
+  it('every two bytes then two continuation bytes, across and inside a 16-byte block, as the JS path', () => {
+    const bytes = new Uint8Array(300).fill(0x61);
+    for (const at of [13, 14, 15, 16, 40]) {
+      for (let pair = 0; pair < 0x10000; pair++) {
+        bytes.set([pair >> 8, pair & 0xff, 0x80, 0x80], at);
+        const verdict = isValidUtf8(bytes);
+        if (verdict !== withJavaScript(() => isValidUtf8(bytes))) {
+          expect.fail(`${(pair >> 8).toString(16)} ${(pair & 0xff).toString(16)} 80 80 at ${at}: ${verdict}`);
+        }
+      }
+    }
   });
 
   it('finds a fault on either side of the 64 KiB windows, and a sequence cut by a window', () => {
