@@ -42,7 +42,7 @@ let memory: Uint8Array = new Uint8Array(0);
 
 function instantiate(): WasmExports | null {
   try {
-    const wasm = (globalThis as { WebAssembly?: WasmNamespace }).WebAssembly;
+    const wasm = (globalThis as unknown as { WebAssembly?: WasmNamespace }).WebAssembly;
     const bytes = decodeBase64(KERNELS_WASM);
     if (wasm === undefined || bytes === null || !wasm.validate(bytes)) return null;
     const exports = new wasm.Instance(new wasm.Module(bytes), {}).exports;
