@@ -1,0 +1,103 @@
+/**
+ * DenoTransport's data paths against a fake `Deno.Conn`: what one turn writes leaves in one `conn.write`;
+ * each read gets a fresh buffer whose bytes are handed on without a copy, sized to the traffic.
+ */
+
+import assert from 'node:assert/strict';
+import type { TransportHandler } from '@sansws/conn';
+import { DenoTransport } from '@sansws/deno';
+
+/** A connection whose reads wait for `deliver` and whose writes are recorded (and accepted whole). */
+function fakeConn() {
+  const writes: Uint8Array[] = [];
+  const offered: Uint8Array[] = [];
+  let pending: ((n: number | null) => void) | null = null;
+  let wrote: (() => void) | null = null;
+  const conn = {
+    writes,
+    offered,
+    read(buffer: Uint8Array): Promise<number | null> {
+      offered.push(buffer);
+      return new Promise((resolve) => (pending = resolve));
+    },
+    write(chunk: Uint8Array): Promise<number> {
+      writes.push(chunk.slice());
+      wrote?.();
+      return Promise.resolve(chunk.length);
+    },
+    /** Completes the read in flight with `bytes` (or EOF). */
+    deliver(bytes: Uint8Array | null): void {
+      const resolve = pending!;
+      pending = null;
+      if (bytes === null) return resolve(null);
+      offered.at(-1)!.set(bytes);
+      resolve(bytes.length);
+    },
+    /** Resolves at the next `write`. */
+    nextWrite: () => new Promise<void>((resolve) => (wrote = resolve)),
+    closeWrite: () => Promise.resolve(),
+    close: () => {},
+    localAddr: { transport: 'tcp', hostname: '127.0.0.1', port: 1 },
+    remoteAddr: { transport: 'tcp', hostname: '127.0.0.1', port: 2 },
+  };
+  return conn;
+}
+
+function handler(received: Uint8Array[]): TransportHandler {
+  return { data: (chunk) => received.push(chunk), end: () => {}, drain: () => {}, closed: () => {} };
+}
+
+/** Lets the transport's read loop take the delivered chunk and offer its next buffer. */
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+Deno.test('DenoTransport: chunks written in one turn, across microtasks, leave in one conn.write', async () => {
+  const conn = fakeConn();
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1024 });
+  const written = conn.nextWrite();
+  // In a microtask, as a Conn writes (from the read loop's continuation, or the application's replies).
+  await Promise.resolve();
+  transport.write(new Uint8Array([1, 2]));
+  await Promise.resolve();
+  transport.write(new Uint8Array([3]));
+  await Promise.resolve();
+  transport.write(new Uint8Array([4, 5]));
+  await written;
+  assert.deepEqual(conn.writes.map((w) => [...w]), [[1, 2, 3, 4, 5]]);
+  transport.destroy();
+});
+
+Deno.test('DenoTransport: a read is handed on as a view of its own buffer, never overwritten by the next', async () => {
+  const conn = fakeConn();
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  const received: Uint8Array[] = [];
+  transport.start(handler(received), { writeHighWaterMark: 1024 });
+  conn.deliver(new Uint8Array([1, 2, 3]));
+  await settle();
+  conn.deliver(new Uint8Array([9, 9, 9]));
+  await settle();
+  assert.deepEqual(received.map((c) => [...c]), [[1, 2, 3], [9, 9, 9]]);
+  assert.equal(received[0]!.buffer, conn.offered[0]!.buffer); // no copy
+  transport.destroy();
+});
+
+Deno.test('DenoTransport: an idle read offers 2 KiB; reads that fill the buffer double it, up to 256 KiB', async () => {
+  const conn = fakeConn();
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1024 });
+  assert.deepEqual(conn.offered[0]!.length, 2 * 1024);
+  for (let i = 0; i < 10; i++) {
+    conn.deliver(new Uint8Array(conn.offered.at(-1)!.length));
+    await settle();
+  }
+  assert.deepEqual(conn.offered.map((b) => b.length / 1024), [2, 4, 8, 16, 32, 64, 128, 256, 256, 256, 256]);
+  // Small reads shrink it back, so a connection gone quiet holds a small buffer.
+  for (let i = 0; i < 8; i++) {
+    conn.deliver(new Uint8Array(16));
+    await settle();
+  }
+  assert.deepEqual(conn.offered.at(-1)!.length, 2 * 1024);
+  transport.destroy();
+});
