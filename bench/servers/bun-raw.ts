@@ -1,8 +1,9 @@
 /**
  * The raw TCP ceiling on Bun: `Bun.listen`, a minimal handshake (read the request head, answer a fixed
  * 101), then every byte goes straight back. `socket.write` may take only part of a chunk; the rest is queued
- * and flushed on `drain`, and reading pauses meanwhile (the socket's data is not consumed faster than it
- * leaves).
+ * (Bun does not reuse a `data` chunk, so the queue keeps views, no copies) and flushed on `drain`. Reading
+ * never pauses: the load generator bounds what is in flight, and `Bun.serve` (backpressure limit 1 GiB in
+ * bun-builtin.ts) does not pause either, so a pause here would make the ceiling lower than the built-in.
  */
 
 interface State {
@@ -24,19 +25,15 @@ function flush(socket: Bun.Socket<State>): void {
     }
     queue.shift();
   }
-  socket.resume();
 }
 
 function echo(socket: Bun.Socket<State>, chunk: Uint8Array): void {
   if (socket.data.queue.length > 0) {
-    socket.data.queue.push(chunk.slice());
+    socket.data.queue.push(chunk);
     return;
   }
   const n = socket.write(chunk);
-  if (n < chunk.length) {
-    socket.data.queue.push(chunk.slice(Math.max(n, 0)));
-    socket.pause();
-  }
+  if (n < chunk.length) socket.data.queue.push(chunk.subarray(Math.max(n, 0)));
 }
 
 const server = Bun.listen<State>({
