@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { setWasmKernelsEnabled, wasmKernels } from '../src/kernels.ts';
 import { applyMask } from '../src/mask.ts';
 import { isValidUtf8, Utf8Validator } from '../src/utf8.ts';
+import { withJavaScript } from './wasm-off.ts';
 import { runs } from './fc-runs.ts';
 
 const encoder = new TextEncoder();
@@ -38,16 +39,6 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) return Math.min(a.length, b.length);
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
   return -1;
-}
-
-/** Runs `f` with the kernels off (the JavaScript paths), then turns them back on. */
-function withJavaScript<T>(f: () => T): T {
-  setWasmKernelsEnabled(false);
-  try {
-    return f();
-  } finally {
-    setWasmKernelsEnabled(true);
-  }
 }
 
 afterEach(() => setWasmKernelsEnabled('reload'));

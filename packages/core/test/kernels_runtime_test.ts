@@ -11,9 +11,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setWasmKernelsEnabled, wasmKernels } from '../src/kernels.ts';
+import { wasmKernels } from '../src/kernels.ts';
 import { applyMask } from '../src/mask.ts';
 import { isValidUtf8, Utf8Validator } from '../src/utf8.ts';
+import { withJavaScript } from './wasm-off.ts';
 
 /** xorshift32: deterministic inputs. */
 function generator(seed: number): (below: number) => number {
@@ -24,15 +25,6 @@ function generator(seed: number): (below: number) => number {
     x ^= x << 5;
     return (x >>> 0) % below;
   };
-}
-
-function javaScript<T>(f: () => T): T {
-  setWasmKernelsEnabled(false);
-  try {
-    return f();
-  } finally {
-    setWasmKernelsEnabled(true);
-  }
 }
 
 const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -68,7 +60,7 @@ test('RFC 6455 §5.3: unmasking through the kernel gives the bytes of the JavaSc
     const end = start + next(size - start + 1);
     const phase = next(4);
     const expected = buffer.slice();
-    javaScript(() => applyMask(expected.subarray(offset, offset + size), key, phase, start, end));
+    withJavaScript(() => applyMask(expected.subarray(offset, offset + size), key, phase, start, end));
     applyMask(buffer.subarray(offset, offset + size), key, phase, start, end);
     assert.deepEqual(buffer, expected, `seed ${seed}`);
   }
@@ -90,7 +82,7 @@ test('RFC 3629: UTF-8 verdicts through the kernel equal TextDecoder and, at ever
     }
     assert.equal(isValidUtf8(bytes), valid, `seed ${seed}`);
     for (let cut = 0; cut <= bytes.length; cut++) {
-      assert.equal(feed(bytes, cut), javaScript(() => feed(bytes, cut)), `seed ${seed}, cut at ${cut}`);
+      assert.equal(feed(bytes, cut), withJavaScript(() => feed(bytes, cut)), `seed ${seed}, cut at ${cut}`);
     }
   }
 });
