@@ -30,7 +30,7 @@
  *   uncompressed, which RFC 7692 always allows (compression is chosen per message, §6).
  */
 
-import { HandshakeError, UsageError } from './errors.ts';
+import { HandshakeError, usageError } from './errors.ts';
 import { type ExtensionOffer, formatExtension, parseExtensions } from './extensions.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -189,12 +189,11 @@ const DEFAULT_THRESHOLD_NO_TAKEOVER = 128;
 const COPY_TRAILER_BELOW = 16 * 1024;
 
 function checkInteger(name: string, value: unknown, min: number, max: number): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new UsageError(
-      'INVALID_ARGUMENT',
-      `permessage-deflate: ${name} must be an integer in ${min}..${max}`,
-    );
+  // Number.isInteger is false for anything that is not a number.
+  if (
+    value !== undefined && !(Number.isInteger(value) && (value as number) >= min && (value as number) <= max)
+  ) {
+    throw usageError(`permessage-deflate: ${name} must be an integer in ${min}..${max}`);
   }
 }
 
@@ -213,11 +212,11 @@ function checkOptions(options: DeflateOptions): void {
 
 /** The permessage-deflate parameters of one offer or response, as sent. */
 interface RawParams {
-  serverNoContextTakeover: boolean;
-  clientNoContextTakeover: boolean;
-  serverMaxWindowBits: number | undefined;
+  serverNoContextTakeover?: true;
+  clientNoContextTakeover?: true;
+  serverMaxWindowBits?: number;
   /** `true`: given without a value (only valid in an offer). */
-  clientMaxWindowBits: number | true | undefined;
+  clientMaxWindowBits?: number | true;
 }
 
 // RFC 7692 §7.1.2.1/§7.1.2.2: "a decimal integer value without leading zeroes between 8 to 15, inclusive".
@@ -225,12 +224,7 @@ const WINDOW_BITS = /^(?:8|9|1[0-5])$/;
 
 /** Reads the parameters of one element; a string says why they are unacceptable (RFC 7692 §5). */
 function readParams(offer: ExtensionOffer, inOffer: boolean): RawParams | string {
-  const raw: RawParams = {
-    serverNoContextTakeover: false,
-    clientNoContextTakeover: false,
-    serverMaxWindowBits: undefined,
-    clientMaxWindowBits: undefined,
-  };
+  const raw: RawParams = {};
   const seen = new Set<string>();
   for (const [name, value] of offer.params) {
     // RFC 7692 §5: multiple parameters with the same name make the element unacceptable.
@@ -245,18 +239,18 @@ function readParams(offer: ExtensionOffer, inOffer: boolean): RawParams | string
           true;
         break;
       case 'server_max_window_bits':
-        if (value === true || !WINDOW_BITS.test(value)) return `invalid ${name}`;
-        raw.serverMaxWindowBits = Number(value);
-        break;
       case 'client_max_window_bits':
-        // RFC 7692 §7.1.2.2: valueless in an offer ("I support it"), but a response must give a value.
-        if (value === true) {
+        // RFC 7692 §7.1.2.2: client_max_window_bits may be valueless in an offer ("I support it"), but a
+        // response must give a value.
+        if (value === true && name === 'client_max_window_bits') {
           if (!inOffer) return `${name} needs a value in a response`;
           raw.clientMaxWindowBits = true;
-        } else {
-          if (!WINDOW_BITS.test(value)) return `invalid ${name}`;
-          raw.clientMaxWindowBits = Number(value);
+          break;
         }
+        if (value === true || !WINDOW_BITS.test(value)) return `invalid ${name}`;
+        raw[name === 'server_max_window_bits' ? 'serverMaxWindowBits' : 'clientMaxWindowBits'] = Number(
+          value,
+        );
         break;
       default:
         // RFC 7692 §5: a parameter not defined for this extension makes the element unacceptable.
@@ -272,14 +266,14 @@ function toHeader(
   serverMaxWindowBits: number | undefined,
   clientMaxWindowBits: number | true | undefined,
 ): string {
-  const params: Array<[string, string | true]> = [];
-  if (serverNoContextTakeover) params.push(['server_no_context_takeover', true]);
-  if (clientNoContextTakeover) params.push(['client_no_context_takeover', true]);
-  if (serverMaxWindowBits !== undefined) params.push(['server_max_window_bits', String(serverMaxWindowBits)]);
-  if (clientMaxWindowBits === true) params.push(['client_max_window_bits', true]);
-  else if (clientMaxWindowBits !== undefined) {
-    params.push(['client_max_window_bits', String(clientMaxWindowBits)]);
-  }
+  const params = ([
+    ['server_no_context_takeover', serverNoContextTakeover || undefined],
+    ['client_no_context_takeover', clientNoContextTakeover || undefined],
+    ['server_max_window_bits', serverMaxWindowBits],
+    ['client_max_window_bits', clientMaxWindowBits],
+  ] as const).flatMap(([name, value]): [string, string | true][] =>
+    value === undefined ? [] : [[name, value === true ? true : String(value)]]
+  );
   return formatExtension({ name: EXTENSION_NAME, params });
 }
 
@@ -326,10 +320,12 @@ export function negotiateDeflate<Request = unknown>(
 function acceptOffer(offer: RawParams, options: DeflateOptions): { header: string; params: DeflateParams } {
   // RFC 7692 §7.1.1.1: a server accepting an offer with server_no_context_takeover MUST include it; it MAY
   // include it unasked.
-  const serverNoContextTakeover = offer.serverNoContextTakeover || options.serverNoContextTakeover === true;
+  const serverNoContextTakeover = offer.serverNoContextTakeover === true ||
+    options.serverNoContextTakeover === true;
   // RFC 7692 §7.1.1.2: the server MAY include client_no_context_takeover unasked. When the client offered
   // it, echoing it lets our inflater drop its context between messages, which the client allows anyway.
-  const clientNoContextTakeover = offer.clientNoContextTakeover || options.clientNoContextTakeover === true;
+  const clientNoContextTakeover = offer.clientNoContextTakeover === true ||
+    options.clientNoContextTakeover === true;
 
   // RFC 7692 §7.1.2.1: answer with the same or a smaller value than offered; MAY answer unasked.
   const serverCap = options.serverMaxWindowBits ?? DEFAULT_SERVER_WINDOW_BITS;
@@ -446,9 +442,9 @@ export function acceptDeflateResponse(
   }
 
   return {
-    serverNoContextTakeover: raw.serverNoContextTakeover,
+    serverNoContextTakeover: raw.serverNoContextTakeover === true,
     // Offering client_no_context_takeover is a promise we keep even when the server does not echo it.
-    clientNoContextTakeover: raw.clientNoContextTakeover || options.clientNoContextTakeover === true,
+    clientNoContextTakeover: raw.clientNoContextTakeover === true || options.clientNoContextTakeover === true,
     serverMaxWindowBits: raw.serverMaxWindowBits ?? DEFAULT_WINDOW_BITS,
     clientMaxWindowBits: (raw.clientMaxWindowBits as number | undefined) ??
       (typeof offeredClientBits === 'number' ? offeredClientBits : DEFAULT_WINDOW_BITS),
@@ -522,7 +518,7 @@ export class PerMessageDeflate {
   }
 
   #checkLive(): void {
-    if (this.#released) throw new UsageError('INVALID_STATE', 'permessage-deflate was released');
+    if (this.#released) throw usageError('permessage-deflate was released', 'INVALID_STATE');
   }
 
   #getDeflater(): Deflater | null {
@@ -552,7 +548,7 @@ export class PerMessageDeflate {
     this.#checkLive();
     const deflater = this.#getDeflater();
     if (deflater === null) {
-      throw new UsageError('INVALID_STATE', 'permessage-deflate: the codec cannot compress with this window');
+      throw usageError('permessage-deflate: the codec cannot compress with this window', 'INVALID_STATE');
     }
     if (data.length === 0) {
       // Nothing to compress. The stream is byte-aligned after the previous sync flush, so a final piece is

@@ -4,7 +4,7 @@
  * bytes; client connections (which mask every frame) and compressing ones encode it themselves.
  */
 
-import { UsageError } from './errors.ts';
+import { usageError } from './errors.ts';
 import { headerSize, Opcode, writeHeader } from './frames.ts';
 import { utf8Decoder, utf8Encoder } from './platform.ts';
 
@@ -23,7 +23,7 @@ export class PreparedMessage {
 
   constructor(type: 'text' | 'binary', data: string | Uint8Array) {
     if (type !== 'text' && type !== 'binary') {
-      throw new UsageError('INVALID_ARGUMENT', `unknown message type ${String(type)}`);
+      throw usageError(`unknown message type ${String(type)}`);
     }
     this.type = type;
     if (typeof data === 'string') {
