@@ -28,6 +28,17 @@ interface WasmNamespace {
 }
 
 /**
+ * From this many bytes applyMask uses the kernel: there it beats the JavaScript word loop on all three
+ * runtimes (bench/kernels.ts: on Node from about 512 B, on Bun and Deno from about 1 KiB).
+ */
+export const WASM_MASK_MIN = 1024;
+/**
+ * From this many bytes the UTF-8 validator uses the kernel (bench/kernels.ts: it wins on Node and Deno
+ * from about 128 B, on Bun, whose JIT runs the JavaScript loop fastest, from about 512 B).
+ */
+export const WASM_UTF8_MIN = 512;
+
+/**
  * Bytes per slice. Large enough that the per-call cost vanishes, small enough to stay in L2 cache
  * between the copy in, the kernel and the copy out. A multiple of 4, so slices keep the mask phase.
  */

@@ -8,7 +8,7 @@
  * on, the WebAssembly SIMD kernel (kernels.ts) does the work instead, where the runtime can run it.
  */
 
-import { maskWasm, wasmKernels } from './kernels.ts';
+import { maskWasm, WASM_MASK_MIN, wasmKernels } from './kernels.ts';
 
 const keyBytes = new Uint8Array(4);
 // Same buffer read as one native-endian word: XOR with it is XOR with the 4 key bytes in memory order.
@@ -16,9 +16,6 @@ const keyWord = new Uint32Array(keyBytes.buffer);
 
 /** Below this many bytes a byte loop beats creating a Uint32Array view. */
 const WORD_LOOP_THRESHOLD = 32;
-
-/** From this many bytes the WebAssembly kernel beats the word loop (bench/kernels.ts). */
-const WASM_MASK_MIN = 256;
 
 /**
  * XORs `data[start..end)` in place with `key`, starting at key position `phase` (the number of payload

@@ -21,7 +21,7 @@
  */
 
 import { UsageError } from './errors.ts';
-import { validateUtf8Wasm, wasmKernels } from './kernels.ts';
+import { validateUtf8Wasm, WASM_UTF8_MIN, wasmKernels } from './kernels.ts';
 
 // Byte classes. Continuations are split in three because E0, ED, F0 and F4 each accept only part of
 // the 80..BF range as their next byte (RFC 3629 §4, the UTF8-3 and UTF8-4 productions).
@@ -90,9 +90,6 @@ on(AFTER_E0, [CONT_A0_BF], NEED1);
 on(AFTER_ED, [CONT_80_8F, CONT_90_9F], NEED1);
 on(AFTER_F0, [CONT_90_9F, CONT_A0_BF], NEED2);
 on(AFTER_F4, [CONT_80_8F], NEED2);
-
-/** From this many bytes the WebAssembly kernel beats the loop below (bench/kernels.ts). */
-const WASM_UTF8_MIN = 256;
 
 /** Runs the DFA over `bytes[i..end)` from `state`; returns the final state, stopping early on REJECT. */
 function advance(state: number, bytes: Uint8Array, i: number, end: number): number {

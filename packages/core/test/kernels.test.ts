@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { setWasmKernelsEnabled, wasmKernels } from '../src/kernels.ts';
+import { setWasmKernelsEnabled, WASM_MASK_MIN, WASM_UTF8_MIN, wasmKernels } from '../src/kernels.ts';
 import { applyMask } from '../src/mask.ts';
 import { isValidUtf8, Utf8Validator } from '../src/utf8.ts';
 import { withJavaScript } from './wasm-off.ts';
@@ -113,7 +113,10 @@ describe('RFC 6455 §5.3: unmasking through the kernel', () => {
 
   const maskCase = fc
     .record({
-      size: fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 64 * 1024 - 40, max: 140_000 })),
+      size: fc.oneof(
+        fc.integer({ min: 0, max: 3 * WASM_MASK_MIN }),
+        fc.integer({ min: 64 * 1024 - 40, max: 140_000 }),
+      ),
       offset: fc.integer({ min: 0, max: 15 }), // the view's byteOffset: every alignment
       key: fc.uint8Array({ minLength: 4, maxLength: 4 }),
       phase: fc.nat({ max: 7 }),
@@ -150,9 +153,9 @@ describe('RFC 6455 §5.3: unmasking through the kernel', () => {
   it('unmasks a payload arriving in pieces of any size as one pass would', () => {
     fc.assert(
       fc.property(
-        fc.uint8Array({ minLength: 300, maxLength: 5000 }),
+        fc.uint8Array({ minLength: WASM_MASK_MIN, maxLength: 5 * WASM_MASK_MIN }),
         fc.uint8Array({ minLength: 4, maxLength: 4 }),
-        fc.array(fc.integer({ min: 1, max: 1200 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 1, max: 2 * WASM_MASK_MIN }), { minLength: 1, maxLength: 8 }),
         (payload, key, sizes) => {
           const whole = payload.slice();
           applyMask(whole, key, 0);
@@ -206,11 +209,11 @@ describe('RFC 3629 / RFC 6455 §8.1: UTF-8 validation through the kernel', () =>
     { arbitrary: fc.constantFrom(...faults), weight: 1 },
     { arbitrary: fc.uint8Array({ maxLength: 3 }), weight: 1 },
   );
-  /** Long enough for the kernel (256 bytes and more), with faults, if any, anywhere in a 16-byte block. */
+  /** Long enough for the kernel (WASM_UTF8_MIN bytes and more), with faults, if any, anywhere in a 16-byte block. */
   const longInput = fc
     .tuple(fc.array(piece, { maxLength: 40 }), fc.nat({ max: 400 }), fc.nat({ max: 40 }))
     .map(([parts, before, after]) =>
-      join([new Uint8Array(Math.max(before, 256)).fill(0x20), ...parts, new Uint8Array(after).fill(0x2e)])
+      join([new Uint8Array(WASM_UTF8_MIN + before).fill(0x20), ...parts, new Uint8Array(after).fill(0x2e)])
     );
 
   it('isValidUtf8 agrees with a fatal TextDecoder', () => {
@@ -247,7 +250,7 @@ describe('RFC 3629 / RFC 6455 §8.1: UTF-8 validation through the kernel', () =>
   });
 
   it('every two bytes then two continuation bytes, across and inside a 16-byte block, as the JS path', () => {
-    const bytes = new Uint8Array(300).fill(0x61);
+    const bytes = new Uint8Array(WASM_UTF8_MIN + 50).fill(0x61);
     for (const at of [13, 14, 15, 16, 40]) {
       for (let pair = 0; pair < 0x10000; pair++) {
         bytes.set([pair >> 8, pair & 0xff, 0x80, 0x80], at);

@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { wasmKernels } from '../src/kernels.ts';
+import { WASM_MASK_MIN, WASM_UTF8_MIN, wasmKernels } from '../src/kernels.ts';
 import { applyMask } from '../src/mask.ts';
 import { isValidUtf8, Utf8Validator } from '../src/utf8.ts';
 import { withJavaScript } from './wasm-off.ts';
@@ -36,10 +36,10 @@ const faults = [[0xc0, 0xaf], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xf4, 0x9
   0x80,
 ]];
 
-/** 256 bytes and more of words, sometimes with one fault or a cut sequence. */
+/** WASM_UTF8_MIN bytes and more of words, sometimes with one fault or a cut sequence. */
 function text(next: (below: number) => number): Uint8Array {
   const parts: number[] = [];
-  const length = 256 + next(2000);
+  const length = WASM_UTF8_MIN + next(2000);
   while (parts.length < length) parts.push(...words[next(words.length)]!);
   if (next(3) === 0) parts.splice(next(parts.length), 0, ...faults[next(faults.length)]!);
   return Uint8Array.from(parts.slice(0, length + next(2)));
@@ -52,7 +52,7 @@ test('the kernels load on this runtime', () => {
 test('RFC 6455 §5.3: unmasking through the kernel gives the bytes of the JavaScript path', () => {
   for (let seed = 1; seed <= 200; seed++) {
     const next = generator(seed);
-    const size = seed % 10 === 0 ? 64 * 1024 + next(70_000) : next(4000);
+    const size = seed % 10 === 0 ? 64 * 1024 + next(70_000) : next(4 * WASM_MASK_MIN);
     const buffer = Uint8Array.from({ length: size + 16 }, () => next(256));
     const key = Uint8Array.from({ length: 4 }, () => next(256));
     const offset = next(16);
