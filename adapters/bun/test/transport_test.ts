@@ -105,3 +105,42 @@ describe('BunTransport writes', () => {
     expect(socket.ended).toBe(true);
   });
 });
+
+describe('Bun sockets', () => {
+  // The transport hands Bun's `data` chunks to the engine without copying them (the engine unmasks in place
+  // and keeps views). Bun's documentation does not promise a fresh buffer per call, so this checks it.
+  test('hand every data call a buffer of its own, never reused by a later one', async () => {
+    const received: Uint8Array[] = [];
+    let arrived: (() => void) | null = null;
+    const server = Bun.listen({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: {
+        data: (_socket, chunk) => {
+          received.push(chunk);
+          arrived?.();
+        },
+      },
+    });
+    const next = () => new Promise<void>((resolve) => (arrived = resolve));
+    const client = await Bun.connect({
+      hostname: '127.0.0.1',
+      port: server.port,
+      socket: { data: () => {} },
+    });
+    try {
+      let got = next();
+      client.write(new Uint8Array(1000).fill(0x41));
+      await got;
+      const first = received[0]!;
+      got = next();
+      client.write(new Uint8Array(1000).fill(0x42));
+      await got;
+      expect(first.every((byte) => byte === 0x41)).toBe(true);
+      expect(received.at(-1)!.buffer).not.toBe(first.buffer);
+    } finally {
+      client.end();
+      server.stop(true);
+    }
+  });
+});
