@@ -83,6 +83,8 @@ const DEFAULT_MAX_HANDSHAKE = 8 * 1024;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
 /** Payloads up to this size are copied after their header (one write); larger ones are referenced. */
 const COPY_THRESHOLD = 16 * 1024;
+/** Client payloads up to this size are copied and masked in one inline loop. */
+const INLINE_MASK_MAX = 32;
 /** At most this many unanswered pings are remembered for round-trip times. */
 const MAX_PENDING_PINGS = 32;
 const RANDOM_POOL_SIZE = 4096;
@@ -580,8 +582,13 @@ export abstract class Connection {
       }
       const out = new Uint8Array(headerSize(length, true) + length);
       const offset = writeHeader(out, 0, fin, rsv1, opcode, length, key);
-      out.set(payload, offset);
-      applyMask(out, key, 0, offset);
+      if (length <= INLINE_MASK_MAX) {
+        // Short payloads: copy and mask in one loop, without the calls.
+        for (let i = 0; i < length; i++) out[offset + i] = payload[i]! ^ key[i & 3]!;
+      } else {
+        out.set(payload, offset);
+        applyMask(out, key, 0, offset);
+      }
       this.#output.push(out);
     } else if (length <= COPY_THRESHOLD) {
       const out = new Uint8Array(headerSize(length, false) + length);
