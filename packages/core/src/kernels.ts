@@ -9,7 +9,9 @@
  * JavaScript paths. Input is copied into a fixed window of the module's memory, processed there, and (for
  * unmasking) copied back; a long input goes through the window slice by slice, so the memory never grows
  * with the message. Both copies are `TypedArray.prototype.set`, which runs at memcpy speed, so the cost
- * over JavaScript is two cheap passes and one call per window.
+ * over JavaScript is two cheap passes and one call per window. The module must stay small: browsers have
+ * refused synchronous compilation on the main thread above a size limit (Chrome: 4 KB, later 8 MB); such a
+ * refusal throws, and the JavaScript paths take over.
  */
 
 import { decodeBase64 } from './base64.ts';
