@@ -2,6 +2,9 @@
 /**
  * sansws on Node: `@sansws/node`'s `listen` with an echo handler. `--compress` enables permessage-deflate.
  * Prints one JSON line when listening; SIGUSR2 runs a full GC (node --expose-gc) for memory readings.
+ *
+ * The echo reads each message as bytes (`readMessageBytes`) and writes them back with their type, as ws's
+ * echo does: text is not decoded to a string only to be encoded again.
  */
 
 import { CloseError, listen, Upgrader } from '@sansws/node';
@@ -13,7 +16,10 @@ const server = await listen({
   upgrader: new Upgrader({ compression: compress }),
   handler: async (conn) => {
     try {
-      for await (const message of conn) await conn.writeMessage(message.type, message.data);
+      for (;;) {
+        const message = await conn.readMessageBytes();
+        await conn.writeMessage(message.type, message.data);
+      }
     } catch (error) {
       if (!(error instanceof CloseError)) throw error;
     }

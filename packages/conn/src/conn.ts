@@ -33,6 +33,7 @@ import {
   type Connection,
   type HttpRequest,
   type HttpResponse,
+  type SendOptions,
   UsageError,
   type WebSocketEvent,
 } from '@sansws/core';
@@ -49,6 +50,17 @@ export type MessageType = 'text' | 'binary';
 export type Message =
   | { readonly type: 'text'; readonly data: string }
   | { readonly type: 'binary'; readonly data: Uint8Array };
+
+/**
+ * A whole message as bytes, as returned by {@link Conn.readMessageBytes}: text stays UTF-8 (validated as it
+ * arrived), binary is the payload.
+ */
+export interface MessageBytes {
+  /** The message type. */
+  readonly type: MessageType;
+  /** The payload; for text, its UTF-8 bytes. */
+  readonly data: Uint8Array;
+}
 
 /** Options of a single read or write call. */
 export interface CallOptions {
@@ -186,6 +198,11 @@ type InboxItem =
   | { readonly kind: 'start'; readonly type: MessageType }
   | { readonly kind: 'chunk'; readonly data: Uint8Array }
   | { readonly kind: 'end' };
+
+// Items without a payload are shared: an inbox entry per message start and end costs no allocation.
+const START_TEXT: InboxItem = { kind: 'start', type: 'text' };
+const START_BINARY: InboxItem = { kind: 'start', type: 'binary' };
+const END: InboxItem = { kind: 'end' };
 
 /** The message whose start was read and whose end was not. */
 interface CurrentMessage {
@@ -384,36 +401,21 @@ export class Conn implements AsyncIterable<Message> {
    * Reads the next whole message. Text is decoded (its UTF-8 was validated as it arrived). Rejects with a
    * {@link CloseError} once the connection is closed and every earlier message was read.
    */
-  async readMessage(options?: CallOptions): Promise<Message> {
-    const guard = this.#readGuard(options);
-    try {
-      const release = await this.#lockRead(guard);
-      try {
-        const current = await this.#beginMessage(guard);
-        for (;;) {
-          const item = this.#shiftItem() ?? await this.#nextItem(guard);
-          if (item.kind === 'chunk') {
-            current.parts.push(item.data);
-            current.bytes += item.data.length;
-          } else if (item.kind === 'end') {
-            this.#current = null;
-            let data = concatBytes(current.parts, current.bytes);
-            // A codec may hand out subclasses (node Buffers): the API promises plain Uint8Arrays.
-            if (data.constructor !== Uint8Array) {
-              data = new Uint8Array(data.buffer, data.byteOffset, data.length);
-            }
-            return current.type === 'text' ? { type: 'text', data: utf8Decoder.decode(data) } : {
-              type: 'binary',
-              data,
-            };
-          }
-        }
-      } finally {
-        release();
-      }
-    } finally {
-      guard.dispose();
-    }
+  readMessage(options?: CallOptions): Promise<Message> {
+    const whole = this.#takeWholeMessage(options);
+    if (whole !== null) return Promise.resolve(decoded(whole));
+    return this.#readWholeMessage(options, true) as Promise<Message>;
+  }
+
+  /**
+   * Reads the next whole message like {@link Conn.readMessage}, but leaves text as its UTF-8 bytes, not
+   * decoded to a string: for passing text on (an echo, a relay) or parsing it from bytes. Writing the
+   * bytes back as text (`writeMessage('text', bytes)`) sends the same message.
+   */
+  readMessageBytes(options?: CallOptions): Promise<MessageBytes> {
+    const whole = this.#takeWholeMessage(options);
+    if (whole !== null) return Promise.resolve(whole);
+    return this.#readWholeMessage(options, false) as Promise<MessageBytes>;
   }
 
   /**
@@ -466,21 +468,23 @@ export class Conn implements AsyncIterable<Message> {
    * not copied: do not modify them until they are written (`bufferedAmount`).
    */
   writeMessage(type: MessageType, data: string | Uint8Array, options?: WriteOptions): Promise<void> {
-    const send = options?.compress === false ? { compress: false } : undefined;
-    const bytes = data.length;
-    let run: () => void;
-    if (type === 'text') {
-      run = typeof data === 'string'
-        ? () => this.#engine.sendText(data, send)
-        : () => (this.#engine.sendMessageStart('text', send), this.#engine.sendMessageEnd(data));
-    } else if (type === 'binary') {
-      const payload = typeof data === 'string' ? utf8Encoder.encode(data) : data;
-      run = () => this.#engine.sendBinary(payload, send);
-    } else {
+    if (type !== 'text' && type !== 'binary') {
       return Promise.reject(new UsageError('INVALID_ARGUMENT', `unknown message type ${String(type)}`));
     }
-    return this.#enqueue(this.#jobs, bytes, () => {
-      run();
+    const send = options?.compress === false ? NO_COMPRESS : undefined;
+    if (this.#canWriteNow(this.#jobs, options)) {
+      // Fast path (nothing ahead, room in the transport): no job, no closure, no promise of our own.
+      try {
+        this.#sendWhole(type, data, send);
+        this.#pump();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.#processWrites();
+      return RESOLVED;
+    }
+    return this.#enqueue(this.#jobs, data.length, () => {
+      this.#sendWhole(type, data, send);
       this.#pump();
     }, options);
   }
@@ -792,13 +796,13 @@ export class Conn implements AsyncIterable<Message> {
         this.#resolveOpened();
         return;
       case 'messageStart':
-        this.#pushItem({ kind: 'start', type: event.messageType }, 0);
+        this.#pushItem(event.messageType === 'text' ? START_TEXT : START_BINARY, 0);
         return;
       case 'messageChunk':
         this.#pushItem({ kind: 'chunk', data: event.data }, event.data.length);
         return;
       case 'messageEnd':
-        this.#pushItem({ kind: 'end' }, 0);
+        this.#pushItem(END, 0);
         return;
       case 'ping':
         if (this.#pingHandler !== null) {
@@ -938,6 +942,69 @@ export class Conn implements AsyncIterable<Message> {
     }
   }
 
+  /**
+   * The fast path of whole-message reads: when no read is in progress and the inbox holds a whole message,
+   * takes it synchronously (no guard, lock or promise of our own). Null otherwise, for the slow path
+   * (which also rejects an aborted signal, like any read).
+   */
+  #takeWholeMessage(options: CallOptions | undefined): MessageBytes | null {
+    if (this.#readLocked || this.#current !== null || options?.signal?.aborted === true) return null;
+    const inbox = this.#inbox;
+    const head = this.#inboxHead;
+    const start = inbox[head];
+    if (start === undefined || start.kind !== 'start') return null;
+    let end = head + 1;
+    while (end < inbox.length && inbox[end]!.kind !== 'end') end++;
+    if (end === inbox.length) return null;
+    this.#shiftItem();
+    let data: Uint8Array;
+    if (end === head + 1) {
+      data = EMPTY;
+    } else if (end === head + 2) {
+      data = (this.#shiftItem() as { readonly data: Uint8Array }).data;
+    } else {
+      const parts: Uint8Array[] = [];
+      let bytes = 0;
+      for (let i = head + 1; i < end; i++) {
+        const chunk = (this.#shiftItem() as { readonly data: Uint8Array }).data;
+        parts.push(chunk);
+        bytes += chunk.length;
+      }
+      data = concatBytes(parts, bytes);
+    }
+    this.#shiftItem();
+    return wholeMessage(start.type, data);
+  }
+
+  /** Whole-message reads that must wait (for the read lock or for data); `decode`: text as a string. */
+  async #readWholeMessage(
+    options: CallOptions | undefined,
+    decode: boolean,
+  ): Promise<Message | MessageBytes> {
+    const guard = this.#readGuard(options);
+    try {
+      const release = await this.#lockRead(guard);
+      try {
+        const current = await this.#beginMessage(guard);
+        for (;;) {
+          const item = this.#shiftItem() ?? await this.#nextItem(guard);
+          if (item.kind === 'chunk') {
+            current.parts.push(item.data);
+            current.bytes += item.data.length;
+          } else if (item.kind === 'end') {
+            this.#current = null;
+            const whole = wholeMessage(current.type, concatBytes(current.parts, current.bytes));
+            return decode ? decoded(whole) : whole;
+          }
+        }
+      } finally {
+        release();
+      }
+    } finally {
+      guard.dispose();
+    }
+  }
+
   #reader(current: CurrentMessage, release: () => void): MessageReader {
     let done = false;
     let busy = false;
@@ -1062,8 +1129,7 @@ export class Conn implements AsyncIterable<Message> {
     if (failure !== null) return Promise.reject(failure);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const activeLane = this.#writer !== null ? this.#writerJobs : this.#jobs;
-    if (lane === activeLane && lane.length === 0 && this.#writable && !this.#processing) {
+    if (this.#canWriteNow(lane, options)) {
       // Fast path: nothing ahead of us and room in the transport.
       try {
         run();
@@ -1098,6 +1164,29 @@ export class Conn implements AsyncIterable<Message> {
       this.#queuedBytes += bytes;
       this.#processWrites();
     });
+  }
+
+  /**
+   * Whether a write on `lane` may run at once: nothing ahead of it, room in the transport, and nothing that
+   * makes it fail (those go through #enqueue, which rejects them).
+   */
+  #canWriteNow(lane: WriteJob[], options: CallOptions | undefined): boolean {
+    return lane.length === 0 && this.#writable && !this.#processing &&
+      lane === (this.#writer !== null ? this.#writerJobs : this.#jobs) && this.#engine.state === 'open' &&
+      this.#closeError === null && options?.signal?.aborted !== true;
+  }
+
+  /** Has the engine encode one whole message. */
+  #sendWhole(type: MessageType, data: string | Uint8Array, send: SendOptions | undefined): void {
+    if (typeof data === 'string') {
+      if (type === 'text') this.#engine.sendText(data, send);
+      else this.#engine.sendBinary(utf8Encoder.encode(data), send);
+    } else if (type === 'binary') {
+      this.#engine.sendBinary(data, send);
+    } else {
+      this.#engine.sendMessageStart('text', send);
+      this.#engine.sendMessageEnd(data);
+    }
   }
 
   #processWrites(): void {
@@ -1142,6 +1231,20 @@ export class Conn implements AsyncIterable<Message> {
     const now = this.#timers.now();
     for (const ping of pings.splice(0, index + 1)) ping.resolve(now - ping.sentAt);
   }
+}
+
+const NO_COMPRESS: SendOptions = { compress: false };
+
+function wholeMessage(type: MessageType, data: Uint8Array): MessageBytes {
+  // A codec may hand out subclasses (node Buffers): the API promises plain Uint8Arrays.
+  if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return { type, data };
+}
+
+function decoded(message: MessageBytes): Message {
+  return message.type === 'text'
+    ? { type: 'text', data: utf8Decoder.decode(message.data) }
+    : { type: 'binary', data: message.data };
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

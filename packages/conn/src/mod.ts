@@ -16,6 +16,7 @@ export type {
   ConnOptions,
   ConnSettings,
   Message,
+  MessageBytes,
   MessageReader,
   MessageType,
   MessageWriter,

@@ -34,6 +34,55 @@ describe('whole messages (RFC 6455 §5.6)', () => {
     await expect(client.writeMessage('text', Uint8Array.of(0xff))).rejects.toBeInstanceOf(UsageError);
   });
 
+  it('readMessageBytes leaves text as its UTF-8 bytes; written back as text they are the same message', async () => {
+    const { server, client } = await openPair();
+    for (const size of SIZES) {
+      const sent = 'é'.repeat(size >> 1);
+      await client.writeMessage('text', sent);
+      await client.writeMessage('binary', new Uint8Array(size).fill(7));
+      const echoed = await server.readMessageBytes();
+      expect(echoed.type).toBe('text');
+      expect(echoed.data.constructor).toBe(Uint8Array);
+      expect(Buffer.from(echoed.data).equals(Buffer.from(text(sent)))).toBe(true);
+      const binary = await server.readMessageBytes();
+      expect(binary.type).toBe('binary');
+      expect(Buffer.from(binary.data).equals(Buffer.alloc(size, 7))).toBe(true);
+      await server.writeMessage(echoed.type, echoed.data);
+      expect(await client.readMessage()).toEqual({ type: 'text', data: sent });
+    }
+  });
+
+  it('a message already received is read at once, yet never ahead of a read in progress', async () => {
+    const { server, client } = await openPair();
+    await client.writeMessage('text', 'first');
+    await client.writeMessage('text', 'second');
+    await settle();
+    const reader = await server.nextReader();
+    // 'second' is whole in the inbox, but the reader of 'first' holds the read turn.
+    const next = server.readMessage();
+    let nextDone = false;
+    void next.then(() => (nextDone = true));
+    await settle();
+    expect(nextDone).toBe(false);
+    expect(new TextDecoder().decode((await reader.read())!)).toBe('first');
+    expect(await reader.read()).toBeNull();
+    expect(await next).toEqual({ type: 'text', data: 'second' });
+  });
+
+  it('a read called while an earlier one waits does not overtake it, even for a message already received', async () => {
+    const { server, client } = await openPair();
+    const first = server.readMessage(); // waits: nothing received yet
+    let second: Promise<unknown> | undefined;
+    // Called from inside the delivery that brings 'one': the earlier read has not resumed yet.
+    server.setPingHandler(() => (second ??= server.readMessage()));
+    void client.writeMessage('text', 'one');
+    void client.ping();
+    void client.writeMessage('text', 'two');
+    expect(await first).toEqual({ type: 'text', data: 'one' });
+    await settle();
+    expect(await second).toEqual({ type: 'text', data: 'two' });
+  });
+
   it('iterates with for await and ends quietly on a normal close', async () => {
     const { server, client } = await openPair();
     for (const m of ['a', 'b', 'c']) void client.writeMessage('text', m);
@@ -268,6 +317,17 @@ describe('deadlines and cancellation', () => {
     await expect(read).rejects.toThrow('stop');
     await client.writeMessage('text', 'still here');
     expect(await server.readMessage()).toEqual({ type: 'text', data: 'still here' });
+  });
+
+  it('a read with an aborted signal rejects even when a whole message is waiting, which the next read gets', async () => {
+    const { server, client } = await openPair();
+    await client.writeMessage('binary', Uint8Array.of(1, 2, 3));
+    await settle();
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await expect(server.readMessage({ signal: controller.signal })).rejects.toThrow('stop');
+    await expect(server.readMessageBytes({ signal: controller.signal })).rejects.toThrow('stop');
+    expect(await server.readMessage()).toEqual({ type: 'binary', data: Uint8Array.of(1, 2, 3) });
   });
 
   it('an aborted read in the middle of a message keeps what was read for the next read', async () => {

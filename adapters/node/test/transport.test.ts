@@ -1,0 +1,91 @@
+/**
+ * NodeTransport's write path over a stream.Duplex that records what reaches it: the chunks written in one
+ * turn of the event loop leave in one socket write (merged when small, large payloads passed through
+ * uncopied, under cork so node writes them with one writev), and nothing written is lost or reordered by
+ * end() or destroy().
+ */
+
+import { Duplex } from 'node:stream';
+import type { TransportHandler } from '@sansws/conn';
+import { describe, expect, it } from 'vitest';
+import { NodeTransport } from '../src/transport.ts';
+
+/** A Duplex whose every _write / _writev call is recorded, as one list of buffers per call. */
+function recordingSocket(): { socket: Duplex; calls: Buffer[][] } {
+  const calls: Buffer[][] = [];
+  const socket = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      calls.push([chunk]);
+      callback();
+    },
+    writev(chunks, callback) {
+      calls.push(chunks.map((c) => c.chunk as Buffer));
+      callback();
+    },
+  });
+  return { socket, calls };
+}
+
+const handler: TransportHandler = { data() {}, end() {}, drain() {}, closed() {} };
+const tick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+const bytes = (length: number, fill: number): Uint8Array => new Uint8Array(length).fill(fill);
+const joined = (calls: Buffer[][]): Buffer => Buffer.concat(calls.flat());
+
+describe('NodeTransport writes', () => {
+  it('small chunks written in one turn leave as one write of one buffer', async () => {
+    const { socket, calls } = recordingSocket();
+    const transport = new NodeTransport(socket);
+    transport.start(handler, { writeHighWaterMark: 1 << 20 });
+    for (let i = 0; i < 64; i++) transport.write(bytes(18, i));
+    expect(calls).toEqual([]);
+    expect(transport.bufferedAmount).toBe(64 * 18);
+    await tick();
+    expect(calls.length).toBe(1);
+    expect(calls[0]!.length).toBe(1);
+    expect(joined(calls)).toEqual(Buffer.concat(Array.from({ length: 64 }, (_, i) => bytes(18, i))));
+  });
+
+  it('large payloads go through uncopied, in one writev with the small pieces around them merged', async () => {
+    const { socket, calls } = recordingSocket();
+    const transport = new NodeTransport(socket);
+    transport.start(handler, { writeHighWaterMark: 1 << 20 });
+    const large = [bytes(65536, 1), bytes(65536, 2)];
+    const pieces = [bytes(4, 9), large[0]!, bytes(4, 8), bytes(2, 7), large[1]!];
+    for (const piece of pieces) transport.write(piece);
+    await tick();
+    expect(calls.length).toBe(1);
+    const written = calls[0]!;
+    expect(written.map((b) => b.length)).toEqual([4, 65536, 6, 65536]);
+    expect(written[1]!.buffer).toBe(large[0]!.buffer);
+    expect(written[3]!.buffer).toBe(large[1]!.buffer);
+    expect(joined(calls).equals(Buffer.concat(pieces))).toBe(true);
+  });
+
+  it('end() and destroy() hand over what was written first', async () => {
+    for (const finish of ['end', 'destroy'] as const) {
+      const { socket, calls } = recordingSocket();
+      const transport = new NodeTransport(socket);
+      transport.start(handler, { writeHighWaterMark: 1 << 20 });
+      transport.write(bytes(3, 1));
+      transport.write(bytes(2, 2));
+      transport[finish]();
+      await tick();
+      expect(joined(calls)).toEqual(Buffer.from([1, 1, 1, 2, 2]));
+    }
+  });
+
+  it('reports backpressure for collected bytes and drains once they are written', async () => {
+    const { socket, calls } = recordingSocket();
+    const transport = new NodeTransport(socket);
+    let drained = 0;
+    transport.start({ ...handler, drain: () => drained++ }, { writeHighWaterMark: 100 });
+    expect(transport.write(bytes(60, 1))).toBe(true);
+    expect(transport.write(bytes(60, 2))).toBe(false);
+    await tick();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls.length).toBe(1);
+    expect(drained).toBe(1);
+    expect(transport.bufferedAmount).toBe(0);
+  });
+});
