@@ -67,10 +67,14 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     ...(options.maxBodySize !== undefined ? { maxBodySize: options.maxBodySize } : {}),
   };
+  // Listeners shared by every socket (no closure per connection).
+  const forget = function (this: Socket): void {
+    sockets.delete(this);
+  };
   const serve = (socket: Socket): void => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => {}); // reported through the transport; never an uncaught 'error'
+    socket.on('close', forget);
+    socket.on('error', ignore); // reported through the transport; never an uncaught 'error'
     serveTransport(new NodeTransport(socket), settings).catch(onError);
   };
   const server: Server = options.tls === undefined
@@ -99,3 +103,5 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     },
   };
 }
+
+function ignore(): void {}

@@ -32,6 +32,10 @@ type NodeSocket = Duplex & Partial<Pick<Socket, 'setNoDelay' | 'setTimeout'>> & 
   remoteFamily?: string | undefined;
 };
 
+/** Where the shared listeners find a socket's transport. */
+const TRANSPORT: unique symbol = Symbol('sansws transport');
+type TaggedSocket = NodeSocket & { [TRANSPORT]?: NodeTransport | undefined };
+
 /** Runs a transport's scheduled flush (a module function: one shared callback, no closure per transport). */
 let flushTransport: (transport: NodeTransport) => void;
 
@@ -53,12 +57,15 @@ export class NodeTransport implements Transport {
     this.#socket = socket as NodeSocket;
     this.#socket.setNoDelay?.(true);
     this.#socket.setTimeout?.(0);
-    socket.on('data', this.#onData);
-    socket.on('end', this.#onEnd);
-    socket.on('close', this.#onClose);
-    socket.on('error', this.#onError);
-    socket.on('drain', this.#onDrain);
-    if (socket.destroyed) queueMicrotask(this.#onClose);
+    // The listeners are shared by every transport (node calls them with the socket as `this`): an idle
+    // connection holds no closure of ours.
+    (socket as TaggedSocket)[TRANSPORT] = this;
+    socket.on('data', NodeTransport.#onData);
+    socket.on('end', NodeTransport.#onEnd);
+    socket.on('close', NodeTransport.#onClose);
+    socket.on('error', NodeTransport.#onError);
+    socket.on('drain', NodeTransport.#onDrain);
+    if (socket.destroyed) queueMicrotask(() => this.#closed());
   }
 
   start(handler: TransportHandler, options: { readonly writeHighWaterMark: number }): void {
@@ -114,7 +121,7 @@ export class NodeTransport implements Transport {
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
     // Only the last write needs a callback: it completes after the earlier ones.
-    const callback = this.#needDrain ? this.#afterWrite : undefined;
+    const callback = this.#needDrain ? (this.#afterWrite ??= () => this.#checkDrain()) : undefined;
     if (pending.length === 1) {
       socket.write(asBuffer(pending[0]!), callback);
     } else if (total <= MERGE_LIMIT) {
@@ -193,38 +200,57 @@ export class NodeTransport implements Transport {
   #detach(): void {
     this.#flush();
     this.#detached = true;
-    this.#socket.off('data', this.#onData);
-    this.#socket.off('end', this.#onEnd);
-    this.#socket.off('close', this.#onClose);
-    this.#socket.off('error', this.#onError);
-    this.#socket.off('drain', this.#onDrain);
+    this.#socket.off('data', NodeTransport.#onData);
+    this.#socket.off('end', NodeTransport.#onEnd);
+    this.#socket.off('close', NodeTransport.#onClose);
+    this.#socket.off('error', NodeTransport.#onError);
+    this.#socket.off('drain', NodeTransport.#onDrain);
+    (this.#socket as TaggedSocket)[TRANSPORT] = undefined;
   }
 
-  readonly #onData = (chunk: Buffer | string): void => {
+  #received(chunk: Buffer | string): void {
     const bytes = typeof chunk === 'string'
       ? new TextEncoder().encode(chunk)
       : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.#handler === null) (this.#early ??= []).push(bytes);
     else this.#handler.data(bytes);
-  };
-  readonly #onEnd = (): void => {
+  }
+  #ended(): void {
     if (this.#handler === null) (this.#early ??= []).push('end');
     else this.#handler.end();
-  };
-  readonly #onClose = (): void => {
+  }
+  #closed(): void {
     if (this.#detached) return;
     this.#detached = true;
     this.#pending = null;
     this.#pendingBytes = 0;
     if (this.#handler === null) (this.#early ??= []).push('closed');
     else this.#handler.closed(this.#error);
-  };
-  readonly #onError = (error: Error): void => {
+  }
+  /** Created on the first write that waits for a drain. */
+  #afterWrite: (() => void) | undefined;
+
+  static #onData(this: TaggedSocket, chunk: Buffer | string): void {
+    const transport = this[TRANSPORT];
+    if (transport !== undefined) transport.#received(chunk);
+  }
+  static #onEnd(this: TaggedSocket): void {
+    const transport = this[TRANSPORT];
+    if (transport !== undefined) transport.#ended();
+  }
+  static #onClose(this: TaggedSocket): void {
+    const transport = this[TRANSPORT];
+    if (transport !== undefined) transport.#closed();
+  }
+  static #onError(this: TaggedSocket, error: Error): void {
     // 'close' follows; an error without a handler must not crash the process.
-    this.#error ??= error;
-  };
-  readonly #onDrain = (): void => this.#checkDrain();
-  readonly #afterWrite = (): void => this.#checkDrain();
+    const transport = this[TRANSPORT];
+    if (transport !== undefined) transport.#error ??= error;
+  }
+  static #onDrain(this: TaggedSocket): void {
+    const transport = this[TRANSPORT];
+    if (transport !== undefined) transport.#checkDrain();
+  }
 
   #checkDrain(): void {
     if (!this.#needDrain || this.bufferedAmount >= this.#highWaterMark) return;

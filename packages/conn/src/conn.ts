@@ -233,6 +233,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** Package-internal access to a Conn's opening handshake. */
 let openedOf: (conn: Conn) => Promise<void>;
 
+let TransportInput: new (conn: Conn) => TransportHandler;
+
 /** Waits for the opening handshake of a Conn created with {@link ConnInit}. */
 export function connOpened(conn: Conn): Promise<void> {
   return openedOf(conn);
@@ -250,7 +252,7 @@ export class Conn implements AsyncIterable<Message> {
   readonly #transport: Transport;
   readonly #timers: Timers;
   readonly #settings: ConnSettings;
-  readonly #onRequest: ((conn: Conn, request: HttpRequest) => void) | undefined;
+  #onRequest: ((conn: Conn, request: HttpRequest) => void) | undefined;
 
   // Opening handshake.
   readonly #opened: Promise<void>;
@@ -308,6 +310,25 @@ export class Conn implements AsyncIterable<Message> {
 
   static {
     openedOf = (conn) => conn.#opened;
+    // The transport's handler: methods on a prototype, not four closures per connection.
+    TransportInput = class implements TransportHandler {
+      readonly #conn: Conn;
+      constructor(conn: Conn) {
+        this.#conn = conn;
+      }
+      data(chunk: Uint8Array): void {
+        this.#conn.#onData(chunk);
+      }
+      end(): void {
+        this.#conn.#onEnd();
+      }
+      drain(): void {
+        this.#conn.#onDrain();
+      }
+      closed(error?: unknown): void {
+        this.#conn.#onClosed(error);
+      }
+    };
   }
 
   /**
@@ -331,6 +352,7 @@ export class Conn implements AsyncIterable<Message> {
     if (this.#engine.state === 'open') {
       this.#isOpen = true;
       this.#resolveOpened();
+      this.#handshakeDone();
     } else if ((init.handshakeTimeout ?? 0) > 0) {
       this.#handshakeTimer = this.#timers.setTimeout(() => {
         this.#handshakeTimer = undefined;
@@ -339,7 +361,9 @@ export class Conn implements AsyncIterable<Message> {
         this.terminate();
       }, init.handshakeTimeout!);
     }
-    this.#transport.start(this.#handler, { writeHighWaterMark: this.#settings.writeHighWaterMark });
+    this.#transport.start(new TransportInput(this), {
+      writeHighWaterMark: this.#settings.writeHighWaterMark,
+    });
     // A transport handed over by a head reader or a proxy tunnel was paused between owners.
     this.#transport.resume();
     if (init.initialData !== undefined && init.initialData.length > 0) {
@@ -425,20 +449,20 @@ export class Conn implements AsyncIterable<Message> {
    */
   async nextReader(options?: CallOptions): Promise<MessageReader> {
     const guard = this.#readGuard(options);
-    let release: () => void;
     let current: CurrentMessage;
     try {
-      release = await this.#lockRead(guard);
+      const locking = this.#lockRead(guard);
+      if (locking !== undefined) await locking;
       try {
         current = await this.#beginMessage(guard);
       } catch (error) {
-        release();
+        this.#unlockRead();
         throw error;
       }
     } finally {
-      guard.dispose();
+      guard?.dispose();
     }
-    return this.#reader(current, release);
+    return this.#reader(current);
   }
 
   /**
@@ -658,34 +682,33 @@ export class Conn implements AsyncIterable<Message> {
     if (!this.#pumping && (this.#engine.state as string) === 'closed') this.#pump();
   }
 
-  readonly #handler: TransportHandler = {
-    data: (chunk) => {
-      if (this.#engine.state === 'closed') return;
-      this.#engine.receiveData(chunk, this.#timers.now());
-      this.#pump();
-    },
-    end: () => {
-      this.#holding = false;
+  // What the transport reports (through a TransportInput, see the static block).
+  #onData(chunk: Uint8Array): void {
+    if (this.#engine.state === 'closed') return;
+    this.#engine.receiveData(chunk, this.#timers.now());
+    this.#pump();
+  }
+  #onEnd(): void {
+    this.#holding = false;
+    this.#engine.receiveEof();
+    this.#pump();
+  }
+  #onDrain(): void {
+    this.#writable = true;
+    this.#processWrites();
+  }
+  #onClosed(error: unknown): void {
+    this.#holding = false;
+    this.#transportClosed = true;
+    this.#destroyed = true;
+    if (this.#endGuard !== undefined) this.#timers.clearTimeout(this.#endGuard);
+    this.#endGuard = undefined;
+    if (this.#engine.state !== 'closed') {
+      this.#transportError = error;
       this.#engine.receiveEof();
       this.#pump();
-    },
-    drain: () => {
-      this.#writable = true;
-      this.#processWrites();
-    },
-    closed: (error) => {
-      this.#holding = false;
-      this.#transportClosed = true;
-      this.#destroyed = true;
-      if (this.#endGuard !== undefined) this.#timers.clearTimeout(this.#endGuard);
-      this.#endGuard = undefined;
-      if (this.#engine.state !== 'closed') {
-        this.#transportError = error;
-        this.#engine.receiveEof();
-        this.#pump();
-      }
-    },
-  };
+    }
+  }
 
   /** Writes the engine's output, applies its transport action, dispatches its events; until quiet. */
   #pump(): void {
@@ -794,6 +817,7 @@ export class Conn implements AsyncIterable<Message> {
         this.#isOpen = true;
         this.#clearHandshakeTimer();
         this.#resolveOpened();
+        this.#handshakeDone();
         return;
       case 'messageStart':
         this.#pushItem(event.messageType === 'text' ? START_TEXT : START_BINARY, 0);
@@ -858,6 +882,7 @@ export class Conn implements AsyncIterable<Message> {
     );
     this.#closeError = error;
     if (!this.#isOpen) this.#rejectOpened(event.error ?? error);
+    this.#handshakeDone();
     this.#rejectQueued(error);
     this.#writer = null;
     const pings = this.#pings;
@@ -868,6 +893,12 @@ export class Conn implements AsyncIterable<Message> {
     this.#resolveClosed({ code: event.code, reason: event.reason, clean: event.clean, error });
   }
 
+  /** Lets go of what only the opening handshake needed (an idle connection keeps nothing it won't use). */
+  #handshakeDone(): void {
+    this.#onRequest = undefined;
+    this.#resolveOpened = this.#rejectOpened = ignore;
+  }
+
   #clearHandshakeTimer(): void {
     if (this.#handshakeTimer !== undefined) this.#timers.clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
@@ -875,7 +906,12 @@ export class Conn implements AsyncIterable<Message> {
 
   // ---- internals: reading --------------------------------------------------------------------------
 
-  #readGuard(options: CallOptions | undefined): CallGuard {
+  /**
+   * The guard of one read call, or null when nothing can cut it short (no signal, no read timeout): such a
+   * read waits with a bare promise, which keeps an idle connection small.
+   */
+  #readGuard(options: CallOptions | undefined): CallGuard | null {
+    if (options?.signal === undefined && this.#settings.readTimeout <= 0) return null;
     return new CallGuard(
       options?.signal,
       this.#timers,
@@ -884,22 +920,19 @@ export class Conn implements AsyncIterable<Message> {
     );
   }
 
-  #lockRead(guard: CallGuard): Promise<() => void> {
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      const next = this.#readWaiters.shift();
-      if (next !== undefined) next();
-      else this.#readLocked = false;
-    };
+  /**
+   * Takes the read turn (reads are served in call order): at once when free (undefined), else a promise
+   * of it. The holder passes it on with #unlockRead, exactly once.
+   */
+  #lockRead(guard: CallGuard | null): Promise<void> | undefined {
     if (!this.#readLocked) {
-      if (guard.failed) return Promise.reject(guard.failure);
+      if (guard?.failed === true) return Promise.reject(guard.failure);
       this.#readLocked = true;
-      return Promise.resolve(release);
+      return undefined;
     }
-    return guard.wait<() => void>((resolve) => {
-      const grant = (): void => resolve(release);
+    if (guard === null) return new Promise<void>((resolve) => this.#readWaiters.push(resolve));
+    return guard.wait<void>((resolve) => {
+      const grant = (): void => resolve();
       this.#readWaiters.push(grant);
       return () => {
         const index = this.#readWaiters.indexOf(grant);
@@ -908,8 +941,15 @@ export class Conn implements AsyncIterable<Message> {
     });
   }
 
+  /** Passes the read turn to the next waiting read, if any. */
+  #unlockRead(): void {
+    const next = this.#readWaiters.shift();
+    if (next !== undefined) next();
+    else this.#readLocked = false;
+  }
+
   /** Returns the message to read, skipping the rest of a cancelled one and waiting for the next start. */
-  async #beginMessage(guard: CallGuard): Promise<CurrentMessage> {
+  async #beginMessage(guard: CallGuard | null): Promise<CurrentMessage> {
     for (;;) {
       const current = this.#current;
       if (current !== null && !current.discard) return current;
@@ -922,24 +962,34 @@ export class Conn implements AsyncIterable<Message> {
     }
   }
 
-  async #nextItem(guard: CallGuard): Promise<InboxItem> {
+  async #nextItem(guard: CallGuard | null): Promise<InboxItem> {
     for (;;) {
       const item = this.#shiftItem();
       if (item !== undefined) return item;
-      // The application wants more and everything delivered was read: a hold ends (see #pump). Whether it
-      // asks for its next message or waits inside a message that cannot complete, it is done answering.
-      if (this.#holding) {
-        this.#releaseHold();
-        continue;
-      }
-      if (this.#closeError !== null) throw this.#closeError;
-      await guard.wait<void>((resolve) => {
-        this.#wake = resolve;
-        return () => {
-          if (this.#wake === resolve) this.#wake = null;
-        };
-      });
+      const wait = this.#waitForItem(guard);
+      if (wait !== undefined) await wait;
     }
+  }
+
+  /**
+   * Called when a read finds the inbox empty: a promise of the next delivery, undefined to look again at
+   * once (a hold ended), or throws the close error.
+   */
+  #waitForItem(guard: CallGuard | null): Promise<void> | undefined {
+    // The application wants more and everything delivered was read: a hold ends (see #pump). Whether it
+    // asks for its next message or waits inside a message that cannot complete, it is done answering.
+    if (this.#holding) {
+      this.#releaseHold();
+      return undefined;
+    }
+    if (this.#closeError !== null) throw this.#closeError;
+    if (guard === null) return new Promise<void>((resolve) => (this.#wake = resolve));
+    return guard.wait<void>((resolve) => {
+      this.#wake = resolve;
+      return () => {
+        if (this.#wake === resolve) this.#wake = null;
+      };
+    });
   }
 
   /**
@@ -976,19 +1026,35 @@ export class Conn implements AsyncIterable<Message> {
     return wholeMessage(start.type, data);
   }
 
-  /** Whole-message reads that must wait (for the read lock or for data); `decode`: text as a string. */
+  /**
+   * Whole-message reads that must wait (for the read turn or for data); `decode`: text as a string. One
+   * async frame (no nested ones), since a connection waiting for its next message holds it while idle.
+   */
   async #readWholeMessage(
     options: CallOptions | undefined,
     decode: boolean,
   ): Promise<Message | MessageBytes> {
     const guard = this.#readGuard(options);
     try {
-      const release = await this.#lockRead(guard);
+      const locking = this.#lockRead(guard);
+      if (locking !== undefined) await locking;
       try {
-        const current = await this.#beginMessage(guard);
         for (;;) {
-          const item = this.#shiftItem() ?? await this.#nextItem(guard);
-          if (item.kind === 'chunk') {
+          const item = this.#shiftItem();
+          if (item === undefined) {
+            const wait = this.#waitForItem(guard);
+            if (wait !== undefined) await wait;
+            continue;
+          }
+          const current = this.#current;
+          if (current === null) {
+            if (item.kind === 'start') {
+              this.#current = { type: item.type, parts: [], bytes: 0, discard: false };
+            }
+          } else if (current.discard) {
+            // The rest of a message whose reader was cancelled.
+            if (item.kind === 'end') this.#current = null;
+          } else if (item.kind === 'chunk') {
             current.parts.push(item.data);
             current.bytes += item.data.length;
           } else if (item.kind === 'end') {
@@ -998,19 +1064,20 @@ export class Conn implements AsyncIterable<Message> {
           }
         }
       } finally {
-        release();
+        this.#unlockRead();
       }
     } finally {
-      guard.dispose();
+      guard?.dispose();
     }
   }
 
-  #reader(current: CurrentMessage, release: () => void): MessageReader {
+  #reader(current: CurrentMessage): MessageReader {
     let done = false;
     let busy = false;
+    // Once: `done` turns every later call away.
     const finish = (): void => {
       done = true;
-      release();
+      this.#unlockRead();
     };
     const reader: MessageReader = {
       type: current.type,
@@ -1037,7 +1104,7 @@ export class Conn implements AsyncIterable<Message> {
           throw error;
         } finally {
           busy = false;
-          guard.dispose();
+          guard?.dispose();
         }
       },
       cancel: () => {
@@ -1234,6 +1301,8 @@ export class Conn implements AsyncIterable<Message> {
 }
 
 const NO_COMPRESS: SendOptions = { compress: false };
+
+function ignore(): void {}
 
 function wholeMessage(type: MessageType, data: Uint8Array): MessageBytes {
   // A codec may hand out subclasses (node Buffers): the API promises plain Uint8Arrays.

@@ -94,11 +94,24 @@ export async function serveTransport(transport: Transport, options: ServeTranspo
   // A GET without Upgrade is answered 426 by the core, as are all other invalid handshakes.
   // A refusal was answered and the transport ended by the Conn, which also bounds the wait for the peer.
   const conn = await upgrader.upgradeParsedRequest(request, transport, rest);
-  try {
-    await options.handler(conn, request);
-  } catch (error) {
+  // Returned rather than awaited: this (large) frame ends here instead of living as long as the connection.
+  return runHandler(options.handler, conn, request);
+}
+
+/** Runs the application's handler; its failure closes the connection with 1011 and is passed on. */
+function runHandler(
+  handler: ServeTransportOptions['handler'],
+  conn: Conn,
+  request: HttpRequest,
+): Promise<void> {
+  const fail = (error: unknown): never => {
     conn.close(1011, 'internal error').catch(() => conn.terminate());
     throw error;
+  };
+  try {
+    return Promise.resolve(handler(conn, request)).catch(fail);
+  } catch (error) {
+    return Promise.reject(error).catch(fail);
   }
 }
 

@@ -198,23 +198,31 @@ export class Upgrader {
       ...(head !== undefined ? { initialData: head } : {}),
       handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
     });
-    const onAbort = (): void => conn.terminate();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const onAbort = signal === undefined ? undefined : (): void => conn.terminate();
+    if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
     return connOpened(conn).then(
       () => {
-        signal?.removeEventListener('abort', onAbort);
-        this.#conns.add(conn);
-        void conn.closed.then(() => this.#conns.delete(conn));
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+        this.#track(conn);
         return conn;
       },
       (error: unknown) => {
-        signal?.removeEventListener('abort', onAbort);
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
         if (signal?.aborted) throw abortReason(signal);
         throw error instanceof CloseError
           ? new ConnError('TRANSPORT_CLOSED', 'the transport closed during the handshake', 0, error)
           : error;
       },
     );
+  }
+
+  /**
+   * Keeps an open connection for `shutdown` until it closes. A method of its own so that the closure kept
+   * for the connection's lifetime captures only `conn`, not the handshake's variables.
+   */
+  #track(conn: Conn): void {
+    this.#conns.add(conn);
+    void conn.closed.then(() => this.#conns.delete(conn));
   }
 
   #engineOptions(): ServerConnectionOptions {
