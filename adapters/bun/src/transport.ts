@@ -6,12 +6,15 @@
  * possibly fewer than given (or -1 when the socket is closed). So the write buffer is ours, in two parts:
  *
  * - the batch: chunks written during one turn of the event loop (an engine's output for one read, the
- *   replies an application makes to every message of that read, each in its own microtask) are collected
- *   and handed to Bun together once the turn's microtasks are done (`setImmediate`), small ones joined into
- *   one `socket.write`, so N pipelined echoes cost one system call, not N (measured with `strace -c`: one
- *   `sendto` per echoed 16 B message before, one per read after). A chunk of {@link WRITE_DIRECT} bytes or
- *   more goes out at once (after the batch before it): joining it would copy it, and one more system call
- *   is cheap beside its size;
+ *   replies an application makes to every message of that read, each in its own microtask) are collected and
+ *   handed to Bun together at the end of the turn (`setImmediate`), small ones joined into one
+ *   `socket.write`, so N pipelined echoes cost one system call, not N (measured with `strace -c`: one
+ *   `sendto` per echoed 16 B message before, one per read after). A turn can be long: Bun delivers every
+ *   ready socket's data in one turn, and 100 connections each compressing 8 messages of 64 KiB kept every
+ *   reply back for most of a second (the benchmark saw no echo at all in its 250 ms windows). So a batch also
+ *   goes out as soon as it holds {@link FLUSH_BYTES} or its first chunk has waited {@link FLUSH_DELAY_MS} ms.
+ *   A chunk of {@link WRITE_DIRECT} bytes or more goes out at once (after the batch before it): joining it
+ *   would copy it, and one more system call is cheap beside its size;
  * - the queue: the unwritten remainder of a partial write, and every chunk after it, in order; Bun's
  *   `drain` handler (the socket is writable again) writes from it until it is empty or Bun takes less again.
  *
@@ -47,6 +50,9 @@ type BunSocket = Socket<BunSocketData>;
 const WRITE_DIRECT = 16 * 1024;
 /** A batch is joined into buffers of at most this many bytes. */
 const JOIN_LIMIT = 256 * 1024;
+/** A batch goes out at once when it holds this many bytes, or when its first chunk waited this long. */
+const FLUSH_BYTES = 64 * 1024;
+const FLUSH_DELAY_MS = 1;
 
 /** A Bun socket as a sansws Transport. */
 export class BunTransport implements Transport {
@@ -59,6 +65,8 @@ export class BunTransport implements Transport {
   #batch: Uint8Array[] = [];
   #batched = 0;
   #flushScheduled = false;
+  /** When the batch's first chunk was written (`performance.now()`). */
+  #batchStart = 0;
   /** Bytes Bun did not take yet, in order; the first may be the remainder of a partial write. */
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -93,9 +101,13 @@ export class BunTransport implements Transport {
       this.#writeBatch();
       this.#send(chunk);
     } else if (chunk.length > 0) {
+      const now = performance.now();
+      if (this.#batch.length === 0) this.#batchStart = now;
       this.#batch.push(chunk);
       this.#batched += chunk.length;
-      if (!this.#flushScheduled) {
+      if (this.#batched >= FLUSH_BYTES || now - this.#batchStart >= FLUSH_DELAY_MS) {
+        this.#writeBatch();
+      } else if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(this.#flushBatch);
       }

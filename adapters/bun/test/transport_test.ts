@@ -62,6 +62,17 @@ describe('BunTransport writes', () => {
     expect(transport.bufferedAmount).toBe(0);
   });
 
+  test('a batch that reaches 64 KiB goes out at once, without waiting for the end of the turn', () => {
+    const socket = fakeSocket();
+    const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
+    transport.start(handler([]), { writeHighWaterMark: 1024 * 1024 });
+    for (let i = 0; i < 4; i++) transport.write(new Uint8Array(15 * 1024).fill(i));
+    expect(socket.writes).toHaveLength(0);
+    transport.write(new Uint8Array(15 * 1024).fill(4));
+    expect(socket.writes.map((w) => w.length)).toEqual([75 * 1024]);
+    expect(transport.bufferedAmount).toBe(0);
+  });
+
   test('a big chunk is handed over as it is (no copy), after the batch before it', () => {
     const socket = fakeSocket();
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
