@@ -5,7 +5,7 @@
  * Theory of operation. Reading: one loop calls `conn.read` into a buffer it reuses, and copies out exactly
  * the bytes read before handing them on (the engine takes ownership of its input: it unmasks in place and
  * hands out views). The buffer's size follows the traffic ({@link ReadSizer}): it doubles while reads fill
- * it, up to 64 KiB, and halves after a read that used less than a quarter of it, down to 2 KiB, so an idle
+ * it, up to 64 KiB, and halves after reads that used less than a quarter of it, down to 2 KiB, so an idle
  * connection's pending read holds 2 KiB, not 64 KiB (which was most of an idle connection's memory). Handing
  * on a view of a fresh buffer per read instead would save the copy, but zeroing a new 64 KiB buffer (and its
  * page faults) per read costs about what the copy saves (perf, 64 KiB echoes: `memset` under `#read` was 5.6%
@@ -17,12 +17,15 @@
  * runs, when it was queued from a microtask, once the microtask queue is empty; a Conn writes from microtasks
  * (continuations of the awaited read, the application's replies), so what the engine produced for one read
  * and the replies to each of its messages leave together (`strace -c` on the echo server, 16 B messages 64 in
- * flight: one `sendto` per read, where starting the loop at the first write made about one per message):
- * queued chunks below 16 KiB are joined into one `conn.write` (up to 256 KiB), bigger ones are written as
- * they are (no copy). `bufferedAmount` is the queue's size, `write` returns whether it is below the
- * high-water mark, and `drain` is reported once the loop brings it below again. `end()` lets the queue empty,
- * then `closeWrite()` sends the FIN. The connection is closed once both directions are done (`read` saw EOF
- * and our FIN went out), on `destroy()` or on an error; `closed` is reported once.
+ * flight: one `sendto` per read, where starting the loop at the first write made about one per message). A
+ * turn can be long, though: Deno resolves every ready connection's read in one turn, so with 100 connections
+ * compressing 64 KiB messages the replies of the first would wait for the work of all; so the loop starts at
+ * once when 64 KiB wait or the first waited 1 ms. Queued chunks below 16 KiB are joined into one `conn.write`
+ * (up to 256 KiB), bigger ones are written as they are (no copy). `bufferedAmount` is the queue's size,
+ * `write` returns whether it is below the high-water mark, and `drain` is reported once the loop brings it
+ * below again. `end()` lets the queue empty, then `closeWrite()` sends the FIN. The connection is closed once
+ * both directions are done (`read` saw EOF and our FIN went out), on `destroy()` or on an error; `closed` is
+ * reported once.
  *
  * @module
  */
@@ -33,16 +36,23 @@ import type { ClientTlsOptions, NetAddress, Transport, TransportHandler } from '
 /** Queued chunks smaller than this are joined into one `conn.write`, up to {@link JOIN_LIMIT} bytes. */
 const JOIN_BELOW = 16 * 1024;
 const JOIN_LIMIT = 256 * 1024;
+/** Writing starts at once when this many bytes wait, or when the first of them waited this long. */
+const FLUSH_BYTES = 64 * 1024;
+const FLUSH_DELAY_MS = 1;
 
 /**
  * The size of the next read's buffer: starts at {@link ReadSizer.MIN}, doubles (up to {@link ReadSizer.MAX})
- * after a read that filled it, halves (down to {@link ReadSizer.MIN}) after one that used less than a quarter
- * of it.
+ * after a read that filled it, halves (down to {@link ReadSizer.MIN}) after {@link ReadSizer.SHRINK_AFTER}
+ * reads in a row that each used less than a quarter of it. Growing at once keeps bulk transfers at full-size
+ * reads; shrinking only after several small reads keeps a connection whose reads vary in size from replacing
+ * its buffer (a new, zeroed allocation) on every other read.
  */
 class ReadSizer {
   static readonly MIN = 2 * 1024;
   static readonly MAX = 64 * 1024;
+  static readonly SHRINK_AFTER = 4;
   #size = ReadSizer.MIN;
+  #small = 0;
 
   /** Bytes to offer the next read. */
   get size(): number {
@@ -51,8 +61,15 @@ class ReadSizer {
 
   /** Records that a read of a {@link size}-byte buffer returned `n` bytes. */
   update(n: number): void {
-    if (n >= this.#size) this.#size = Math.min(this.#size * 2, ReadSizer.MAX);
-    else if (n < this.#size / 4) this.#size = Math.max(this.#size / 2, ReadSizer.MIN);
+    if (n >= this.#size) {
+      this.#size = Math.min(this.#size * 2, ReadSizer.MAX);
+      this.#small = 0;
+    } else if (n >= this.#size / 4) {
+      this.#small = 0;
+    } else if (++this.#small >= ReadSizer.SHRINK_AFTER) {
+      this.#size = Math.max(this.#size / 2, ReadSizer.MIN);
+      this.#small = 0;
+    }
   }
 }
 
@@ -72,6 +89,9 @@ export class DenoTransport implements Transport {
   #queue: Uint8Array[] = [];
   #queued = 0;
   #writing = false;
+  /** The write loop will start from `process.nextTick`; since when (`performance.now()`). */
+  #startScheduled = false;
+  #scheduledAt = 0;
   #needDrain = false;
   #ending = false;
   #writeDone = false;
@@ -111,8 +131,14 @@ export class DenoTransport implements Transport {
       this.#queue.push(chunk);
       this.#queued += chunk.length;
       if (!this.#writing) {
-        this.#writing = true;
-        process.nextTick(this.#startWriting);
+        const now = performance.now();
+        if (!this.#startScheduled) {
+          this.#startScheduled = true;
+          this.#scheduledAt = now;
+          process.nextTick(this.#startWriting);
+        } else if (this.#queued >= FLUSH_BYTES || now - this.#scheduledAt >= FLUSH_DELAY_MS) {
+          void this.#writeLoop();
+        }
       }
     }
     if (this.#queued < this.#highWaterMark) return true;
@@ -204,7 +230,8 @@ export class DenoTransport implements Transport {
   }
 
   readonly #startWriting = (): void => {
-    void this.#writeLoop();
+    this.#startScheduled = false;
+    if (!this.#writing) void this.#writeLoop();
   };
 
   async #writeLoop(): Promise<void> {

@@ -69,6 +69,18 @@ Deno.test('DenoTransport: chunks written in one turn, across microtasks, leave i
   transport.destroy();
 });
 
+Deno.test('DenoTransport: 64 KiB waiting start the write at once, without waiting for the end of the turn', async () => {
+  const conn = fakeConn();
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1024 * 1024 });
+  await Promise.resolve();
+  for (let i = 0; i < 4; i++) transport.write(new Uint8Array(15 * 1024).fill(i));
+  assert.equal(conn.writes.length, 0);
+  transport.write(new Uint8Array(15 * 1024).fill(4));
+  assert.deepEqual(conn.writes.map((w) => w.length), [75 * 1024]);
+  transport.destroy();
+});
+
 Deno.test('DenoTransport: a read is handed on in a buffer of its own, never overwritten by the next read', async () => {
   const conn = fakeConn();
   const transport = new DenoTransport(conn as unknown as Deno.Conn);
@@ -92,8 +104,16 @@ Deno.test('DenoTransport: an idle read offers 2 KiB; reads that fill the buffer 
     await settle();
   }
   assert.deepEqual(conn.offered.map((b) => b.length / 1024), [2, 4, 8, 16, 32, 64, 64, 64, 64, 64, 64]);
-  // Small reads shrink it back, so a connection gone quiet holds a small buffer.
-  for (let i = 0; i < 5; i++) {
+  // Small reads shrink it back (halving after every 4 in a row), so a connection gone quiet holds a small
+  // buffer; one read that is not small starts the count again.
+  for (let i = 0; i < 3; i++) {
+    conn.deliver(new Uint8Array(16));
+    await settle();
+  }
+  conn.deliver(new Uint8Array(32 * 1024));
+  await settle();
+  assert.equal(conn.offered.at(-1)!.length, 64 * 1024);
+  for (let i = 0; i < 4 * 5; i++) {
     conn.deliver(new Uint8Array(16));
     await settle();
   }
