@@ -655,7 +655,11 @@ export abstract class Connection {
     },
     onMessage: (text, data) => {
       this.#messagesUntaken++;
-      this.#events.push(text ? new LazyTextEvent(data) : { type: 'binary', data });
+      this.#events.push(text ? new LazyTextEvent(data, 0, data.length) : { type: 'binary', data });
+    },
+    onTextIn: (source, start, length) => {
+      this.#messagesUntaken++;
+      this.#events.push(new LazyTextEvent(source, start, length));
     },
     onPing: (data) => {
       this.emit({ type: 'ping', data });
@@ -745,20 +749,30 @@ function closePayload(code: number, reason: string): Uint8Array {
  */
 class LazyTextEvent implements TextEvent {
   readonly type = 'text' as const;
-  readonly #bytes: Uint8Array;
+  // The message is #source[#start, #start + #length); its view is made on first use (see `bytes`).
+  readonly #source: Uint8Array;
+  readonly #start: number;
+  readonly #length: number;
+  #bytes: Uint8Array | undefined;
   #data: string | undefined;
 
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes;
+  constructor(source: Uint8Array, start: number, length: number) {
+    this.#source = source;
+    this.#start = start;
+    this.#length = length;
   }
 
   get data(): string {
-    return this.#data ??= utf8Decoder.decode(this.#bytes);
+    return this.#data ??= utf8Decoder.decode(this.bytes);
   }
 
-  /** The message as received: valid UTF-8, not decoded. */
+  /**
+   * The message as received: valid UTF-8, not decoded. A view made on first access (then kept): while
+   * events wait in the queue, a text event is one object, not two.
+   */
   get bytes(): Uint8Array {
-    return this.#bytes;
+    const source = this.#source;
+    return this.#bytes ??= new Uint8Array(source.buffer, source.byteOffset + this.#start, this.#length);
   }
 
   toJSON(): { type: 'text'; data: string } {

@@ -12,8 +12,9 @@
  * Whole-message mode (`wholeMessages`, the engine's default) assembles messages here, so that the common
  * cases cost no list and no second copy:
  * - a single-frame message that lies inside one chunk is delivered as a view of that chunk. The loop in
- *   `#smallFrames` handles runs of such frames (most small messages) with no per-frame state changes,
- *   one view and one `onMessage` call each;
+ *   `#smallFrames` handles runs of such frames (most small messages) with no per-frame state changes
+ *   and one handler call each: a view for binary, and for text only the position (the text event makes
+ *   its view when first asked for its bytes or string);
  * - a frame that spans chunks is copied, piece by piece as it arrives (while the piece is in cache), into
  *   one buffer of the frame's exact size, allocated when its first piece arrives. Only frames of up to
  *   `PRESIZE_MAX` bytes are pre-sized, so that a peer cannot make us commit more than that ahead of the
@@ -52,6 +53,11 @@ export interface ReceiverHandler {
   onMessageEnd(): void;
   /** Whole-message mode: a complete, valid message (text: valid UTF-8). */
   onMessage(text: boolean, data: Uint8Array): void;
+  /**
+   * Whole-message mode: a complete text message, valid UTF-8, that is `source[start, start + length)`
+   * (no view made: the consumer makes one if and when it needs it).
+   */
+  onTextIn(source: Uint8Array, start: number, length: number): void;
   onPing(payload: Uint8Array): void;
   onPong(payload: Uint8Array): void;
   /** A valid close frame; `code` is 1005 when it had no payload (RFC 6455 §7.1.5). */
@@ -274,8 +280,6 @@ export class Receiver {
       if (end - payload < length) break; // not all in this chunk
       const text = b0 === 0x81;
       const stop = payload + length;
-      // A plain Uint8Array view, whatever the input's class (Buffer#subarray is several times slower).
-      const data = new Uint8Array(chunk.buffer, chunk.byteOffset + payload, length);
       let high = 0;
       if (masked) {
         const k0 = chunk[p]!, k1 = chunk[p + 1]!, k2 = chunk[p + 2]!, k3 = chunk[p + 3]!;
@@ -294,7 +298,7 @@ export class Receiver {
           key[1] = k1;
           key[2] = k2;
           key[3] = k3;
-          applyMask(data, key, 0);
+          applyMask(chunk, key, 0, payload, stop);
           high = 0x80;
         }
       } else {
@@ -303,12 +307,18 @@ export class Receiver {
       at = stop;
       this.#buffered -= at - this.#offset;
       this.#offset = at;
-      // RFC 6455 §8.1: a text message is valid UTF-8 (pure ASCII is).
-      if (text && high >= 0x80 && length > 0 && !this.#validWhole(data)) {
-        this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
-        return true;
+      if (text) {
+        // RFC 6455 §8.1: a text message is valid UTF-8 (pure ASCII is).
+        if (high >= 0x80 && length > 0 && !this.#validRange(chunk, payload, stop)) {
+          this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+          return true;
+        }
+        // No view here: a text event that is never asked for its bytes never needs one.
+        handler.onTextIn(chunk, payload, length);
+      } else {
+        // A plain Uint8Array view, whatever the input's class (Buffer#subarray is several times slower).
+        handler.onMessage(false, new Uint8Array(chunk.buffer, chunk.byteOffset + payload, length));
       }
-      handler.onMessage(text, data);
       if (this.#state !== HEADER) return true; // stopped by the handler
     }
     if (at === start) return false;
@@ -323,6 +333,14 @@ export class Receiver {
   #validWhole(data: Uint8Array): boolean {
     const fast = this.#validateUtf8;
     return fast !== undefined && data.length >= FAST_UTF8_MIN ? fast(data) : isValidUtf8(data);
+  }
+
+  /** Validates a whole text message that is `source[start, end)`. */
+  #validRange(source: Uint8Array, start: number, end: number): boolean {
+    const fast = this.#validateUtf8;
+    return fast !== undefined && end - start >= FAST_UTF8_MIN
+      ? fast(new Uint8Array(source.buffer, source.byteOffset + start, end - start))
+      : isValidUtf8(source, start, end);
   }
 
   /** Advances past `n` bytes known to lie in `chunk` (= chunks[0]). */

@@ -349,6 +349,46 @@ describe('RFC 6455 §5.1, §5.2, §8.1 in runs of small frames (the receiver fas
       expect(conn.takeEvents().map((e) => e.type)).toEqual(['text', 'ping', 'text']);
     });
   }
+  for (const role of ROLES) {
+    it(`${role}: text events of frames inside one chunk are views of it, made once, at the right place`, () => {
+      const conn = open(role);
+      const texts = ['a', 'naïve € 😀', 'x'.repeat(31), 'y'.repeat(33), 'z€'.repeat(40), ''];
+      const frames = texts.map((text) => frame({ opcode: 1, payload: text, mask: peerMask(role) }));
+      // The input is a view that does not start at the beginning of its buffer.
+      const chunk = concatBytes([Uint8Array.of(0xff, 0xfe, 0xfd), ...frames]).subarray(3);
+      conn.receiveData(chunk);
+      const events = conn.takeEvents();
+      expect(events.map((e) => (e.type === 'text' ? e.data : e.type))).toEqual(texts);
+      for (const [i, event] of events.entries()) {
+        if (event.type !== 'text') continue;
+        expect(event.bytes.buffer).toBe(chunk.buffer);
+        expect(event.bytes).toBe(event.bytes);
+        expect(event.bytes.constructor).toBe(Uint8Array);
+        expect(new TextDecoder().decode(event.bytes)).toBe(texts[i]);
+      }
+    });
+    it(`${role}: with an injected validator, a 64+ byte text inside a chunk is checked by it (1007 when invalid)`, () => {
+      const seen: number[] = [];
+      const validateUtf8 = (b: Uint8Array) => {
+        seen.push(b.length);
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(b);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const conn = open(role, { validateUtf8 });
+      const bad = concatBytes([new TextEncoder().encode('b'.repeat(70)), Uint8Array.of(0xed, 0xa0, 0x80)]);
+      conn.receiveData(concatBytes([
+        frame({ opcode: 1, payload: 'g'.repeat(64), mask: peerMask(role) }),
+        frame({ opcode: 1, payload: bad, mask: peerMask(role) }),
+      ]));
+      expect(received(conn.takeEvents())).toEqual([{ type: 'text', data: 'g'.repeat(64) }]);
+      expect(seen).toEqual([64, 73]);
+      expect(expectClosedWith(conn, 1007).error).toMatchObject({ code: 'INVALID_UTF8' });
+    });
+  }
   it('the 1 MiB stream a benchmark feeds (16-byte frames, 64 KiB chunks) arrives whole and intact', () => {
     const conn = openServer();
     const frames: Uint8Array[] = [];
