@@ -2,16 +2,21 @@
  * `Conn`: one WebSocket connection driven over a {@link Transport}, with promises, backpressure both ways
  * and typed close errors (gorilla/websocket's `Conn`, in TypeScript).
  *
- * Theory of operation. A Conn owns a core engine (`ServerConnection` or `ClientConnection`, always in
- * streaming mode) and a transport. Every input (bytes, EOF, a timer) and every command goes to the engine,
- * then {@link Conn} "pumps": it writes the engine's output to the transport, applies its transport action
- * and dispatches its events, until both are empty (handling an event may issue commands).
+ * Theory of operation. A Conn owns a core engine (`ServerConnection` or `ClientConnection`) and a
+ * transport. Every input (bytes, EOF, a timer) and every command goes to the engine, then {@link Conn}
+ * "pumps": it writes the engine's output to the transport, applies its transport action and dispatches its
+ * events, until both are empty (handling an event may issue commands).
  *
- * Reading. Streamed message events land in an inbox of items (start, chunk, end); whole-message reads
- * assemble them, streaming reads hand chunks out as they come. When the inbox holds more than
- * `readHighWaterMark` unread bytes the transport is paused, and resumed once reads bring it down to half
- * that; a message larger than the mark read with `readMessage` never pauses, since that read drains the
- * inbox as it assembles (its size is bounded by `maxMessageSize`). While the transport is paused the
+ * Reading. Message events land in an inbox of items. Until the application first asks for a streaming
+ * reader (`nextReader`), the engine assembles each message (a view of the received chunk when the message
+ * lies inside one, else one buffer of its size) and it is queued as one item. From then on the engine
+ * streams (start, chunk, end items), from the first message that begins after the call: whole-message reads
+ * assemble those, streaming reads hand chunks out as they come, and a message queued whole is handed to a
+ * streaming reader as one chunk. When the inbox holds more than `readHighWaterMark` unread bytes the
+ * transport is paused, and resumed once reads bring it down to half that. A message being assembled is
+ * not in the inbox yet, so it never pauses the transport: its size is bounded by `maxMessageSize`, as that
+ * of any whole-message read is, and a streamed message drains the inbox as it is read (a larger message
+ * read with `readMessage` never pauses either). While the transport is paused the
  * keepalive timer is held too: the peer's pong may be stuck behind unread data, and the peer was alive
  * when we paused. Reads are served one at a time, in call order.
  *
@@ -195,6 +200,7 @@ export interface ConnInit {
 }
 
 type InboxItem =
+  | { readonly kind: 'message'; readonly type: MessageType; readonly data: Uint8Array }
   | { readonly kind: 'start'; readonly type: MessageType }
   | { readonly kind: 'chunk'; readonly data: Uint8Array }
   | { readonly kind: 'end' };
@@ -212,6 +218,8 @@ interface CurrentMessage {
   bytes: number;
   /** Its reader was cancelled: drop the rest. */
   discard: boolean;
+  /** It arrived whole (`parts` holds all of it; no end item follows in the inbox). */
+  complete: boolean;
 }
 
 interface WriteJob {
@@ -289,6 +297,8 @@ export class Conn implements AsyncIterable<Message> {
   #inboxHead = 0;
   #inboxBytes = 0;
   #paused = false;
+  /** A streaming reader was asked for: the engine delivers streaming events from the next message on. */
+  #wantStreaming = false;
   #current: CurrentMessage | null = null;
   #wake: (() => void) | null = null;
   #readLocked = false;
@@ -341,7 +351,8 @@ export class Conn implements AsyncIterable<Message> {
     this.#timers = init.timers;
     this.#settings = init.settings;
     this.#onRequest = init.onRequest;
-    this.#engine.streaming = true;
+    // Whole messages until the application asks for a streaming reader (see #wantStreaming).
+    this.#engine.streaming = false;
     this.#opened = new Promise<void>((resolve, reject) => {
       this.#resolveOpened = resolve;
       this.#rejectOpened = reject;
@@ -445,9 +456,15 @@ export class Conn implements AsyncIterable<Message> {
   /**
    * Waits for the next message and returns a reader of its chunks, delivered as they arrive, so that a
    * message of any size streams through in bounded memory (raise `maxMessageSize` for very large ones).
-   * Other reads wait until the reader reaches the end or is cancelled.
+   * Other reads wait until the reader reaches the end or is cancelled. Messages are streamed from the
+   * first one that begins after the first `nextReader` call; one that had begun arriving before it is
+   * assembled (up to `maxMessageSize`) and read as one chunk.
    */
   async nextReader(options?: CallOptions): Promise<MessageReader> {
+    if (!this.#wantStreaming) {
+      this.#wantStreaming = true;
+      this.#useStreaming();
+    }
     const guard = this.#readGuard(options);
     let current: CurrentMessage;
     try {
@@ -687,6 +704,22 @@ export class Conn implements AsyncIterable<Message> {
     if (this.#engine.state === 'closed') return;
     this.#engine.receiveData(chunk, this.#timers.now());
     this.#pump();
+    if (this.#wantStreaming) this.#useStreaming();
+  }
+
+  /**
+   * Switches the engine to streaming events once a streaming reader was asked for. Until then the engine
+   * assembles each message itself (one buffer of the frame's size, or a view of the received chunk) and
+   * Conn queues it as one item. The engine refuses the switch inside a message: that message arrives whole
+   * (its reader gets it as one chunk) and the switch is retried after each received chunk.
+   */
+  #useStreaming(): void {
+    if (this.#engine.streaming || this.#engine.state !== 'open') return;
+    try {
+      this.#engine.streaming = true;
+    } catch {
+      // Inside a message: retried after the next chunk.
+    }
   }
   #onEnd(): void {
     this.#holding = false;
@@ -854,8 +887,10 @@ export class Conn implements AsyncIterable<Message> {
         this.#finish(event);
         return;
       case 'text':
+        this.#pushItem({ kind: 'message', type: 'text', data: event.bytes }, event.bytes.length);
+        return;
       case 'binary':
-        // Not produced in streaming mode.
+        this.#pushItem({ kind: 'message', type: 'binary', data: event.data }, event.data.length);
         return;
     }
   }
@@ -957,7 +992,10 @@ export class Conn implements AsyncIterable<Message> {
       if (current !== null) {
         if (item.kind === 'end') this.#current = null;
       } else if (item.kind === 'start') {
-        this.#current = { type: item.type, parts: [], bytes: 0, discard: false };
+        this.#current = { type: item.type, parts: [], bytes: 0, discard: false, complete: false };
+      } else if (item.kind === 'message') {
+        const parts = item.data.length === 0 ? [] : [item.data];
+        this.#current = { type: item.type, parts, bytes: item.data.length, discard: false, complete: true };
       }
     }
   }
@@ -1002,7 +1040,12 @@ export class Conn implements AsyncIterable<Message> {
     const inbox = this.#inbox;
     const head = this.#inboxHead;
     const start = inbox[head];
-    if (start === undefined || start.kind !== 'start') return null;
+    if (start === undefined) return null;
+    if (start.kind === 'message') {
+      this.#shiftItem();
+      return wholeMessage(start.type, start.data);
+    }
+    if (start.kind !== 'start') return null;
     let end = head + 1;
     while (end < inbox.length && inbox[end]!.kind !== 'end') end++;
     if (end === inbox.length) return null;
@@ -1048,8 +1091,12 @@ export class Conn implements AsyncIterable<Message> {
           }
           const current = this.#current;
           if (current === null) {
+            if (item.kind === 'message') {
+              const whole = wholeMessage(item.type, item.data);
+              return decode ? decoded(whole) : whole;
+            }
             if (item.kind === 'start') {
-              this.#current = { type: item.type, parts: [], bytes: 0, discard: false };
+              this.#current = { type: item.type, parts: [], bytes: 0, discard: false, complete: false };
             }
           } else if (current.discard) {
             // The rest of a message whose reader was cancelled.
@@ -1089,6 +1136,11 @@ export class Conn implements AsyncIterable<Message> {
           current.bytes -= part.length;
           return part;
         }
+        if (current.complete) {
+          this.#current = null;
+          finish();
+          return null;
+        }
         busy = true;
         const guard = this.#readGuard(options);
         try {
@@ -1112,6 +1164,8 @@ export class Conn implements AsyncIterable<Message> {
         current.discard = true;
         current.parts = [];
         current.bytes = 0;
+        // A message that arrived whole has no end item left to skip to.
+        if (current.complete && this.#current === current) this.#current = null;
         finish();
       },
       async *[Symbol.asyncIterator]() {
@@ -1150,7 +1204,7 @@ export class Conn implements AsyncIterable<Message> {
       this.#inbox = this.#inbox.slice(this.#inboxHead);
       this.#inboxHead = 0;
     }
-    if (item.kind === 'chunk') {
+    if (item.kind === 'chunk' || item.kind === 'message') {
       this.#inboxBytes -= item.data.length;
       if (this.#paused && this.#inboxBytes <= this.#settings.readHighWaterMark / 2) this.#setPaused(false);
     }
@@ -1326,5 +1380,5 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 const HOLD_GRACE = 1000;
 
 function isMessageEnd(event: WebSocketEvent): boolean {
-  return event.type === 'messageEnd';
+  return event.type === 'messageEnd' || event.type === 'text' || event.type === 'binary';
 }

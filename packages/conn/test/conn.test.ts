@@ -127,17 +127,52 @@ describe('whole messages (RFC 6455 §5.6)', () => {
 describe('streaming (RFC 6455 §5.4 fragmentation)', () => {
   it('nextWriter sends one frame per chunk and nextReader delivers them as they arrive', async () => {
     const { server, client, clientTransport } = await openPair();
+    // Asked for before the message: the engine streams it.
+    const reading = server.nextReader();
     const writer = await client.nextWriter('binary');
     const before = clientTransport.written.length;
     await writer.write(Uint8Array.of(1, 2));
     await writer.write(Uint8Array.of(3));
     await writer.close(Uint8Array.of(4, 5));
     expect(clientTransport.written.length - before).toBe(3);
-    const reader = await server.nextReader();
+    const reader = await reading;
     expect(reader.type).toBe('binary');
     const chunks: number[][] = [];
     for await (const chunk of reader) chunks.push([...chunk]);
     expect(chunks).toEqual([[1, 2], [3], [4, 5]]);
+    // Later messages stream too, even when they arrive before the next reader is asked for.
+    await client.writeMessage('binary', Uint8Array.of(6));
+    const writer2 = await client.nextWriter('binary');
+    await writer2.write(Uint8Array.of(7));
+    await writer2.close(Uint8Array.of(8));
+    const seen: number[][] = [];
+    for (let i = 0; i < 2; i++) {
+      for await (const chunk of await server.nextReader()) seen.push([...chunk]);
+    }
+    expect(seen).toEqual([[6], [7], [8]]);
+  });
+
+  it('a message that arrived before any streaming reader was asked for is read as one chunk', async () => {
+    const { server, client } = await openPair();
+    const writer = await client.nextWriter('binary');
+    await writer.write(Uint8Array.of(1, 2));
+    await writer.close(Uint8Array.of(3));
+    await client.writeMessage('text', 'hé');
+    const reader = await server.nextReader();
+    const chunks: number[][] = [];
+    for await (const chunk of reader) chunks.push([...chunk]);
+    expect(chunks).toEqual([[1, 2, 3]]);
+    // The reader of a whole message ends at its end: the next read gets the next message.
+    expect(await server.readMessage()).toEqual({ type: 'text', data: 'hé' });
+  });
+
+  it('a cancelled reader of a message that arrived whole leaves the next message intact', async () => {
+    const { server, client } = await openPair();
+    await client.writeMessage('binary', Uint8Array.of(1, 2, 3));
+    await client.writeMessage('binary', Uint8Array.of(4));
+    const reader = await server.nextReader();
+    reader.cancel();
+    expect(await server.readMessage()).toEqual({ type: 'binary', data: Uint8Array.of(4) });
   });
 
   it('streams a message much larger than the read high-water mark in bounded memory', async () => {
