@@ -38,6 +38,7 @@ export type {
   ConnOptions,
   DialResult,
   Message,
+  MessageBytes,
   MessageReader,
   MessageType,
   MessageWriter,

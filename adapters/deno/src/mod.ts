@@ -39,6 +39,7 @@ export type {
   ConnOptions,
   DialResult,
   Message,
+  MessageBytes,
   MessageReader,
   MessageType,
   MessageWriter,
