@@ -29,7 +29,7 @@ const base = compiled ? '../../dist/' : '../src/';
 const ext = compiled ? '.js' : '.ts';
 const { applyMask } = (await import(`${base}mask${ext}`)) as Mask;
 const { isValidUtf8 } = (await import(`${base}utf8${ext}`)) as Utf8;
-const { maskWasm, setWasmKernelsEnabled, validateUtf8Wasm, wasmKernels } =
+const { setWasmKernelsEnabled, unmaskWasm, validateUtf8Wasm, wasmKernels } =
   (await import(`${base}kernels${ext}`)) as Kernels;
 
 function option(name: string): string | undefined {
@@ -95,7 +95,7 @@ const cases: Case[] = [
       return bytes;
     },
     js: (bytes) => applyMask(bytes, key, 1),
-    wasm: (bytes) => maskWasm(kernels, bytes, key, 1, 0, bytes.length),
+    wasm: (bytes) => unmaskWasm(kernels, bytes, key, 1, 0, bytes.length, bytes, 0, null),
   },
   ...(['ASCII', 'mixed text'] as const).map((name): Case => ({
     name: `UTF-8 ${name}`,

@@ -7,7 +7,8 @@
  * instantiated synchronously on first use. If `WebAssembly` is missing, cannot validate the module (no
  * SIMD), or anything throws, the kernels stay off for the life of the process and callers use their
  * JavaScript paths. Input is copied into a fixed window of the module's memory, processed there, and (for
- * unmasking) copied back; a long input goes through the window slice by slice, so the memory never grows
+ * unmasking) copied out to its destination, which may be the input itself or another buffer (the message
+ * being assembled); text is validated in the window between the two copies (unmaskWasm); a long input goes through the window slice by slice, so the memory never grows
  * with the message. Both copies are `TypedArray.prototype.set`, which runs at memcpy speed, so the cost
  * over JavaScript is two cheap passes and one call per window. The module must stay small: browsers have
  * refused synchronous compilation on the main thread above a size limit (Chrome: 4 KB, later 8 MB); such a
@@ -18,7 +19,7 @@ import { decodeBase64 } from './base64.ts';
 import { KERNELS_WASM } from './kernels-wasm.ts';
 
 // The few WebAssembly members used, typed here so that the core needs no DOM type library.
-interface WasmExports {
+export interface WasmExports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   mask(start: number, end: number, key: number): void;
   utf8(start: number, end: number): number;
@@ -84,24 +85,41 @@ export function setWasmKernelsEnabled(enabled: boolean | 'reload'): void {
   kernels = enabled === false ? null : loaded;
 }
 
-/** XORs `data[start..end)` in place with `key` rotated to `phase`, as applyMask does. */
-export function maskWasm(
+/** What unmaskWasm feeds the unmasked bytes to: a Utf8Validator (typed here: utf8.ts imports this module). */
+export interface PieceValidator {
+  update(bytes: Uint8Array, start: number, end: number): boolean;
+}
+
+/**
+ * Unmasks `src[start..end)` with `key` rotated to `phase`, as applyMask does, writing the result to `dst`
+ * from `at` (`dst` may be `src` with `at` = `start`: in place). With `utf8`, the unmasked bytes are fed to
+ * it while they are in the module's memory, so that unmasking and validating text cost one copy in and
+ * one copy out per window, whatever the destination.
+ *
+ * @returns false as soon as `utf8` rejects a window (that window is not written); true otherwise.
+ */
+export function unmaskWasm(
   kernels: WasmExports,
-  data: Uint8Array,
+  src: Uint8Array,
   key: Uint8Array,
   phase: number,
   start: number,
   end: number,
-): void {
+  dst: Uint8Array,
+  at: number,
+  utf8: PieceValidator | null,
+): boolean {
   const p = phase & 3;
   // The key as a little-endian word whose first byte applies at the slice's first byte.
   const word = key[p]! | (key[(p + 1) & 3]! << 8) | (key[(p + 2) & 3]! << 16) | (key[(p + 3) & 3]! << 24);
   for (let i = start; i < end; i += WINDOW) {
     const n = end - i < WINDOW ? end - i : WINDOW;
-    memory.set(data.subarray(i, i + n));
+    memory.set(src.subarray(i, i + n));
     kernels.mask(0, n, word);
-    data.set(memory.subarray(0, n), i);
+    if (utf8 !== null && !utf8.update(memory, 0, n)) return false;
+    dst.set(memory.subarray(0, n), at + i - start);
   }
+  return true;
 }
 
 /**
@@ -118,6 +136,11 @@ export function validateUtf8Wasm(
   end: number,
 ): number {
   let i = start;
+  if (bytes.buffer === memory.buffer) {
+    // Already in the module's memory (unmaskWasm's window): validated where it is, no copy.
+    const stop = end - i >= 16 ? kernels.utf8(i, end) : i;
+    return stop < 0 ? -1 : stop;
+  }
   while (end - i >= 16) {
     const n = end - i < WINDOW ? end - i : WINDOW;
     memory.set(bytes.subarray(i, i + n));

@@ -8,7 +8,7 @@
  * on, the WebAssembly SIMD kernel (kernels.ts) does the work instead, where the runtime can run it.
  */
 
-import { maskWasm, WASM_MASK_MIN, wasmKernels } from './kernels.ts';
+import { unmaskWasm, WASM_MASK_MIN, wasmKernels } from './kernels.ts';
 
 const keyBytes = new Uint8Array(4);
 // Same buffer read as one native-endian word: XOR with it is XOR with the 4 key bytes in memory order.
@@ -30,7 +30,10 @@ export function applyMask(
 ): void {
   if (end - start >= WASM_MASK_MIN) {
     const kernels = wasmKernels();
-    if (kernels !== null) return maskWasm(kernels, data, key, phase, start, end);
+    if (kernels !== null) {
+      unmaskWasm(kernels, data, key, phase, start, end, data, start, null);
+      return;
+    }
   }
   const k0 = key[0]!, k1 = key[1]!, k2 = key[2]!, k3 = key[3]!;
   let i = start;

@@ -29,6 +29,7 @@
 
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
 import { isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode } from './frames.ts';
+import { unmaskWasm, WASM_MASK_MIN, type WasmExports, wasmKernels } from './kernels.ts';
 import { applyMask } from './mask.ts';
 import { utf8Decoder } from './platform.ts';
 import { isValidUtf8, Utf8Validator } from './utf8.ts';
@@ -88,7 +89,11 @@ const FAST_UTF8_MIN = 64;
 const PRESIZE_MAX = 1024 * 1024;
 /** Payloads up to this size are unmasked (and checked for ASCII) inline, not through `applyMask`. */
 const INLINE_MAX = 32;
-
+/**
+ * The masking key as the bytes applyMask and unmaskWasm take, filled from `#keyWord` right before each
+ * call: those calls do not re-enter any receiver, so one array serves every receiver.
+ */
+const maskKey = new Uint8Array(4);
 export class Receiver {
   /** Set by the engine once permessage-deflate is negotiated; RSV1 is legal only then (RFC 7692 §6). */
   inflater: MessageInflater | null = null;
@@ -118,7 +123,8 @@ export class Receiver {
   #masked = false;
   #length = 0;
   #read = 0;
-  readonly #key = new Uint8Array(4);
+  /** The frame's masking key, its 4 bytes as one little-endian number (see `maskKey`). */
+  #keyWord = 0;
   // Current data message (it spans frames until a FIN).
   #inMessage = false;
   #text = false;
@@ -132,8 +138,10 @@ export class Receiver {
   /** The pre-sized buffer of the current frame, and how much of it is filled. */
   #frame: Uint8Array | null = null;
   #frameFilled = 0;
-  readonly #utf8 = new Utf8Validator();
-  readonly #onInflated = (chunk: Uint8Array): void => this.#deliver(chunk);
+  /** Made by the first text message. */
+  #utf8: Utf8Validator | null = null;
+  /** Made by the first compressed message. */
+  #onInflated: ((chunk: Uint8Array) => void) | null = null;
 
   constructor(handler: ReceiverHandler, options: ReceiverOptions) {
     this.#handler = handler;
@@ -221,18 +229,13 @@ export class Receiver {
           if (this.#buffered < 4) return;
           const chunk = this.#chunks[0]!;
           const at = this.#offset;
-          const key = this.#key;
           if (chunk.length - at >= 4) {
             this.#skip(chunk, 4);
-            key[0] = chunk[at]!;
-            key[1] = chunk[at + 1]!;
-            key[2] = chunk[at + 2]!;
-            key[3] = chunk[at + 3]!;
+            this.#keyWord = chunk[at]! | (chunk[at + 1]! << 8) | (chunk[at + 2]! << 16) |
+              (chunk[at + 3]! << 24);
           } else {
-            key[0] = this.#readByte();
-            key[1] = this.#readByte();
-            key[2] = this.#readByte();
-            key[3] = this.#readByte();
+            this.#keyWord = this.#readByte() | (this.#readByte() << 8) | (this.#readByte() << 16) |
+              (this.#readByte() << 24);
           }
           this.#startPayload();
           break;
@@ -293,13 +296,26 @@ export class Receiver {
           if (i < stop) high |= chunk[i++]! ^= k1;
           if (i < stop) high |= chunk[i]! ^= k2;
         } else {
-          const key = this.#key;
+          const key = maskKey;
           key[0] = k0;
           key[1] = k1;
           key[2] = k2;
           key[3] = k3;
-          applyMask(chunk, key, 0, payload, stop);
-          high = 0x80;
+          const kernels = text && length >= WASM_MASK_MIN && this.#validateUtf8 === undefined
+            ? wasmKernels()
+            : null;
+          if (kernels !== null) {
+            // Unmasked and validated in one pass through the kernels' memory.
+            const utf8 = this.#utf8 ??= new Utf8Validator();
+            utf8.reset();
+            if (!unmaskWasm(kernels, chunk, key, 0, payload, stop, chunk, payload, utf8) || !utf8.finish()) {
+              this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+              return true;
+            }
+          } else {
+            applyMask(chunk, key, 0, payload, stop);
+            high = 0x80;
+          }
         }
       } else {
         high = 0x80;
@@ -327,6 +343,17 @@ export class Receiver {
       this.#offset = 0;
     }
     return true;
+  }
+
+  /** The current frame's masking key, in `maskKey`. */
+  #key(): Uint8Array {
+    const word = this.#keyWord;
+    const key = maskKey;
+    key[0] = word;
+    key[1] = word >>> 8;
+    key[2] = word >>> 16;
+    key[3] = word >>> 24;
+    return key;
   }
 
   /** Validates a whole text message that arrived as one piece. */
@@ -472,7 +499,7 @@ export class Receiver {
       this.#inMessage = true;
       this.#text = opcode === Opcode.Text;
       this.#messageLength = 0;
-      if (this.#text) this.#utf8.reset();
+      if (this.#text) (this.#utf8 ??= new Utf8Validator()).reset();
       this.#assembling = this.wholeMessages;
       if (!this.#assembling) this.#handler.onMessageStart(this.#text, this.#compressed);
     }
@@ -484,7 +511,7 @@ export class Receiver {
     if (this.#opcode >= 8) {
       if (this.#buffered < remaining) return false;
       const payload = remaining === 0 ? EMPTY : this.#readBytes(remaining);
-      if (this.#masked) applyMask(payload, this.#key, 0);
+      if (this.#masked) applyMask(payload, this.#key(), 0);
       this.#state = HEADER;
       this.#control(payload);
       return true;
@@ -498,19 +525,61 @@ export class Receiver {
     // One piece per chunk: a view, never a copy.
     const available = this.#chunks[0]!.length - this.#offset;
     const piece = this.#readBytes(available < remaining ? available : remaining);
-    if (this.#masked) applyMask(piece, this.#key, this.#read);
+    const phase = this.#read;
     this.#read += piece.length;
     const frameDone = this.#read === this.#length;
     if (frameDone) this.#state = HEADER;
+    if (this.#masked) {
+      // A piece of a frame assembled in a pre-sized buffer: unmasked (and validated) on its way there.
+      if (
+        this.#assembling && !this.#compressed && piece.length >= WASM_MASK_MIN &&
+        (this.#frame !== null || (!frameDone && this.#length <= PRESIZE_MAX))
+      ) {
+        const kernels = wasmKernels();
+        if (kernels !== null) {
+          this.#gatherMasked(kernels, piece, phase, frameDone);
+          return true;
+        }
+      }
+      applyMask(piece, this.#key(), phase);
+    }
     this.#payloadPiece(piece, frameDone);
     return true;
+  }
+
+  /**
+   * Whole-message mode, uncompressed: a masked piece of a frame that spans chunks, unmasked by the
+   * kernels straight into the frame's buffer and validated (text) on the way: one copy into the kernels'
+   * memory and one out, instead of unmasking in place, validating and copying.
+   */
+  #gatherMasked(kernels: WasmExports, piece: Uint8Array, phase: number, frameDone: boolean): void {
+    let frame = this.#frame;
+    if (frame === null) {
+      frame = this.#frame = new Uint8Array(this.#length);
+      this.#frameFilled = 0;
+    }
+    const at = this.#frameFilled;
+    const n = piece.length;
+    this.#messageLength += n;
+    const inline = this.#text && this.#validateUtf8 === undefined;
+    if (
+      !unmaskWasm(kernels, piece, this.#key(), phase, 0, n, frame, at, inline ? this.#utf8 : null) ||
+      (this.#text && !inline && !this.#validateText(frame.subarray(at, at + n)))
+    ) return this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+    this.#frameFilled = at + n;
+    if (frameDone) {
+      this.#frame = null;
+      this.#keep(frame);
+      this.#payloadPiece(EMPTY, true);
+    }
   }
 
   #payloadPiece(piece: Uint8Array, frameDone: boolean): void {
     const messageDone = frameDone && this.#fin;
     if (this.#compressed) {
       const budget = this.#maxMessageSize - this.#messageLength;
-      const result = this.inflater!.decompress(piece, messageDone, budget, this.#onInflated);
+      const onInflated = this.#onInflated ??= (chunk) => this.#deliver(chunk);
+      const result = this.inflater!.decompress(piece, messageDone, budget, onInflated);
       if (this.#state === STOPPED) return; // failed inside #deliver
       if (result === 'too-big') return this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
       if (result === 'invalid') {
@@ -537,7 +606,7 @@ export class Receiver {
     }
     if (messageDone) {
       // RFC 6455 §8.1: a text message must end on a code point boundary.
-      if (this.#text && !this.#utf8.finish()) {
+      if (this.#text && !this.#utf8!.finish()) {
         return this.#fail('INVALID_UTF8', 1007, 'text message ends inside a UTF-8 sequence');
       }
       this.#inMessage = false;
@@ -623,7 +692,7 @@ export class Receiver {
    */
   #validateText(data: Uint8Array): boolean {
     const fast = this.#validateUtf8;
-    const utf8 = this.#utf8;
+    const utf8 = this.#utf8!;
     if (fast === undefined || data.length < FAST_UTF8_MIN) return utf8.update(data);
     const end = data.length;
     let start = 0;

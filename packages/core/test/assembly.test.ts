@@ -9,8 +9,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Connection, WebSocketEvent } from '../src/mod.ts';
+import { isValidUtf8 } from '../src/utf8.ts';
 import { concatBytes, expectClosedWith, frame, openClient, openServer } from './helpers.ts';
 import { runs } from './fc-runs.ts';
+import { withJavaScript } from './wasm-off.ts';
 
 const ROLES = ['server', 'client'] as const;
 
@@ -210,6 +212,62 @@ describe('RFC 6455 §5.4 / §5.6 message assembly (whole-message mode)', () => {
         },
       ),
       { numRuns: Math.max(20, Math.floor(runs / 20)) },
+    );
+  });
+});
+
+describe('RFC 6455 §5.3 + §8.1: large masked text unmasked and validated in one pass (WebAssembly kernels)', () => {
+  it('any chunking, with or without a fault: the same events, at the same input chunk, as the JavaScript paths', () => {
+    const encoder = new TextEncoder();
+    const faults = [[0xc0, 0xaf], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff], [
+      0x80,
+    ]];
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', minLength: 1, maxLength: 600 }),
+        fc.integer({ min: 2, max: 400 }),
+        fc.option(fc.tuple(fc.nat(), fc.nat({ max: faults.length - 1 }))),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.boolean(),
+        (text, repeat, fault, cuts, injected) => {
+          const parts = Array.from(encoder.encode(text.repeat(repeat)));
+          if (fault !== null) parts.splice(fault[0] % parts.length, 0, ...faults[fault[1]]!);
+          const payload = Uint8Array.from(parts);
+          const wire = concatBytes([
+            frame({ opcode: 1, fin: true, payload, mask: Uint8Array.of(0x37, 0xfa, 0x21, 0x3d) }),
+            frame({ opcode: 2, fin: true, payload: Uint8Array.of(1, 2, 3), mask: Uint8Array.of(1, 2, 3, 4) }),
+          ]);
+          const pieces = cut(wire, cuts.map((c) => c % (wire.length + 1)));
+          const options = injected ? { validateUtf8: (b: Uint8Array) => isValidUtf8(b) } : {};
+          const run = () => {
+            const conn = openServer(options);
+            // Copies: the receiver unmasks its input in place.
+            return pieces.map((piece) => {
+              conn.receiveData(piece.slice());
+              // Every event, by chunk: the messages summarised, a close by its code.
+              return conn.takeEvents().map((e) =>
+                e.type === 'closed'
+                  ? `closed ${e.code}`
+                  : e.type === 'text' || e.type === 'binary'
+                  ? JSON.stringify(received([e]))
+                  : e.type
+              );
+            });
+          };
+          const viaKernels = run();
+          expect(viaKernels).toEqual(withJavaScript(run));
+          const valid = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+          let ok = true;
+          try {
+            valid.decode(payload);
+          } catch {
+            ok = false;
+          }
+          expect(viaKernels.flat().some((e) => e.startsWith('[{"type":"text"'))).toBe(ok);
+          expect(viaKernels.flat().includes('closed 1007')).toBe(!ok);
+        },
+      ),
+      { numRuns: Math.max(30, Math.floor(runs / 20)) },
     );
   });
 });

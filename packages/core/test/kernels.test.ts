@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { setWasmKernelsEnabled, WASM_MASK_MIN, WASM_UTF8_MIN, wasmKernels } from '../src/kernels.ts';
+import {
+  setWasmKernelsEnabled,
+  unmaskWasm,
+  WASM_MASK_MIN,
+  WASM_UTF8_MIN,
+  wasmKernels,
+} from '../src/kernels.ts';
 import { applyMask } from '../src/mask.ts';
 import { isValidUtf8, Utf8Validator } from '../src/utf8.ts';
 import { withJavaScript } from './wasm-off.ts';
@@ -171,6 +177,79 @@ describe('RFC 6455 §5.3: unmasking through the kernel', () => {
       ),
       { numRuns: Math.max(100, runs / 4) },
     );
+  });
+});
+
+describe('RFC 6455 §5.3 + §8.1: unmasking into another buffer, validating on the way (unmaskWasm)', () => {
+  const faults = [[0xc0, 0xaf], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xff], [
+    0x80,
+  ]];
+  const textCase = fc.record({
+    text: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 2 * WASM_MASK_MIN }),
+    repeat: fc.integer({ min: 1, max: 90 }), // up to ~180 KiB: several 64 KiB windows
+    fault: fc.option(fc.tuple(fc.nat(), fc.nat({ max: faults.length - 1 }))),
+    cut: fc.option(fc.nat({ max: 3 })), // cut the end inside a sequence
+    key: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+    sizes: fc.array(fc.integer({ min: 1, max: 80_000 }), { minLength: 1, maxLength: 6 }),
+    srcOffset: fc.nat({ max: 15 }),
+    dstOffset: fc.nat({ max: 15 }),
+  });
+
+  it('writes the §5.3 bytes to the destination and rejects at the same piece as the JavaScript path and TextDecoder', () => {
+    const kernels = wasmKernels()!;
+    fc.assert(
+      fc.property(textCase, ({ text, repeat, fault, cut, key, sizes, srcOffset, dstOffset }) => {
+        const parts = Array.from(encoder.encode(text.repeat(repeat)));
+        if (fault !== null) parts.splice(fault[0] % parts.length, 0, ...faults[fault[1]]!);
+        const plain = Uint8Array.from(cut === null ? parts : parts.slice(0, parts.length - cut));
+        const n = plain.length;
+        const src = new Uint8Array(srcOffset + n);
+        for (let i = 0; i < n; i++) src[srcOffset + i] = plain[i]! ^ key[i & 3]!;
+        const dst = new Uint8Array(dstOffset + n);
+        const fused = new Utf8Validator();
+        const js = new Utf8Validator();
+        const viaJs = src.slice();
+        let at = 0;
+        for (let k = 0; at < n; k++) {
+          const next = Math.min(n, at + sizes[k % sizes.length]!);
+          const ok = unmaskWasm(
+            kernels,
+            src,
+            key,
+            at,
+            srcOffset + at,
+            srcOffset + next,
+            dst,
+            dstOffset + at,
+            fused,
+          );
+          const expected = withJavaScript(() => {
+            applyMask(viaJs, key, at, srcOffset + at, srcOffset + next);
+            return js.update(viaJs, srcOffset + at, srcOffset + next);
+          });
+          expect(ok).toBe(expected); // fails fast at the same piece
+          if (!ok) {
+            expect(decoderAccepts(plain)).toBe(false);
+            return;
+          }
+          at = next;
+        }
+        expect(firstDifference(dst.subarray(dstOffset), plain)).toBe(-1);
+        expect(dst.subarray(0, dstOffset).every((b) => b === 0)).toBe(true); // nothing written before `at`
+        expect(fused.finish()).toBe(decoderAccepts(plain));
+      }),
+      { numRuns: Math.max(50, runs / 10) },
+    );
+  });
+
+  it('in place (destination = source) gives the bytes of applyMask', () => {
+    const kernels = wasmKernels()!;
+    const data = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 2654435761) >>> 24);
+    const key = Uint8Array.of(1, 2, 3, 4);
+    const expected = data.slice();
+    withJavaScript(() => applyMask(expected, key, 3, 5, 69_999));
+    expect(unmaskWasm(kernels, data, key, 3, 5, 69_999, data, 5, null)).toBe(true);
+    expect(firstDifference(data, expected)).toBe(-1);
   });
 });
 

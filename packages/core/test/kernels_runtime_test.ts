@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WASM_MASK_MIN, WASM_UTF8_MIN, wasmKernels } from '../src/kernels.ts';
+import { unmaskWasm, WASM_MASK_MIN, WASM_UTF8_MIN, wasmKernels } from '../src/kernels.ts';
 import { applyMask } from '../src/mask.ts';
 import { isValidUtf8, Utf8Validator } from '../src/utf8.ts';
 import { withJavaScript } from './wasm-off.ts';
@@ -84,5 +84,46 @@ test('RFC 3629: UTF-8 verdicts through the kernel equal TextDecoder and, at ever
     for (let cut = 0; cut <= bytes.length; cut++) {
       assert.equal(feed(bytes, cut), withJavaScript(() => feed(bytes, cut)), `seed ${seed}, cut at ${cut}`);
     }
+  }
+});
+
+test('RFC 6455 §5.3 + §8.1: unmasking into another buffer while validating equals the JavaScript path piece by piece', () => {
+  const kernels = wasmKernels()!;
+  for (let seed = 1; seed <= 40; seed++) {
+    const next = generator(seed);
+    const plain = text(next);
+    // Every fourth input repeated 40 times: several 64 KiB windows.
+    const bytes = seed % 4 === 0
+      ? Uint8Array.from(Array.from({ length: 40 }, () => [...plain]).flat())
+      : plain;
+    const n = bytes.length;
+    const key = Uint8Array.from({ length: 4 }, () => next(256));
+    const src = Uint8Array.from(bytes, (b, i) => b ^ key[i & 3]!);
+    const viaJs = src.slice();
+    const dst = new Uint8Array(n + 8);
+    const fused = new Utf8Validator();
+    const js = new Utf8Validator();
+    let valid = true;
+    try {
+      fatal.decode(bytes);
+    } catch {
+      valid = false;
+    }
+    let at = 0;
+    let ok = true;
+    while (ok && at < n) {
+      const end = Math.min(n, at + 1 + next(70_000));
+      ok = unmaskWasm(kernels, src, key, at, at, end, dst, 8 + at, fused);
+      const expected = withJavaScript(() => {
+        applyMask(viaJs, key, at, at, end);
+        return js.update(viaJs, at, end);
+      });
+      assert.equal(ok, expected, `seed ${seed}, piece at ${at}`);
+      at = end;
+    }
+    if (ok) {
+      assert.deepEqual(dst.subarray(8), bytes, `seed ${seed}`);
+      assert.equal(fused.finish(), valid, `seed ${seed}`);
+    } else assert.equal(valid, false, `seed ${seed}`);
   }
 });
