@@ -92,6 +92,8 @@ const RANDOM_POOL_SIZE = 4096;
 const SCRATCH_CHARS = 4096;
 const scratch = new Uint8Array(SCRATCH_CHARS * 3);
 const EMPTY = new Uint8Array(0);
+/** The masking key of the frame being sent (filled and used within one call, so shared by all engines). */
+const maskKey = new Uint8Array(4);
 
 /** Normalised options. */
 interface Settings {
@@ -113,10 +115,13 @@ function positive(name: string, value: number | undefined, fallback: number, all
   return value;
 }
 
+/** The settings of the last engine made: engines made with equal options share one object. */
+let lastSettings: Settings | null = null;
+
 function settings(options: ConnectionOptions): Settings {
   const maxMessageSize = positive('maxMessageSize', options.maxMessageSize, DEFAULT_MAX_MESSAGE);
   const pingInterval = positive('pingInterval', options.pingInterval, 0, true);
-  return {
+  const made: Settings = {
     maxMessageSize,
     maxFrameSize: positive('maxFrameSize', options.maxFrameSize, maxMessageSize),
     maxHandshakeSize: positive('maxHandshakeSize', options.maxHandshakeSize, DEFAULT_MAX_HANDSHAKE),
@@ -126,6 +131,13 @@ function settings(options: ConnectionOptions): Settings {
     randomBytes: options.randomBytes ?? getRandomValues,
     validateUtf8: options.validateUtf8,
   };
+  const last = lastSettings;
+  if (last !== null) {
+    let same = true;
+    for (const key in made) if (made[key as keyof Settings] !== last[key as keyof Settings]) same = false;
+    if (same) return last;
+  }
+  return lastSettings = made;
 }
 
 interface PendingPing {
@@ -133,6 +145,9 @@ interface PendingPing {
   readonly sentAt: number;
   readonly keepalive: boolean;
 }
+
+// Set by Connection's static block (a class there can use the engine's private fields).
+let ReceiverEvents: new (connection: Connection) => ReceiverHandler;
 
 /**
  * The engine for one connection. Use {@link ServerConnection} or {@link ClientConnection}.
@@ -160,7 +175,7 @@ export abstract class Connection {
   #sendingStarted = false;
   #sendingMayCompress = false;
   #sendingCompressed = false;
-  readonly #sendUtf8 = new Utf8Validator();
+  #sendUtf8: Utf8Validator | null = null; // made by the first streamed text message
 
   // Closing handshake.
   #closeSent = false;
@@ -174,12 +189,11 @@ export abstract class Connection {
   // Keepalive and round-trip times.
   #pingDeadline: number | undefined;
   #pongDeadline: number | undefined;
-  #pendingPings: PendingPing[] = [];
+  #pendingPings: PendingPing[] | null = null; // made by the first ping
 
   // Masking keys come from a pool so that the random source is not called per frame.
   #randomPool: Uint8Array | null = null;
   #randomOffset = RANDOM_POOL_SIZE;
-  readonly #key = new Uint8Array(4);
 
   constructor(options: ConnectionOptions = {}) {
     this.settings = settings(options);
@@ -375,7 +389,7 @@ export abstract class Connection {
     this.#sendingStarted = false;
     this.#sendingMayCompress = this.#compression !== null && options?.compress !== false;
     this.#sendingCompressed = false;
-    if (type === 'text') this.#sendUtf8.reset();
+    if (type === 'text') (this.#sendUtf8 ??= new Utf8Validator()).reset();
   }
 
   /** Sends one piece of the streamed message as one frame. Text may be a string or UTF-8 bytes. */
@@ -481,7 +495,7 @@ export abstract class Connection {
     this.#subprotocol = subprotocol;
     this.#extensions = extensions;
     this.#compression = compression;
-    this.#receiver = new Receiver(this.#handler, {
+    this.#receiver = new Receiver(new ReceiverEvents(this), {
       role: this.role,
       maxFrameSize: this.settings.maxFrameSize,
       maxMessageSize: this.settings.maxMessageSize,
@@ -538,7 +552,8 @@ export abstract class Connection {
     } else {
       payload = data;
       // Sending invalid UTF-8 would make a correct peer fail the connection with 1007: refuse it here.
-      if (type === 'text' && (!this.#sendUtf8.update(payload) || (fin && !this.#sendUtf8.finish()))) {
+      const utf8 = this.#sendUtf8!;
+      if (type === 'text' && (!utf8.update(payload) || (fin && !utf8.finish()))) {
         throw new UsageError('INVALID_ARGUMENT', 'text chunks must be valid UTF-8');
       }
     }
@@ -557,8 +572,9 @@ export abstract class Connection {
   }
 
   #ping(data: Uint8Array, keepalive: boolean): void {
-    if (this.#pendingPings.length === MAX_PENDING_PINGS) this.#pendingPings.shift();
-    this.#pendingPings.push({ data: data.slice(), sentAt: this.#now, keepalive });
+    const pings = this.#pendingPings ??= [];
+    if (pings.length === MAX_PENDING_PINGS) pings.shift();
+    pings.push({ data: data.slice(), sentAt: this.#now, keepalive });
     this.#sendFrame(true, false, Opcode.Ping, data);
   }
 
@@ -609,7 +625,7 @@ export abstract class Connection {
       this.#randomOffset = 0;
     }
     const pool = this.#randomPool!;
-    const key = this.#key;
+    const key = maskKey;
     key[0] = pool[this.#randomOffset]!;
     key[1] = pool[this.#randomOffset + 1]!;
     key[2] = pool[this.#randomOffset + 2]!;
@@ -637,58 +653,65 @@ export abstract class Connection {
     this.#compression?.release();
     this.#compression = null;
     this.#pingDeadline = this.#pongDeadline = this.#closeDeadline = undefined;
-    this.#pendingPings = [];
+    this.#pendingPings = null;
     this.emit({ type: 'closed', code, reason, clean, error });
   }
 
-  /** Receiver callbacks: the engine's reaction to what the peer sent. */
-  readonly #handler: ReceiverHandler = {
-    onMessageStart: (text, compressed) => {
-      this.#events.push({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
-    },
-    onMessageData: (data) => {
-      this.#events.push({ type: 'messageChunk', data });
-    },
-    onMessageEnd: () => {
-      this.#messagesUntaken++;
-      this.#events.push({ type: 'messageEnd' });
-    },
-    onMessage: (text, data) => {
-      this.#messagesUntaken++;
-      this.#events.push(text ? new LazyTextEvent(data, 0, data.length) : { type: 'binary', data });
-    },
-    onTextIn: (source, start, length) => {
-      this.#messagesUntaken++;
-      this.#events.push(new LazyTextEvent(source, start, length));
-    },
-    onPing: (data) => {
-      this.emit({ type: 'ping', data });
-      // RFC 6455 §5.5.2: a ping is answered with a pong carrying the same data, unless a close was sent.
-      if (this.autoPong && this.#state === 'open') this.#sendFrame(true, false, Opcode.Pong, data);
-    },
-    onPong: (data) => {
-      this.emit({ type: 'pong', data, rtt: this.#matchPong(data) });
-    },
-    onClose: (code, reason) => {
-      this.#closeReceived = { code, reason };
-      this.emit({ type: 'close', code, reason });
-      if (this.#state === 'open') {
-        // RFC 6455 §5.5.1: answer with a close frame, typically echoing the status code received.
-        this.#sendClose(code === 1005 ? EMPTY : closePayload(code, ''));
-        this.#transition('closing');
-        this.#closeDeadline = this.#now + this.settings.closeTimeout;
+  /**
+   * The receiver's callbacks (the engine's reaction to what the peer sent): one small object per engine
+   * with its methods on a shared prototype, not a closure per callback. Defined here so that it can
+   * reach the engine's private fields.
+   */
+  static {
+    ReceiverEvents = class implements ReceiverHandler {
+      constructor(readonly c: Connection) {}
+      onMessageStart(text: boolean, compressed: boolean): void {
+        this.c.#events.push({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
       }
-      // RFC 6455 §7.1.1: the server closes the TCP connection first; the client waits for it.
-      if (this.role === 'server') this.#finish(code, reason, true, undefined, 'end');
-    },
-    onError: (error) => {
-      // Messages that arrived whole before the violation are delivered and may be answered first (an
-      // echo goes out before the close, as Autobahn's strict cases 3.2, 4.1.3, 5.15… expect): the
-      // failure waits until those events were taken. The receiver has stopped; nothing else is parsed.
-      if (this.#messagesUntaken > 0) this.#heldFailure = error;
-      else this.fail(error.closeCode, error.message.slice(0, 120), error);
-    },
-  };
+      onMessageData(data: Uint8Array): void {
+        this.c.#events.push({ type: 'messageChunk', data });
+      }
+      onMessageEnd(): void {
+        this.c.#messagesUntaken++;
+        this.c.#events.push({ type: 'messageEnd' });
+      }
+      onMessage(text: boolean, data: Uint8Array): void {
+        this.c.#messagesUntaken++;
+        this.c.#events.push(text ? new LazyTextEvent(data, 0, data.length) : { type: 'binary', data });
+      }
+      onTextIn(source: Uint8Array, start: number, length: number): void {
+        this.c.#messagesUntaken++;
+        this.c.#events.push(new LazyTextEvent(source, start, length));
+      }
+      onPing(data: Uint8Array): void {
+        this.c.emit({ type: 'ping', data });
+        // RFC 6455 §5.5.2: a ping is answered with a pong carrying the same data, unless a close was sent.
+        if (this.c.autoPong && this.c.#state === 'open') this.c.#sendFrame(true, false, Opcode.Pong, data);
+      }
+      onPong(data: Uint8Array): void {
+        this.c.emit({ type: 'pong', data, rtt: this.c.#matchPong(data) });
+      }
+      onClose(code: number, reason: string): void {
+        this.c.#closeReceived = { code, reason };
+        this.c.emit({ type: 'close', code, reason });
+        if (this.c.#state === 'open') {
+          // RFC 6455 §5.5.1: answer with a close frame, typically echoing the status code received.
+          this.c.#sendClose(code === 1005 ? EMPTY : closePayload(code, ''));
+          this.c.#transition('closing');
+          this.c.#closeDeadline = this.c.#now + this.c.settings.closeTimeout;
+        }
+        // RFC 6455 §7.1.1: the server closes the TCP connection first; the client waits for it.
+        if (this.c.role === 'server') this.c.#finish(code, reason, true, undefined, 'end');
+      }
+      onError(error: ProtocolError): void {
+        // Messages that arrived whole before the violation are delivered and may be answered first (an
+        // echo goes out before the close, as Autobahn's strict cases 3.2, 4.1.3, 5.15… expect): the
+        // failure waits until those events were taken. The receiver has stopped; nothing else is parsed.
+        if (this.c.#messagesUntaken > 0) this.c.#heldFailure = error;
+        else this.c.fail(error.closeCode, error.message.slice(0, 120), error);
+      }
+    };
+  }
 
   #failHeld(): void {
     const error = this.#heldFailure;
@@ -700,6 +723,7 @@ export abstract class Connection {
   /** Matches a pong to the pings in flight; a pong also acknowledges every earlier ping. */
   #matchPong(data: Uint8Array): number | undefined {
     const pings = this.#pendingPings;
+    if (pings === null) return undefined;
     for (let i = 0; i < pings.length; i++) {
       const ping = pings[i]!;
       if (!equalBytes(ping.data, data)) continue;

@@ -10,6 +10,8 @@ import { acceptRequest, rejectResponse, type ServerHandshakeOptions } from './ha
 import { concat, type HttpRequest, type HttpResponse, RequestHeadParser, serializeResponse } from './http.ts';
 import { checkCommand } from './states.ts';
 
+const EMPTY = new Uint8Array(0);
+
 /** Options of a server connection: the engine's, the handshake policy's, and compression. */
 export interface ServerConnectionOptions extends ConnectionOptions, ServerHandshakeOptions {
   /** Accept permessage-deflate (RFC 7692) with these settings and codec. Off when absent. */
@@ -29,15 +31,15 @@ export type AcceptOutcome =
 export class ServerConnection extends Connection {
   readonly role = 'server' as const;
   readonly #options: ServerConnectionOptions;
-  readonly #parser: RequestHeadParser;
+  /** Made by the first handshake bytes, dropped once the request is parsed. */
+  #parser: RequestHeadParser | null = null;
   #request: HttpRequest | null = null;
-  #pending: Uint8Array[] = [];
+  #pending: Uint8Array[] | null = null; // frames sent before the response (RFC 6455 §4.1 forbids it)
   #pendingLength = 0;
 
   constructor(options: ServerConnectionOptions = {}) {
     super(options);
     this.#options = options;
-    this.#parser = new RequestHeadParser(this.settings.maxHandshakeSize);
   }
 
   /** The handshake request, once received. */
@@ -76,8 +78,8 @@ export class ServerConnection extends Connection {
       return { ok: false, response: result.response, error: result.error };
     }
     this.write(bytes);
-    const rest = concat(this.#pending, this.#pendingLength);
-    this.#pending = [];
+    const rest = this.#pending === null ? EMPTY : concat(this.#pending, this.#pendingLength);
+    this.#pending = null;
     this.opened(
       result.subprotocol,
       result.extensionsHeader,
@@ -111,16 +113,17 @@ export class ServerConnection extends Connection {
         );
         return;
       }
-      this.#pending.push(data);
+      (this.#pending ??= []).push(data);
       return;
     }
-    const result = this.#parser.push(data);
+    const result = (this.#parser ??= new RequestHeadParser(this.settings.maxHandshakeSize)).push(data);
     if (result.kind === 'incomplete') return;
     if (result.kind === 'error') {
       this.#refuse(result.error);
       return;
     }
     this.#request = result.request;
+    this.#parser = null;
     this.emit({ type: 'request', request: result.request });
     if (result.rest.length > 0) this.receiveHandshake(result.rest);
   }
