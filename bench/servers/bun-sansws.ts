@@ -1,6 +1,11 @@
 /**
  * sansws on Bun: `@sansws/bun`'s `listen` with an echo handler. `--compress` enables permessage-deflate.
  * Prints one JSON line when listening; SIGUSR2 runs a full GC (`Bun.gc(true)`) for memory readings.
+ *
+ * The echo iterates messages (text decoded to a string and encoded again on send), not `readMessageBytes` as
+ * the Node echo does: `Bun.serve` hands text to its echo as a string (`binaryType` applies to binary messages
+ * only) and `ws.send(string)` encodes it again, so both sides do the same work; on Node `ws` echoes text as
+ * bytes.
  */
 
 import { CloseError, listen, Upgrader } from '@sansws/bun';

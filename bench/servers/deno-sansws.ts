@@ -1,6 +1,11 @@
 /**
  * sansws on Deno: `@sansws/deno`'s `listen` with an echo handler. `--compress` enables permessage-deflate.
  * Prints one JSON line when listening; SIGUSR2 runs a full GC (`--v8-flags=--expose-gc`) for memory readings.
+ *
+ * The echo iterates messages (text decoded to a string and encoded again on send), not `readMessageBytes` as
+ * the Node echo does: `Deno.upgradeWebSocket` hands text to its echo as a string (`event.data`, as the WHATWG
+ * WebSocket does) and `socket.send(string)` encodes it again, so both sides do the same work; on Node `ws`
+ * echoes text as bytes.
  */
 
 import { CloseError, listen, Upgrader } from '@sansws/deno';
