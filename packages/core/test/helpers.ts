@@ -75,6 +75,18 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 oracle for whole buffers: whether a fatal `TextDecoder` accepts `bytes`. */
+export function decoderAccepts(bytes: Uint8Array): boolean {
+  try {
+    fatalDecoder.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A deterministic "random" source: 0, 1, 2, … */
 export function countingRandom(): (buffer: Uint8Array) => void {
   let next = 0;

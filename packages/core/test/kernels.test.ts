@@ -21,24 +21,9 @@ import { applyMask } from '../src/mask.ts';
 import { isValidUtf8, Utf8Validator } from '../src/utf8.ts';
 import { withJavaScript } from './wasm-off.ts';
 import { runs } from './fc-runs.ts';
+import { concatBytes, decoderAccepts } from './helpers.ts';
 
 const encoder = new TextEncoder();
-const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
-
-function decoderAccepts(bytes: Uint8Array): boolean {
-  try {
-    fatalDecoder.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
-}
 
 /** The first index at which `a` and `b` differ, or -1 (toEqual is slow on 100 KiB arrays). */
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
@@ -92,7 +77,7 @@ describe('the JavaScript fallback', () => {
     try {
       setWasmKernelsEnabled('reload');
       expect(wasmKernels()).toBeNull();
-      expect(isValidUtf8(join([data(), Uint8Array.of(0xc0)]))).toBe(false);
+      expect(isValidUtf8(concatBytes([data(), Uint8Array.of(0xc0)]))).toBe(false);
     } finally {
       validate.mockRestore();
     }
@@ -292,7 +277,11 @@ describe('RFC 3629 / RFC 6455 §8.1: UTF-8 validation through the kernel', () =>
   const longInput = fc
     .tuple(fc.array(piece, { maxLength: 40 }), fc.nat({ max: 400 }), fc.nat({ max: 40 }))
     .map(([parts, before, after]) =>
-      join([new Uint8Array(WASM_UTF8_MIN + before).fill(0x20), ...parts, new Uint8Array(after).fill(0x2e)])
+      concatBytes([
+        new Uint8Array(WASM_UTF8_MIN + before).fill(0x20),
+        ...parts,
+        new Uint8Array(after).fill(0x2e),
+      ])
     );
 
   it('isValidUtf8 agrees with a fatal TextDecoder', () => {

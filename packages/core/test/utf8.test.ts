@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
 import { isValidUtf8, Utf8Validator } from '../src/utf8.ts';
 import { runs } from './fc-runs.ts';
+import { concatBytes, decoderAccepts } from './helpers.ts';
 
 const encoder = new TextEncoder();
-const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
 
 function hex(text: string): Uint8Array {
   const digits = text.replace(/\s+/g, '');
@@ -21,25 +21,7 @@ function hex(text: string): Uint8Array {
   );
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** The oracle for whole buffers. */
-function decoderAccepts(bytes: Uint8Array): boolean {
-  try {
-    fatalDecoder.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 /**
  * The oracle for fail-fast: the index of the first byte after which `bytes[0..=i]` can no longer be
