@@ -16,7 +16,7 @@
 
 import net from 'node:net';
 import { Buffer } from 'node:buffer';
-import { checkResponse, CLOSE_FRAME, EchoReader, handshakeRequest, makeMessage } from './wire.mjs';
+import { checkResponse, CLOSE_FRAME, EchoReader, handshakeRequest, makeMessage, openMany } from './wire.mjs';
 import { readCpuTicks, readRss, TICK_MS } from './proc.mjs';
 
 /**
@@ -126,28 +126,6 @@ async function closeAll(sockets, ms) {
   );
   await Promise.race([Promise.all(closed), sleep(ms)]);
   for (const socket of sockets) socket.destroy();
-}
-
-/**
- * Opens connections, at most `parallel` handshakes at a time.
- * @param {number} count
- * @param {number} parallel
- * @param {() => Promise<T>} open
- * @returns {Promise<T[]>}
- * @template T
- */
-async function openMany(count, parallel, open) {
-  /** @type {T[]} */
-  const out = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next++;
-      out.push(await open());
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
-  return out;
 }
 
 /**

@@ -362,3 +362,25 @@ export class EchoReader {
     return true;
   }
 }
+
+/**
+ * Opens connections, at most `parallel` handshakes at a time.
+ * @param {number} count
+ * @param {number} parallel
+ * @param {() => Promise<T>} open
+ * @returns {Promise<T[]>}
+ * @template T
+ */
+export async function openMany(count, parallel, open) {
+  /** @type {T[]} */
+  const out = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      out.push(await open());
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
+  return out;
+}

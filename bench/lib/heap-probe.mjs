@@ -1,0 +1,109 @@
+// @ts-check
+/**
+ * Preloaded into an echo server by `bench/idle.mjs` (`node --expose-gc --import ./bench/lib/heap-probe.mjs
+ * bench/servers/….mjs`, forked with an IPC channel): answers the parent's questions about this process's
+ * memory without touching the server's own code.
+ *
+ * - `{ probe: 'usage' }` → two full GCs, then `process.memoryUsage()` (rss, heapUsed, external, arrayBuffers).
+ * - `{ probe: 'census' }` → two full GCs, then a V8 heap snapshot summed by node type and constructor name
+ *   (self sizes and counts), so that two censuses can be diffed: what N more connections hold, by kind.
+ * - `{ probe: 'detail' }` → the same, each kind split further by its first retainer and the edge from it
+ *   (`object:Array  <- object:Conn.#jobs`): which field holds what.
+ *
+ * @module
+ */
+
+import { getHeapSnapshot } from 'node:v8';
+
+const gc = /** @type {(() => void) | undefined} */ (globalThis.gc);
+
+function fullGc() {
+  gc?.();
+  gc?.();
+}
+
+/**
+ * Reads a heap snapshot and sums self sizes by "type:name" (name: the constructor for objects, the
+ * function name for closures; strings, arrays, code and hidden objects by type only).
+ * @returns {Promise<Record<string, { count: number, bytes: number }>>}
+ */
+async function census(detail = false) {
+  const parts = [];
+  for await (const chunk of getHeapSnapshot()) parts.push(chunk);
+  const snapshot = JSON.parse(Buffer.concat(parts).toString('utf8'));
+  const meta = snapshot.snapshot.meta;
+  const fields = meta.node_fields;
+  const width = fields.length;
+  const typeAt = fields.indexOf('type');
+  const nameAt = fields.indexOf('name');
+  const sizeAt = fields.indexOf('self_size');
+  const types = meta.node_types[typeAt];
+  const nodes = snapshot.nodes;
+  const strings = snapshot.strings;
+  /** @type {Int32Array | null} the first retainer of each node (node index), with `detail` */
+  let retainer = null;
+  /** @type {Int32Array | null} the name or index of the edge from that retainer */
+  let retainerEdge = null;
+  if (detail) {
+    const edgeFields = meta.edge_fields;
+    const edgeWidth = edgeFields.length;
+    const edgeTypeAt = edgeFields.indexOf('type');
+    const edgeNameAt = edgeFields.indexOf('name_or_index');
+    const toAt = edgeFields.indexOf('to_node');
+    const edgeTypes = meta.edge_types[edgeTypeAt];
+    const countAt = fields.indexOf('edge_count');
+    const edges = snapshot.edges;
+    retainer = new Int32Array(nodes.length / width).fill(-1);
+    retainerEdge = new Int32Array(nodes.length / width).fill(-1);
+    let e = 0;
+    for (let i = 0; i < nodes.length; i += width) {
+      const n = nodes[i + countAt];
+      for (let k = 0; k < n; k++, e += edgeWidth) {
+        const edgeType = edgeTypes[edges[e + edgeTypeAt]];
+        if (edgeType === 'weak' || edgeType === 'shortcut') continue;
+        const to = edges[e + toAt] / width;
+        if (retainer[to] !== -1) continue;
+        retainer[to] = i / width;
+        retainerEdge[to] = edgeType === 'element' || edgeType === 'hidden'
+          ? -2 - edges[e + edgeNameAt]
+          : edges[e + edgeNameAt];
+      }
+    }
+  }
+  /** @param {number} i */
+  const nameOf = (i) => {
+    const type = types[nodes[i + typeAt]];
+    return type === 'object' || type === 'closure' || type === 'native'
+      ? `${type}:${String(strings[nodes[i + nameAt]]).split(' ')[0]}`
+      : type;
+  };
+  /** @type {Record<string, { count: number, bytes: number }>} */
+  const out = {};
+  for (let i = 0; i < nodes.length; i += width) {
+    const type = types[nodes[i + typeAt]];
+    const byName = type === 'object' || type === 'closure' || type === 'native';
+    // Object names may carry details ("Object / …"); nameOf keeps the constructor part.
+    let key = byName ? nameOf(i) : type;
+    if (retainer !== null && retainerEdge !== null) {
+      const owner = retainer[i / width] ?? -1;
+      const edge = retainerEdge[i / width] ?? -1;
+      const via = edge <= -2 ? `[${-2 - edge}]` : `.${String(strings[edge]).slice(0, 30)}`;
+      if (owner >= 0) key += `  <- ${nameOf(owner * width)}${via}`;
+    }
+    const entry = (out[key] ??= { count: 0, bytes: 0 });
+    entry.count++;
+    entry.bytes += nodes[i + sizeAt];
+  }
+  return out;
+}
+
+process.on('message', (/** @type {any} */ message) => {
+  if (message === null || typeof message !== 'object' || typeof message.probe !== 'string') return;
+  const reply = (/** @type {unknown} */ result) => process.send?.({ probe: message.probe, result });
+  fullGc();
+  if (message.probe === 'usage') {
+    reply(process.memoryUsage());
+  } else if (message.probe === 'census' || message.probe === 'detail') {
+    census(message.probe === 'detail').then(reply, (error) => reply({ error: String(error) }));
+  }
+});
