@@ -44,18 +44,24 @@ export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** The only protocol version this library speaks (RFC 6455 §4.1). */
 const VERSION = '13';
 
-// Header names, as sent; lookups ignore case (RFC 9110 §5.1).
+// Header names, as sent; lookups ignore case (RFC 9110 §5.1). The Sec-WebSocket-* names share their
+// prefix, joined at load time (once), so that the minified core spells it out only once.
 const HOST = 'Host';
 const UPGRADE = 'Upgrade';
 const CONNECTION = 'Connection';
 const ORIGIN = 'Origin';
 const CONTENT_TYPE = 'Content-Type';
-const SEC_WEBSOCKET_KEY = 'Sec-WebSocket-Key';
-const SEC_WEBSOCKET_ACCEPT = 'Sec-WebSocket-Accept';
-const SEC_WEBSOCKET_VERSION = 'Sec-WebSocket-Version';
-const SEC_WEBSOCKET_PROTOCOL = 'Sec-WebSocket-Protocol';
+const SEC = 'Sec-WebSocket-';
+const SEC_WEBSOCKET_KEY = SEC + 'Key';
+const SEC_WEBSOCKET_ACCEPT = SEC + 'Accept';
+const SEC_WEBSOCKET_VERSION = SEC + 'Version';
+const SEC_WEBSOCKET_PROTOCOL = SEC + 'Protocol';
 /** @internal */
-export const SEC_WEBSOCKET_EXTENSIONS = 'Sec-WebSocket-Extensions';
+export const SEC_WEBSOCKET_EXTENSIONS = SEC + 'Extensions';
+/** The protocol version of every message the handshake builds. */
+const HTTP_1_1 = 'HTTP/1.1';
+/** Said by both sides when `Connection` lacks the `upgrade` token. */
+const NO_UPGRADE_TOKEN = 'no "Upgrade" in Connection';
 /** The Upgrade token of the protocol (RFC 6455 §4.1), compared ASCII case-insensitively. */
 const WEBSOCKET = 'websocket';
 
@@ -74,7 +80,7 @@ export function computeAccept(key: string): string {
  */
 export function generateKey(random16: Uint8Array): string {
   if (random16.length !== 16) {
-    throw usageError(`a WebSocket key needs 16 random bytes, got ${random16.length}`);
+    throw usageError(`generateKey needs 16 random bytes, got ${random16.length}`);
   }
   return encodeBase64(random16);
 }
@@ -168,7 +174,7 @@ function checkExtraHeaders(headers: readonly HeaderField[], owned: string): void
   checkHeaderFields(headers);
   for (const [name] of headers) {
     if (owned.toLowerCase().split(' ').includes(name.toLowerCase())) {
-      throw usageError(`the ${name} header is set by the handshake itself`);
+      throw usageError(`${name} is set by the handshake`);
     }
   }
 }
@@ -188,74 +194,66 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
     code: HandshakeErrorCode,
     status: number,
     message: string,
-    more = '',
     fields?: HeaderField[],
   ): AcceptResult => ({
     ok: false,
-    response: rejectResponse(status, `Failed to open a WebSocket connection: ${message}.\n${more}`, fields),
+    response: rejectResponse(status, `WebSocket handshake failed: ${message}\n`, fields),
     error: new HandshakeError(code, status, message),
   });
+  /** "missing X header" when absent, "invalid X header" when present (several, or a bad value). */
+  const missingOrInvalid = (values: readonly string[], name: string) =>
+    `${values.length === 0 ? 'missing' : 'invalid'} ${name} header`;
 
   // RFC 6455 §4.2.1 item 1: the handshake is a GET; RFC 9110 §15.5.6: a 405 MUST list allowed methods.
   if (request.method !== 'GET') {
-    return refuse('INVALID_METHOD', 405, `method ${request.method} is not GET`, '', [['Allow', 'GET']]);
+    return refuse('INVALID_METHOD', 405, `method ${request.method} is not GET`, [['Allow', 'GET']]);
   }
   // RFC 6455 §4.2.1 item 1: HTTP/1.1 or higher.
   const version = /^HTTP\/([0-9])\.([0-9])$/.exec(request.version);
   if (version === null || Number(version[1]) * 10 + Number(version[2]) < 11) {
-    return refuse('INVALID_HTTP_VERSION', 400, `${request.version} is not HTTP/1.1 or higher`);
+    return refuse('INVALID_HTTP_VERSION', 400, `${request.version} is older than ${HTTP_1_1}`);
   }
   // RFC 6455 §4.2.1 item 2 and RFC 9112 §3.2: a server MUST answer 400 to a missing Host, to several
   // Host fields, or to an invalid one.
   const host = getHeaderValues(headers, HOST);
   if (host.length !== 1 || !isAuthority(host[0]!)) {
-    return refuse('MISSING_HOST', 400, host.length === 0 ? 'missing Host header' : 'invalid Host header');
+    return refuse('MISSING_HOST', 400, missingOrInvalid(host, HOST));
   }
   // RFC 6455 §4.2.1 item 3: Upgrade includes "websocket", ASCII case-insensitively. Without it this is
-  // not a WebSocket request at all: 426 says what this endpoint speaks (RFC 9110 §15.5.22).
+  // not a WebSocket request at all (typically a browser opening the URL): 426 says what this endpoint
+  // speaks (RFC 9110 §15.5.22), and the body says it to a person.
   if (!hasToken(headers, UPGRADE, WEBSOCKET)) {
-    return refuse(
-      'INVALID_UPGRADE',
-      426,
-      'missing "websocket" in the Upgrade header',
-      '\nYou cannot access a WebSocket server directly with a browser. You need a WebSocket client.\n',
-    );
+    return refuse('INVALID_UPGRADE', 426, 'not a WebSocket request (no "websocket" in Upgrade)');
   }
   // RFC 6455 §4.2.1 item 4: Connection includes the "Upgrade" token, ASCII case-insensitively.
-  if (!hasToken(headers, CONNECTION, UPGRADE)) {
-    return refuse('INVALID_CONNECTION', 400, 'missing "Upgrade" in the Connection header');
-  }
+  if (!hasToken(headers, CONNECTION, UPGRADE)) return refuse('INVALID_CONNECTION', 400, NO_UPGRADE_TOKEN);
   // Any body would be taken for WebSocket frames; some clients send "Content-Length: 0", which is fine.
   const contentLength = getHeaderList(headers, CONTENT_LENGTH);
   if (
     getHeaderValues(headers, TRANSFER_ENCODING).length > 0 || contentLength.some((value) => value !== '0')
   ) {
-    return refuse('MALFORMED_HTTP', 400, 'a handshake request cannot have a body');
+    return refuse('MALFORMED_HTTP', 400, 'the request has a body');
   }
   // RFC 6455 §4.2.1 item 6, §4.2.2 item 4 and §4.4: version 13, else 426 with the versions we support.
   const versions = getHeaderValues(headers, SEC_WEBSOCKET_VERSION);
   if (versions.length !== 1 || versions[0] !== VERSION) {
-    return refuse('UNSUPPORTED_VERSION', 426, 'Sec-WebSocket-Version must be 13');
+    return refuse('UNSUPPORTED_VERSION', 426, `${SEC_WEBSOCKET_VERSION} must be ${VERSION}`);
   }
   // RFC 6455 §4.2.1 item 5: the key is base64 of 16 bytes; §11.3.1: it MUST NOT appear more than once.
   const keys = getHeaderValues(headers, SEC_WEBSOCKET_KEY);
   if (keys.length !== 1 || !isValidKey(keys[0]!)) {
-    return refuse(
-      'INVALID_KEY',
-      400,
-      keys.length === 0 ? 'missing Sec-WebSocket-Key header' : 'invalid Sec-WebSocket-Key header',
-    );
+    return refuse('INVALID_KEY', 400, missingOrInvalid(keys, SEC_WEBSOCKET_KEY));
   }
   const key = keys[0]!;
   // RFC 6455 §4.2.2 item 4 and §10.2: the server may refuse origins; 403 is the status it names.
   const checkOrigin = options.checkOrigin ?? checkSameOrigin;
   if (!checkOrigin(getHeader(headers, ORIGIN), request)) {
-    return refuse('FORBIDDEN_ORIGIN', 403, 'Origin not allowed');
+    return refuse('FORBIDDEN_ORIGIN', 403, `${ORIGIN} not allowed`);
   }
   // RFC 6455 §4.2.1 item 8 and §11.3.4: Sec-WebSocket-Protocol is a list of tokens, possibly repeated.
   const offered = getHeaderList(headers, SEC_WEBSOCKET_PROTOCOL);
   if (!offered.every(isToken)) {
-    return refuse('INVALID_SUBPROTOCOL', 400, 'invalid Sec-WebSocket-Protocol header');
+    return refuse('INVALID_SUBPROTOCOL', 400, missingOrInvalid(offered, SEC_WEBSOCKET_PROTOCOL));
   }
   const subprotocol = selectSubprotocol(offered, request, options);
   let extensionsHeader: string | null = null;
@@ -272,7 +270,7 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
       return refuse(error.code, status, error.message);
     }
     if (negotiated.header !== null && (negotiated.header === '' || !isFieldValue(negotiated.header))) {
-      throw usageError('invalid Sec-WebSocket-Extensions value from negotiateExtensions');
+      throw usageError(`negotiateExtensions returned an invalid ${SEC_WEBSOCKET_EXTENSIONS}`);
     }
     extensionsHeader = negotiated.header;
     extensions = negotiated.result;
@@ -289,7 +287,7 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
   if (extensionsHeader !== null) responseHeaders.push([SEC_WEBSOCKET_EXTENSIONS, extensionsHeader]);
   responseHeaders.push(...extraHeaders);
   const response: HttpResponse = {
-    version: 'HTTP/1.1',
+    version: HTTP_1_1,
     status: 101,
     reason: 'Switching Protocols',
     headers: responseHeaders,
@@ -307,43 +305,29 @@ function selectSubprotocol(
     const selected = options.selectSubprotocol(offered, request);
     // RFC 6455 §4.2.2 item 5.4: the server MUST answer with one of the client's values, or none.
     if (selected !== null && !offered.includes(selected)) {
-      throw usageError(`selectSubprotocol returned ${JSON.stringify(selected)}, not offered`);
+      throw usageError(`selectSubprotocol returned ${JSON.stringify(selected)}, which was not offered`);
     }
     return selected;
   }
   return options.subprotocols?.find((protocol) => offered.includes(protocol)) ?? null;
 }
 
+/**
+ * Reason phrases of the statuses the core itself answers with. Any other status gets an empty reason:
+ * RFC 9112 §4 makes the phrase optional and tells clients to ignore it, and the status code says it all.
+ */
 const REASONS: Readonly<Record<number, string>> = {
-  200: 'OK',
-  204: 'No Content',
-  301: 'Moved Permanently',
-  302: 'Found',
-  303: 'See Other',
-  307: 'Temporary Redirect',
-  308: 'Permanent Redirect',
   400: 'Bad Request',
-  401: 'Unauthorized',
   403: 'Forbidden',
-  404: 'Not Found',
   405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  410: 'Gone',
-  413: 'Content Too Large',
   426: 'Upgrade Required',
-  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
 };
 
 /**
  * An error response to a handshake, also for refusals by the application: `status` (200–599, not 1xx),
- * a short text/plain body (default: the reason phrase) and `Connection: close`, since the connection
+ * a short text/plain body (default: the status and its reason phrase, which is empty for statuses the core
+ * does not send itself: RFC 9112 §4 allows it) and `Connection: close`, since the connection
  * ends after it. A 426 also carries `Upgrade: websocket` (RFC 9110 §15.5.22 MUST) with the matching
  * `Connection: Upgrade, close` (RFC 9110 §7.8), and `Sec-WebSocket-Version: 13` (RFC 6455 §4.4).
  * `headers` are appended; a `Content-Type`, `Upgrade` or `Sec-WebSocket-Version` given there replaces the
@@ -376,7 +360,7 @@ export function rejectResponse(
     fields.push([CONNECTION, 'close']);
   }
   fields.push(...headers);
-  return { version: 'HTTP/1.1', status, reason, headers: fields, body: bytes };
+  return { version: HTTP_1_1, status, reason, headers: fields, body: bytes };
 }
 
 /** What a client needs to build its handshake request, given to {@link buildRequest}. */
@@ -404,13 +388,12 @@ export interface ClientHandshakeOptions {
  * `key` comes from {@link generateKey}. Throws UsageError('INVALID_ARGUMENT') for invalid options.
  */
 export function buildRequest(options: ClientHandshakeOptions, key: string): HttpRequest {
+  const invalid = (what: string, value: unknown) => usageError(`invalid ${what} ${JSON.stringify(value)}`);
   // RFC 6455 §4.1 items 2 and 4: the authority goes in Host, the path and query in the request line.
-  if (!isAuthority(options.host)) throw usageError(`invalid host ${JSON.stringify(options.host)}`);
-  if (!/^\/[\x21-\x7e]*$/.test(options.target)) {
-    throw usageError(`the target must be a path and query, got ${JSON.stringify(options.target)}`);
-  }
+  if (!isAuthority(options.host)) throw invalid('host', options.host);
+  if (!/^\/[\x21-\x7e]*$/.test(options.target)) throw invalid('target (not a path)', options.target);
   // RFC 6455 §4.1 item 7: the nonce is base64 of 16 bytes.
-  if (!isValidKey(key)) throw usageError('the key must be base64 of 16 bytes; use generateKey()');
+  if (!isValidKey(key)) throw invalid('key (use generateKey)', key);
   const headers: HeaderField[] = [
     [HOST, options.host],
     [UPGRADE, WEBSOCKET],
@@ -418,28 +401,30 @@ export function buildRequest(options: ClientHandshakeOptions, key: string): Http
     [SEC_WEBSOCKET_KEY, key],
   ];
   if (options.origin !== undefined) {
-    if (options.origin === '' || !isFieldValue(options.origin)) throw usageError('invalid origin');
+    if (options.origin === '' || !isFieldValue(options.origin)) throw invalid('origin', options.origin);
     headers.push([ORIGIN, options.origin]);
   }
   const subprotocols = options.subprotocols ?? [];
   for (const protocol of subprotocols) {
     // RFC 6455 §4.1 item 10: elements MUST be tokens and MUST all be unique.
-    if (!isToken(protocol)) throw usageError(`invalid subprotocol ${JSON.stringify(protocol)}`);
+    if (!isToken(protocol)) throw invalid('subprotocol', protocol);
   }
-  if (new Set(subprotocols).size !== subprotocols.length) throw usageError('duplicate subprotocols');
+  if (new Set(subprotocols).size !== subprotocols.length) {
+    throw invalid('subprotocols (duplicates)', subprotocols);
+  }
   if (subprotocols.length > 0) headers.push([SEC_WEBSOCKET_PROTOCOL, subprotocols.join(', ')]);
   // RFC 6455 §4.1 item 9: version 13.
   headers.push([SEC_WEBSOCKET_VERSION, VERSION]);
   if (options.extensionsHeader !== undefined) {
     if (options.extensionsHeader === '' || !isFieldValue(options.extensionsHeader)) {
-      throw usageError('invalid Sec-WebSocket-Extensions value');
+      throw invalid(SEC_WEBSOCKET_EXTENSIONS, options.extensionsHeader);
     }
     headers.push([SEC_WEBSOCKET_EXTENSIONS, options.extensionsHeader]);
   }
   const extraHeaders = options.headers ?? [];
   checkExtraHeaders(extraHeaders, CLIENT_OWNED);
   headers.push(...extraHeaders);
-  return { method: 'GET', target: options.target, version: 'HTTP/1.1', headers };
+  return { method: 'GET', target: options.target, version: HTTP_1_1, headers };
 }
 
 /** What {@link validateResponse} checks the server's response against. */
@@ -482,16 +467,16 @@ export function validateResponse(response: HttpResponse, check: ClientValidation
   // RFC 6455 §4.1: Upgrade MUST be "websocket", ASCII case-insensitively, else fail the connection.
   const upgrade = getHeaderList(headers, UPGRADE);
   if (upgrade.length !== 1 || upgrade[0]!.toLowerCase() !== WEBSOCKET) {
-    return fail('INVALID_UPGRADE', 'the Upgrade header of the response is not "websocket"');
+    return fail('INVALID_UPGRADE', `${UPGRADE} is not "${WEBSOCKET}"`);
   }
   // RFC 6455 §4.1: Connection MUST contain the "Upgrade" token, ASCII case-insensitively.
   if (!hasToken(headers, CONNECTION, UPGRADE)) {
-    return fail('INVALID_CONNECTION', 'the Connection header of the response lacks "Upgrade"');
+    return fail('INVALID_CONNECTION', NO_UPGRADE_TOKEN);
   }
   // RFC 6455 §4.1: Sec-WebSocket-Accept MUST be the expected value exactly (once, case-sensitive).
   const accept = getHeaderValues(headers, SEC_WEBSOCKET_ACCEPT);
   if (accept.length !== 1 || accept[0] !== computeAccept(check.key)) {
-    return fail('INVALID_ACCEPT', 'wrong or missing Sec-WebSocket-Accept');
+    return fail('INVALID_ACCEPT', `wrong or missing ${SEC_WEBSOCKET_ACCEPT}`);
   }
   // RFC 6455 §4.1: an extension that was not offered MUST fail the connection.
   const extensionValues = getHeaderValues(headers, SEC_WEBSOCKET_EXTENSIONS);
@@ -504,16 +489,15 @@ export function validateResponse(response: HttpResponse, check: ClientValidation
       return fail(error.code, error.message);
     }
   } else if (extensionValues.some((value) => parseTokenList(value).length > 0)) {
-    return fail('INVALID_EXTENSIONS', 'the server selected an extension that was not offered');
+    return fail('INVALID_EXTENSIONS', 'the server chose an extension, none was offered');
   }
   // RFC 6455 §4.1: a subprotocol that was not offered MUST fail the connection; one at most (§4.2.2).
   const selected = getHeaderList(headers, SEC_WEBSOCKET_PROTOCOL);
-  if (selected.length > 1) return fail('INVALID_SUBPROTOCOL', 'the server selected several subprotocols');
   const subprotocol = selected[0] ?? null;
-  if (subprotocol !== null && !check.subprotocols.includes(subprotocol)) {
+  if (selected.length > 1 || (subprotocol !== null && !check.subprotocols.includes(subprotocol))) {
     return fail(
       'INVALID_SUBPROTOCOL',
-      `the server selected ${JSON.stringify(subprotocol)}, which was not offered`,
+      `the server chose "${selected.join(', ')}", not one offered subprotocol`,
     );
   }
   return { ok: true, subprotocol, extensions };

@@ -67,7 +67,8 @@ const REQUEST_TARGET = /^[\x21-\x7e]+$/;
 const HTTP_VERSION = /^HTTP\/[0-9]\.[0-9]$/;
 // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]. Like h11, the SP before
 // an empty reason may be missing.
-const STATUS_LINE = /^(HTTP\/[0-9]\.[0-9]) ([0-9]{3})(?: (.*))?$/;
+// RFC 9110 §15: status codes are 100 to 599; the first digit must at least name a class.
+const STATUS_LINE = /^(HTTP\/[0-9]\.[0-9]) ([1-9][0-9]{2})(?: (.*))?$/;
 // RFC 9110 §5.6.4: quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE.
 const QUOTED_STRING = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
 /**
@@ -188,29 +189,33 @@ function checkLimit(limit: number, name: string): void {
   if (!(limit >= 0)) throw usageError(`${name} must be a number ≥ 0, got ${limit}`);
 }
 
+/** The message of a field whose name or value is invalid; the value is not quoted (it may be a secret). */
+function invalidField(name: string): string {
+  return `invalid header field ${JSON.stringify(name)}`;
+}
+
 /** Parses a field line into `fields`, or returns why it is malformed. `fold` allows obs-fold (responses). */
 function addFieldLine(fields: [string, string][], line: string, fold: boolean): string | null {
   const first = line.charCodeAt(0);
   if (first === 0x20 || first === 0x09) {
     // RFC 9112 §2.2: whitespace before the first field line is invalid (it could hide a field).
-    if (fields.length === 0) return 'whitespace before the first header field';
+    if (fields.length === 0) return 'whitespace before the first header';
     // RFC 9112 §5.2: a server may reject obs-fold with 400, and we do.
-    if (!fold) return 'obsolete line folding in header field';
+    if (!fold) return 'obsolete line folding';
     const continuation = trimOws(line);
-    if (!FIELD_VALUE.test(continuation)) return 'invalid character in header field value';
-    // RFC 9112 §5.2: a user agent MUST replace obs-fold with SP before interpreting the value.
     const previous = fields[fields.length - 1]!;
+    if (!FIELD_VALUE.test(continuation)) return invalidField(previous[0]);
+    // RFC 9112 §5.2: a user agent MUST replace obs-fold with SP before interpreting the value.
     previous[1] = continuation === '' ? previous[1] : trimOws(`${previous[1]} ${continuation}`);
     return null;
   }
   const colon = line.indexOf(':');
-  const name = colon === -1 ? line : line.slice(0, colon);
   if (colon === -1) return 'header line without a colon';
-  // RFC 9112 §5.1: a server MUST reject whitespace between field name and colon; a name is a token.
-  if (!TOKEN.test(name)) return `invalid header field name ${JSON.stringify(name)}`;
+  const name = line.slice(0, colon);
   const value = trimOws(line.slice(colon + 1));
-  // RFC 9110 §5.5: CR, LF and NUL are invalid and dangerous; other CTLs are invalid too.
-  if (!FIELD_VALUE.test(value)) return `invalid character in header field ${JSON.stringify(name)}`;
+  // RFC 9112 §5.1: a server MUST reject whitespace between field name and colon; a name is a token.
+  // RFC 9110 §5.5: CR, LF and NUL are invalid and dangerous in a value; other CTLs are invalid too.
+  if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return invalidField(name);
   fields.push([name, value]);
   return null;
 }
@@ -248,242 +253,199 @@ const ERROR = 9;
 
 const INCOMPLETE = { kind: 'incomplete' } as const;
 
+/** Said by every parser error about the CRLF that must end chunk data. */
+const NO_CRLF_AFTER_CHUNK = 'chunk data not followed by CRLF';
+
+/** What {@link createParser} returns: the methods of {@link RequestHeadParser} and {@link ResponseParser}. */
+interface Parser {
+  push(data: Uint8Array): ParseResult;
+  end(): ResponseEndResult;
+}
+
 /**
  * The one state machine behind {@link RequestHeadParser} and {@link ResponseParser}: they read heads alike
- * (a start line, field lines, an empty line), and only a response has a body.
+ * (a start line, field lines, an empty line), and only a response has a body. Its state lives in the
+ * closure (a factory rather than a class: the minified core is smaller without `this.#` on every access;
+ * a parser lives for one handshake, so the closures cost nothing that lasts).
  *
- * Lines are read across pushes by {@link HttpParser.#line}, which keeps only the bytes of the current,
- * unfinished line and never more than the state's budget (the rest of the head limit, or a chunk line's).
+ * Lines are read across pushes by `readLine`, which keeps only the bytes of the current, unfinished line
+ * and never more than the state's budget (the rest of the head limit, or a chunk line's).
  */
-class HttpParser {
-  readonly #response: boolean;
-  readonly #maxHeadSize: number;
-  readonly #maxBodySize: number;
+function createParser(response: boolean, maxHeadSize: number, maxBodySize = 0): Parser {
+  checkLimit(maxHeadSize, 'maxHeadSize');
+  checkLimit(maxBodySize, 'maxBodySize');
   /** The unfinished line: copied pieces of earlier pushes, and their total length. */
-  #parts: Uint8Array[] = [];
-  #partsLength = 0;
+  let parts: Uint8Array[] = [];
+  let partsLength = 0;
   /** Where the current push has got to in its chunk. */
-  #position = 0;
+  let position = 0;
   /** Head bytes read so far (interim responses and trailers included). */
-  #used = 0;
-  #state = START;
-  #error: HandshakeError | null = null;
+  let used = 0;
+  let state = START;
+  /** The error, returned again by every later call. */
+  let failure: ErrorResult | undefined;
   /** Request: method, target, version. Response: version, reason. */
-  #startLine: string[] = [];
-  #status = 0;
-  #fields: [string, string][] = [];
-  #body: Uint8Array[] = [];
-  #bodySize = 0;
-  #remaining = 0;
+  let startLine: string[] = [];
+  let status = 0;
+  let fields: [string, string][] = [];
+  const body: Uint8Array[] = [];
+  let bodySize = 0;
+  let remaining = 0;
 
-  constructor(response: boolean, maxHeadSize: number, maxBodySize = 0) {
-    checkLimit(maxHeadSize, 'maxHeadSize');
-    checkLimit(maxBodySize, 'maxBodySize');
-    this.#response = response;
-    this.#maxHeadSize = maxHeadSize;
-    this.#maxBodySize = maxBodySize;
-  }
+  /**
+   * Ends in error. A request's carries the status to answer: 431 for an oversized head, else 400. A
+   * response's carries 0 while the head is incomplete, then the status received and its fields.
+   */
+  const fail = (
+    code: 'MALFORMED_HTTP' | 'HEADERS_TOO_LARGE' | 'BODY_TOO_LARGE' | 'UNEXPECTED_EOF',
+    message: string,
+  ): ErrorResult => {
+    const head = state <= FIELDS;
+    state = ERROR;
+    return failure = {
+      kind: 'error',
+      error: response
+        ? new HandshakeError(code, head ? 0 : status, message, head ? [] : fields)
+        : new HandshakeError(code, code === 'HEADERS_TOO_LARGE' ? 431 : 400, message),
+    };
+  };
+  const malformed = (message: string) => fail('MALFORMED_HTTP', message);
+  const bodyTooLarge = () => fail('BODY_TOO_LARGE', `response body larger than ${maxBodySize} bytes`);
 
-  push(data: Uint8Array): ParseResult {
-    if (this.#state === ERROR) return { kind: 'error', error: this.#error! };
-    this.#checkNotDone();
-    this.#position = 0;
-    for (;;) {
-      const state = this.#state;
-      if (state === LENGTH_BODY || state === CHUNK_DATA) {
-        const take = Math.min(this.#remaining, data.length - this.#position);
-        this.#collect(data.subarray(this.#position, this.#position += take));
-        if ((this.#remaining -= take) > 0) return INCOMPLETE;
-        if (state === LENGTH_BODY) return this.#finish(data);
-        this.#state = CHUNK_DATA_END;
-        continue;
-      }
-      if (state === EOF_BODY) {
-        const chunk = data.subarray(this.#position);
-        if (this.#bodySize + chunk.length > this.#maxBodySize) return this.#bodyTooLarge();
-        this.#collect(chunk);
-        return INCOMPLETE;
-      }
-      const line = this.#line(data);
-      if (typeof line !== 'string') return line;
-      let reason: string | null = null;
-      if (state === START) {
-        // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
-        if (line === '' && !this.#response) continue;
-        reason = this.#response ? this.#parseStatusLine(line) : this.#parseRequestLine(line);
-        if (reason === null) this.#state = FIELDS;
-      } else if (state === FIELDS) {
-        if (line !== '') reason = addFieldLine(this.#fields, line, this.#response);
-        else if (!this.#response) return this.#finish(data);
-        else {
-          const result = this.#startBody(data);
-          if (result !== null) return result;
-        }
-      } else if (state === CHUNK_SIZE) {
-        const result = this.#parseChunkSize(line);
-        if (result !== null) return result;
-      } else if (state === CHUNK_DATA_END) {
-        // RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF.
-        if (line !== '') return this.#fail('MALFORMED_HTTP', 'chunk data not followed by CRLF');
-        this.#state = CHUNK_SIZE;
-      } else {
-        if (line === '') return this.#finish(data);
-        // RFC 9110 §6.5.1: trailer fields may be discarded; they are only checked to be well formed.
-        reason = addFieldLine([['trailer', '']], line, false);
-      }
-      if (reason !== null) return this.#fail('MALFORMED_HTTP', reason);
+  const checkNotDone = (): void => {
+    if (state === DONE) {
+      throw usageError(`the ${response ? 'response' : 'request head'} is already parsed`, 'INVALID_STATE');
     }
-  }
+  };
 
-  end(): ResponseEndResult {
-    const state = this.#state;
-    if (state === ERROR) return { kind: 'error', error: this.#error! };
-    this.#checkNotDone();
-    if (state === EOF_BODY) return this.#finish(EMPTY) as ResponseEndResult;
-    return this.#fail(
-      'UNEXPECTED_EOF',
-      `connection closed before the end of the response ${this.#inHead() ? 'head' : 'body'}`,
-    );
-  }
+  const collect = (bytes: Uint8Array): void => {
+    if (bytes.length === 0) return;
+    // Copied: the caller may reuse its buffer once push() returns.
+    body.push(bytes.slice());
+    bodySize += bytes.length;
+  };
 
-  #checkNotDone(): void {
-    if (this.#state === DONE) {
-      throw usageError(
-        `the ${this.#response ? 'response' : 'request head'} is already parsed`,
-        'INVALID_STATE',
-      );
-    }
-  }
-
-  #inHead(): boolean {
-    return this.#state <= FIELDS;
-  }
+  /** Done: the request or response, and the bytes of `data` after it. */
+  const finish = (data: Uint8Array): ParseResult => {
+    state = DONE;
+    const rest = data.subarray(position);
+    const [a, b, c] = startLine as [string, string, string];
+    return response
+      ? {
+        kind: 'done',
+        response: { version: a, status, reason: b, headers: fields, body: concat(body, bodySize) },
+        rest,
+      }
+      : { kind: 'done', request: { method: a, target: b, version: c, headers: fields }, rest };
+  };
 
   /**
    * Reads the next CRLF-terminated line of the current push, within the state's budget. Returns the line
    * (Latin-1, without its CRLF), or the result to return from push: `incomplete` when the push ended
    * first (the unfinished line is kept), an error for a line that is too long or malformed.
    */
-  #line(data: Uint8Array): string | ParseResult {
-    const state = this.#state;
-    const start = this.#position;
-    const budget = state === CHUNK_SIZE
-      ? MAX_CHUNK_LINE
-      : state === CHUNK_DATA_END
-      ? 2
-      : this.#maxHeadSize - this.#used;
-    const available = Math.max(0, budget - this.#partsLength);
+  const readLine = (data: Uint8Array): string | ParseResult => {
+    const start = position;
+    const budget = state === CHUNK_SIZE ? MAX_CHUNK_LINE : state === CHUNK_DATA_END ? 2 : maxHeadSize - used;
+    const available = Math.max(0, budget - partsLength);
     const window = data.subarray(start, start + available);
     const lf = window.indexOf(LF);
     if (lf === -1) {
       if (data.length - start > available) {
+        // Trailers and interim responses share the head limit, so they are reported as the head.
         return state === CHUNK_SIZE
-          ? this.#fail('MALFORMED_HTTP', 'chunk size line too long')
+          ? malformed('chunk size line too long')
           : state === CHUNK_DATA_END
-          ? this.#fail('MALFORMED_HTTP', 'chunk data not followed by CRLF')
-          : this.#fail(
+          ? malformed(NO_CRLF_AFTER_CHUNK)
+          : fail(
             'HEADERS_TOO_LARGE',
-            state === TRAILER
-              ? 'trailer section too large'
-              : `${this.#response ? 'response' : 'request'} head larger than ${this.#maxHeadSize} bytes`,
+            `${response ? 'response' : 'request'} head larger than ${maxHeadSize} bytes`,
           );
       }
       if (window.length > 0) {
         // Copied: the caller may reuse its buffer once push() returns.
-        this.#parts.push(window.slice());
-        this.#partsLength += window.length;
+        parts.push(window.slice());
+        partsLength += window.length;
       }
       return INCOMPLETE;
     }
     const segment = window.subarray(0, lf);
-    const last = lf > 0 ? segment[lf - 1] : this.#parts.at(-1)?.at(-1);
-    this.#parts.push(segment);
-    const bytes = concat(this.#parts, this.#partsLength + lf);
-    if (state <= TRAILER) this.#used += bytes.length + 1;
-    this.#parts = [];
-    this.#partsLength = 0;
-    this.#position = start + lf + 1;
+    const last = lf > 0 ? segment[lf - 1] : parts.at(-1)?.at(-1);
+    parts.push(segment);
+    const bytes = concat(parts, partsLength + lf);
+    if (state <= TRAILER) used += bytes.length + 1;
+    parts = [];
+    partsLength = 0;
+    position = start + lf + 1;
     const line = decodeLatin1(bytes.subarray(0, bytes.length - 1));
     // RFC 9112 §2.2: the line terminator is CRLF; we do not take the option to accept a bare LF. A bare CR
     // is invalid; rejecting it is the option that cannot be misread.
-    const reason = last !== CR ? 'line ends with a bare LF' : line.includes('\r') ? 'bare CR in line' : null;
-    if (reason === null) return line;
-    return this.#fail(
-      'MALFORMED_HTTP',
-      state === CHUNK_DATA_END ? 'chunk data not followed by CRLF' : reason,
-    );
-  }
+    if (last === CR && !line.includes('\r')) return line;
+    return malformed(state === CHUNK_DATA_END ? NO_CRLF_AFTER_CHUNK : 'bare CR or LF in the head');
+  };
 
-  #parseRequestLine(line: string): string | null {
-    // RFC 9112 §3: request-line = method SP request-target SP HTTP-version, single spaces.
+  /** RFC 9112 §3: request-line = method SP request-target SP HTTP-version, single spaces. */
+  const parseRequestLine = (line: string): string | null => {
     const parts = line.split(' ');
-    if (parts.length !== 3) return 'malformed request line';
     const [method, target, version] = parts as [string, string, string];
-    if (!TOKEN.test(method)) return 'invalid method in request line';
-    if (!REQUEST_TARGET.test(target)) return 'invalid request target';
-    if (!HTTP_VERSION.test(version)) return 'invalid HTTP version in request line';
-    this.#startLine = parts;
+    if (
+      parts.length !== 3 || !TOKEN.test(method) || !REQUEST_TARGET.test(target) || !HTTP_VERSION.test(version)
+    ) {
+      return 'malformed request line';
+    }
+    startLine = parts;
     return null;
-  }
+  };
 
-  #parseStatusLine(line: string): string | null {
+  const parseStatusLine = (line: string): string | null => {
     const match = STATUS_LINE.exec(line);
-    if (match === null) return 'malformed status line';
-    const status = Number(match[2]);
-    const reason = match[3] ?? '';
-    // RFC 9110 §15: status codes are 100 to 599; the first digit must at least name a class.
-    if (status < 100) return 'invalid status code';
-    if (!FIELD_VALUE.test(reason)) return 'invalid character in reason phrase';
-    this.#startLine = [match[1]!, reason];
-    this.#status = status;
+    const reason = match?.[3] ?? '';
+    if (match === null || !FIELD_VALUE.test(reason)) return 'malformed status line';
+    startLine = [match[1]!, reason];
+    status = Number(match[2]);
     return null;
-  }
+  };
 
   /** The head is complete: decides the body framing (RFC 9112 §6.3). Returns a result, or null to go on. */
-  #startBody(data: Uint8Array): ParseResult | null {
-    const status = this.#status;
+  const startBody = (data: Uint8Array): ParseResult | null => {
     // RFC 9112 §6.3 (8): unless said otherwise below, the body lasts until the server closes the connection.
-    this.#state = EOF_BODY;
+    state = EOF_BODY;
     // RFC 9112 §6.3 (1): 1xx, 204 and 304 responses end with the head, whatever their fields say.
-    if (status === 101 || status === 204 || status === 304) return this.#finish(data);
+    if (status === 101 || status === 204 || status === 304) return finish(data);
     if (status < 200) {
       // RFC 9110 §15.2: a client MUST be able to parse 1xx responses before the final one; they are
       // discarded. Their bytes keep counting against the head limit, so a flood of them ends.
-      this.#fields = [];
-      this.#state = START;
+      fields = [];
+      state = START;
       return null;
     }
-    const transferEncoding = getHeaderValues(this.#fields, TRANSFER_ENCODING);
-    const contentLength = getHeaderValues(this.#fields, CONTENT_LENGTH);
+    const transferEncoding = getHeaderValues(fields, TRANSFER_ENCODING);
+    const contentLength = getHeaderValues(fields, CONTENT_LENGTH);
     if (transferEncoding.length > 0) {
       // RFC 9112 §6.3 (3): both fields at once "ought to be handled as an error" (smuggling).
-      if (contentLength.length > 0) {
-        return this.#fail('MALFORMED_HTTP', 'both Transfer-Encoding and Content-Length');
-      }
+      if (contentLength.length > 0) return malformed(`${TRANSFER_ENCODING} and ${CONTENT_LENGTH} both given`);
       const codings = transferEncoding.flatMap(parseTokenList);
       // Like h11, only chunked alone is supported: we could not decode any other coding anyway.
       if (codings.length !== 1 || codings[0]!.toLowerCase() !== 'chunked') {
-        return this.#fail('MALFORMED_HTTP', 'unsupported Transfer-Encoding');
+        return malformed(`unsupported ${TRANSFER_ENCODING}`);
       }
-      this.#state = CHUNK_SIZE;
+      state = CHUNK_SIZE;
     } else if (contentLength.length > 0) {
       const lengths = new Set(contentLength.flatMap(parseTokenList));
       const [length] = lengths;
       // RFC 9112 §6.3 (5): an invalid Content-Length MUST make a user agent discard the response;
       // identical repeated values are allowed (RFC 9110 §8.6).
-      if (lengths.size !== 1 || !/^[0-9]+$/.test(length!)) {
-        return this.#fail('MALFORMED_HTTP', 'invalid Content-Length');
-      }
+      if (lengths.size !== 1 || !/^[0-9]+$/.test(length!)) return malformed(`invalid ${CONTENT_LENGTH}`);
       const size = Number(length);
-      if (size > this.#maxBodySize) return this.#bodyTooLarge();
-      this.#remaining = size;
-      this.#state = LENGTH_BODY;
-      if (size === 0) return this.#finish(data);
+      if (size > maxBodySize) return bodyTooLarge();
+      remaining = size;
+      state = LENGTH_BODY;
+      if (size === 0) return finish(data);
     }
     return null;
-  }
+  };
 
-  #parseChunkSize(line: string): ParseResult | null {
+  const parseChunkSize = (line: string): ParseResult | null => {
     let digits = 0;
     let size = 0;
     while (digits < line.length) {
@@ -492,55 +454,77 @@ class HttpParser {
       size = size * 16 + value;
       digits++;
       // Checked per digit so that a long size cannot lose precision before it is compared.
-      if (this.#bodySize + size > this.#maxBodySize) return this.#bodyTooLarge();
+      if (bodySize + size > maxBodySize) return bodyTooLarge();
     }
-    if (digits === 0) return this.#fail('MALFORMED_HTTP', 'invalid chunk size');
-    if (!CHUNK_EXT.test(line.slice(digits))) return this.#fail('MALFORMED_HTTP', 'invalid chunk extension');
+    if (digits === 0 || !CHUNK_EXT.test(line.slice(digits))) return malformed('invalid chunk size line');
     // RFC 9112 §7.1: last-chunk, then the trailer section and an empty line.
-    this.#remaining = size;
-    this.#state = size === 0 ? TRAILER : CHUNK_DATA;
+    remaining = size;
+    state = size === 0 ? TRAILER : CHUNK_DATA;
     return null;
-  }
+  };
 
-  #collect(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    // Copied: the caller may reuse its buffer once push() returns.
-    this.#body.push(bytes.slice());
-    this.#bodySize += bytes.length;
-  }
+  return {
+    push(data) {
+      if (failure !== undefined) return failure;
+      checkNotDone();
+      position = 0;
+      for (;;) {
+        const current = state;
+        if (current === LENGTH_BODY || current === CHUNK_DATA) {
+          const take = Math.min(remaining, data.length - position);
+          collect(data.subarray(position, position += take));
+          if ((remaining -= take) > 0) return INCOMPLETE;
+          if (current === LENGTH_BODY) return finish(data);
+          state = CHUNK_DATA_END;
+          continue;
+        }
+        if (current === EOF_BODY) {
+          const chunk = data.subarray(position);
+          if (bodySize + chunk.length > maxBodySize) return bodyTooLarge();
+          collect(chunk);
+          return INCOMPLETE;
+        }
+        const line = readLine(data);
+        if (typeof line !== 'string') return line;
+        let reason: string | null = null;
+        if (current === START) {
+          // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request-line.
+          if (line === '' && !response) continue;
+          reason = response ? parseStatusLine(line) : parseRequestLine(line);
+          if (reason === null) state = FIELDS;
+        } else if (current === FIELDS) {
+          if (line !== '') reason = addFieldLine(fields, line, response);
+          else if (!response) return finish(data);
+          else {
+            const result = startBody(data);
+            if (result !== null) return result;
+          }
+        } else if (current === CHUNK_SIZE) {
+          const result = parseChunkSize(line);
+          if (result !== null) return result;
+        } else if (current === CHUNK_DATA_END) {
+          // RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF.
+          if (line !== '') return malformed(NO_CRLF_AFTER_CHUNK);
+          state = CHUNK_SIZE;
+        } else {
+          if (line === '') return finish(data);
+          // RFC 9110 §6.5.1: trailer fields may be discarded; they are only checked to be well formed.
+          reason = addFieldLine([['trailer', '']], line, false);
+        }
+        if (reason !== null) return malformed(reason);
+      }
+    },
 
-  /** Done: the request or response, and the bytes of `data` after it. */
-  #finish(data: Uint8Array): ParseResult {
-    this.#state = DONE;
-    const rest = data.subarray(this.#position);
-    const [a, b, c] = this.#startLine as [string, string, string];
-    const headers = this.#fields;
-    if (!this.#response) {
-      return { kind: 'done', request: { method: a, target: b, version: c, headers }, rest };
-    }
-    const body = this.#body.length === 0 ? new Uint8Array(0) : concat(this.#body, this.#bodySize);
-    return { kind: 'done', response: { version: a, status: this.#status, reason: b, headers, body }, rest };
-  }
-
-  #bodyTooLarge(): ErrorResult {
-    return this.#fail('BODY_TOO_LARGE', `response body larger than ${this.#maxBodySize} bytes`);
-  }
-
-  /**
-   * Ends in error. A request's carries the status to answer: 431 for an oversized head, else 400. A
-   * response's carries 0 while the head is incomplete, then the status received and its fields.
-   */
-  #fail(
-    code: 'MALFORMED_HTTP' | 'HEADERS_TOO_LARGE' | 'BODY_TOO_LARGE' | 'UNEXPECTED_EOF',
-    message: string,
-  ): ErrorResult {
-    const head = this.#inHead();
-    this.#state = ERROR;
-    this.#error = this.#response
-      ? new HandshakeError(code, head ? 0 : this.#status, message, head ? [] : this.#fields)
-      : new HandshakeError(code, code === 'HEADERS_TOO_LARGE' ? 431 : 400, message);
-    return { kind: 'error', error: this.#error };
-  }
+    end() {
+      if (failure !== undefined) return failure;
+      checkNotDone();
+      if (state === EOF_BODY) return finish(EMPTY) as ResponseEndResult;
+      return fail(
+        'UNEXPECTED_EOF',
+        `connection closed before the end of the response ${state <= FIELDS ? 'head' : 'body'}`,
+      );
+    },
+  };
 }
 
 /**
@@ -551,14 +535,14 @@ class HttpParser {
  * Errors carry the status to answer with: 400 (MALFORMED_HTTP) or 431 (HEADERS_TOO_LARGE).
  */
 export class RequestHeadParser {
-  readonly #parser: HttpParser;
+  readonly #parser: Parser;
 
   /**
    * @param maxHeadSize The largest head accepted, in bytes, counting every CRLF and any empty lines
    * before the request line. The engine uses 8 KiB.
    */
   constructor(maxHeadSize: number) {
-    this.#parser = new HttpParser(false, maxHeadSize);
+    this.#parser = createParser(false, maxHeadSize);
   }
 
   /**
@@ -584,14 +568,14 @@ export class RequestHeadParser {
  * transport reaches end of file first, call {@link ResponseParser.end}.
  */
 export class ResponseParser {
-  readonly #parser: HttpParser;
+  readonly #parser: Parser;
 
   /**
    * @param maxHeadSize The largest head accepted, in bytes (interim responses and trailers count too).
    * @param maxBodySize The largest body accepted, in bytes, after removing chunked framing.
    */
   constructor(maxHeadSize: number, maxBodySize: number) {
-    this.#parser = new HttpParser(true, maxHeadSize, maxBodySize);
+    this.#parser = createParser(true, maxHeadSize, maxBodySize);
   }
 
   /**
@@ -619,11 +603,12 @@ export class ResponseParser {
  */
 export function checkHeaderFields(headers: readonly HeaderField[]): void {
   for (const [name, value] of headers) {
-    if (typeof name !== 'string' || !TOKEN.test(name)) {
-      throw usageError(`invalid header name ${JSON.stringify(name)}`);
-    }
-    if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
-      throw usageError(`invalid value for header ${name}`);
+    // A name or value that is not a string fails its test: `test` converts it to a string first, and
+    // neither "undefined" nor "[object Object]" passes both checks with the type check kept.
+    if (
+      typeof name !== 'string' || typeof value !== 'string' || !TOKEN.test(name) || !FIELD_VALUE.test(value)
+    ) {
+      throw usageError(invalidField(name));
     }
   }
 }
@@ -639,11 +624,11 @@ function fieldLines(headers: readonly HeaderField[]): string {
  * value can never inject a line; throws UsageError('INVALID_ARGUMENT') otherwise.
  */
 export function serializeRequest(request: HttpRequest): Uint8Array {
-  if (!TOKEN.test(request.method)) throw usageError('invalid request method');
-  if (!REQUEST_TARGET.test(request.target)) {
-    throw usageError('invalid request target');
+  if (
+    !TOKEN.test(request.method) || !REQUEST_TARGET.test(request.target) || !HTTP_VERSION.test(request.version)
+  ) {
+    throw usageError('invalid request line');
   }
-  if (!HTTP_VERSION.test(request.version)) throw usageError('invalid HTTP version');
   checkHeaderFields(request.headers);
   return encodeLatin1(
     `${request.method} ${request.target} ${request.version}\r\n${fieldLines(request.headers)}\r\n`,
@@ -658,29 +643,29 @@ export function serializeRequest(request: HttpRequest): Uint8Array {
  */
 export function serializeResponse(response: HttpResponse): Uint8Array {
   const { status, body } = response;
-  if (!HTTP_VERSION.test(response.version)) throw usageError('invalid HTTP version');
-  if (!Number.isInteger(status) || status < 100 || status > 999) {
-    throw usageError(`invalid status code ${status}`);
+  if (
+    !HTTP_VERSION.test(response.version) || !Number.isInteger(status) || status < 100 || status > 999 ||
+    !FIELD_VALUE.test(response.reason)
+  ) {
+    throw usageError(`invalid status line for status ${status}`);
   }
-  if (!FIELD_VALUE.test(response.reason)) throw usageError('invalid reason phrase');
   checkHeaderFields(response.headers);
   let headers = response.headers;
   const lengths = getHeaderValues(headers, CONTENT_LENGTH);
   if (status < 200 || status === 204 || status === 304) {
     // RFC 9112 §6.3 (1): these responses end with the head; a body would be read as the next message.
-    if (body.length > 0) throw usageError(`a ${status} response cannot have a body`);
     // RFC 9110 §8.6: a server MUST NOT send Content-Length in a 1xx or 204 response.
-    if ((status < 200 || status === 204) && lengths.length > 0) {
-      throw usageError(`a ${status} response cannot have a Content-Length`);
+    if (body.length > 0 || ((status < 200 || status === 204) && lengths.length > 0)) {
+      throw usageError(`a ${status} response cannot have ${body.length > 0 ? 'a body' : CONTENT_LENGTH}`);
     }
   } else {
     if (getHeaderValues(headers, TRANSFER_ENCODING).length > 0) {
-      throw usageError('Transfer-Encoding is not supported; the body is sent whole');
+      throw usageError(`${TRANSFER_ENCODING} is not supported (the body is sent whole)`);
     }
     if (lengths.length === 0) {
       headers = [...headers, [CONTENT_LENGTH, String(body.length)]];
     } else if (lengths.length !== 1 || lengths[0] !== String(body.length)) {
-      throw usageError('Content-Length does not match the body');
+      throw usageError(`${CONTENT_LENGTH} does not match the body`);
     }
   }
   // RFC 9112 §4: the SP before the reason phrase is sent even when the phrase is empty.
