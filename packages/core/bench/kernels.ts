@@ -116,31 +116,63 @@ function formatSize(size: number): string {
 }
 
 console.log(`# kernels, ${runtime}: GB/s, median of ${rounds} rounds of ${targetMs} ms\n`);
+/**
+ * The median GB/s of `a` and of `b` over `rounds` rounds, alternating which goes first; `before` runs
+ * ahead of each round.
+ */
+function compare(size: number, a: () => void, b: () => void, before = () => {}): [number, number] {
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    before();
+    if (r % 2 === 0) {
+      as.push(sample(size, a));
+      bs.push(sample(size, b));
+    } else {
+      bs.push(sample(size, b));
+      as.push(sample(size, a));
+    }
+  }
+  return [median(as), median(bs)];
+}
+
+function row(name: string, size: number, [a, b]: [number, number]): void {
+  console.log(
+    `| ${name} | ${formatSize(size)} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(b / a).toFixed(2)}× |`,
+  );
+}
+
 console.log('| kernel | size | JavaScript | WebAssembly | WASM ÷ JS |');
 console.log('| --- | --- | ---: | ---: | ---: |');
 for (const c of cases) {
   for (const size of sizes) {
     const bytes = c.input(size);
-    const js: number[] = [];
-    const wasm: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      setWasmKernelsEnabled(false); // applyMask / isValidUtf8 take their JavaScript paths
-      const runJs = () => c.js(bytes);
-      const runWasm = () => c.wasm(bytes);
-      if (r % 2 === 0) {
-        js.push(sample(size, runJs));
-        wasm.push(sample(size, runWasm));
-      } else {
-        wasm.push(sample(size, runWasm));
-        js.push(sample(size, runJs));
-      }
-    }
+    // applyMask / isValidUtf8 take their JavaScript paths.
+    const result = compare(size, () => c.js(bytes), () => c.wasm(bytes), () => setWasmKernelsEnabled(false));
     setWasmKernelsEnabled(true);
-    const a = median(js);
-    const b = median(wasm);
-    console.log(
-      `| ${c.name} | ${formatSize(size)} | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(b / a).toFixed(2)}× |`,
-    );
+    row(c.name, size, result);
+  }
+}
+
+// What the Node and Bun adapters inject as `validateUtf8`: the runtime's node:buffer isUtf8, against what the
+// engine runs without it (isValidUtf8, kernels on above their threshold), to decide per runtime whether the
+// injection is worth it.
+const { isUtf8 } = (await import('node:buffer')) as { isUtf8(bytes: Uint8Array): boolean };
+console.log(
+  `\n# UTF-8, ${runtime}: ours (kernels on) against node:buffer isUtf8, GB/s, median of ${rounds} rounds\n`,
+);
+console.log('| input | size | ours | isUtf8 | isUtf8 ÷ ours |');
+console.log('| --- | --- | ---: | ---: | ---: |');
+for (const c of cases.slice(1)) {
+  for (const size of sizes) {
+    const bytes = c.input(size);
+    const ours = () => {
+      sink += isValidUtf8(bytes) ? 1 : 0;
+    };
+    const theirs = () => {
+      sink += isUtf8(bytes) ? 1 : 0;
+    };
+    row(c.name, size, compare(size, ours, theirs));
   }
 }
 if (sink < 0) console.log(sink);

@@ -68,7 +68,14 @@ export interface ConnectionOptions {
   autoPong?: boolean;
   /** Source of random bytes for masking keys and handshake keys. Default `crypto.getRandomValues`. */
   randomBytes?: (buffer: Uint8Array) => void;
-  /** A faster whole-buffer UTF-8 validator (e.g. node:buffer `isUtf8`), used for single-piece messages. */
+  /**
+   * A faster UTF-8 validator to use instead of the core's own for received text of 64 bytes or more (the
+   * Node and Bun adapters pass node:buffer `isUtf8`). It is given complete text that starts and ends between
+   * code points, a view it must neither keep nor modify; a sequence cut by a chunk boundary is finished by
+   * the core's incremental validator, so RFC 6455 §8.1 fail-fast is unchanged. Its `false` fails the
+   * connection with 1007. A throw or an answer that is not a boolean counts as no answer: the core
+   * validates those bytes itself. Default: none (the core's validator and WebAssembly kernel).
+   */
   validateUtf8?: (bytes: Uint8Array) => boolean;
 }
 

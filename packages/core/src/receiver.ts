@@ -71,7 +71,10 @@ export interface ReceiverOptions {
   readonly role: 'server' | 'client';
   readonly maxFrameSize: number;
   readonly maxMessageSize: number;
-  /** A faster whole-buffer UTF-8 check, used when a text message arrives as one piece. */
+  /**
+   * A faster UTF-8 check of complete, code-point-aligned text (see `ConnectionOptions.validateUtf8`), used
+   * for pieces of `FAST_UTF8_MIN` bytes or more; only its boolean answers count (see `askInjected`).
+   */
   readonly validateUtf8?: ((bytes: Uint8Array) => boolean) | undefined;
 }
 
@@ -94,6 +97,23 @@ const INLINE_MAX = 32;
  * call: those calls do not re-enter any receiver, so one array serves every receiver.
  */
 const maskKey = new Uint8Array(4);
+
+/**
+ * The injected validator's verdict on `bytes`, complete text that starts and ends between code points.
+ * Its `false` fails the message (1007) as ours would. Any other answer than a boolean, or a throw, is a
+ * local bug, not the peer's: those bytes are then checked by our own validator, so a broken hook costs
+ * speed, never a wrong verdict it did not give, and never an exception out of `push`.
+ */
+function askInjected(validate: (bytes: Uint8Array) => boolean, bytes: Uint8Array): boolean {
+  let answer: unknown;
+  try {
+    answer = validate(bytes);
+  } catch {
+    answer = undefined;
+  }
+  return answer === true || (answer !== false && isValidUtf8(bytes));
+}
+
 export class Receiver {
   /** Set by the engine once permessage-deflate is negotiated; RSV1 is legal only then (RFC 7692 §6). */
   inflater: MessageInflater | null = null;
@@ -359,14 +379,14 @@ export class Receiver {
   /** Validates a whole text message that arrived as one piece. */
   #validWhole(data: Uint8Array): boolean {
     const fast = this.#validateUtf8;
-    return fast !== undefined && data.length >= FAST_UTF8_MIN ? fast(data) : isValidUtf8(data);
+    return fast !== undefined && data.length >= FAST_UTF8_MIN ? askInjected(fast, data) : isValidUtf8(data);
   }
 
   /** Validates a whole text message that is `source[start, end)`. */
   #validRange(source: Uint8Array, start: number, end: number): boolean {
     const fast = this.#validateUtf8;
     return fast !== undefined && end - start >= FAST_UTF8_MIN
-      ? fast(new Uint8Array(source.buffer, source.byteOffset + start, end - start))
+      ? askInjected(fast, new Uint8Array(source.buffer, source.byteOffset + start, end - start))
       : isValidUtf8(source, start, end);
   }
 
@@ -709,7 +729,11 @@ export class Receiver {
       const needed = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
       if (k + needed > end) cut = k;
     }
-    if (cut > start && !fast(new Uint8Array(data.buffer, data.byteOffset + start, cut - start))) return false;
+    if (
+      cut > start && !askInjected(fast, new Uint8Array(data.buffer, data.byteOffset + start, cut - start))
+    ) {
+      return false;
+    }
     return cut === end || utf8.update(data, cut, end);
   }
 
