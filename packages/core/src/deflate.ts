@@ -31,7 +31,8 @@
  */
 
 import { HandshakeError, usageError } from './errors.ts';
-import { type ExtensionOffer, formatExtension, parseExtensions } from './extensions.ts';
+import { type ExtensionOffer, parseExtensions } from './extensions.ts';
+import { concat } from './http.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // The codec interface (implemented outside the core, e.g. by @sansws/zlib)
@@ -188,27 +189,54 @@ const DEFAULT_THRESHOLD_NO_TAKEOVER = 128;
 /** Below this, appending the trailer by copying is cheaper than a second codec call. */
 const COPY_TRAILER_BELOW = 16 * 1024;
 
-function checkInteger(name: string, value: unknown, min: number, max: number): void {
-  // Number.isInteger is false for anything that is not a number.
-  if (
-    value !== undefined && !(Number.isInteger(value) && (value as number) >= min && (value as number) <= max)
-  ) {
-    throw usageError(`permessage-deflate: ${name} must be an integer in ${min}..${max}`);
-  }
-}
+/**
+ * The option or parameter names with their bounds, checked by {@link checkOptions}. The window bits come
+ * first: the agreed {@link DeflateParams} are checked with those two only.
+ */
+const BOUNDS: readonly (readonly [keyof DeflateOptions, number, number])[] = [
+  ['serverMaxWindowBits', 8, 15],
+  ['clientMaxWindowBits', 8, 15],
+  ['level', 0, 9],
+  ['memLevel', 1, 9],
+  ['threshold', 0, Number.MAX_SAFE_INTEGER],
+];
 
-function checkOptions(options: DeflateOptions): void {
-  checkInteger('serverMaxWindowBits', options.serverMaxWindowBits, 8, 15);
-  if (options.clientMaxWindowBits !== false) {
-    checkInteger('clientMaxWindowBits', options.clientMaxWindowBits, 8, 15);
+/**
+ * Throws UsageError('INVALID_ARGUMENT') unless every numeric option of `options` is absent or an integer
+ * within its bounds (`clientMaxWindowBits` may also be `false`). `what` names the object in the message
+ * (`params.` for the agreed parameters, of which only the window bits are checked).
+ */
+function checkOptions(options: DeflateOptions | DeflateParams, what = ''): void {
+  for (const [name, min, max] of what === '' ? BOUNDS : BOUNDS.slice(0, 2)) {
+    const value = (options as Record<string, unknown>)[name];
+    // Number.isInteger is false for anything that is not a number.
+    if (
+      value !== undefined && !(name === 'clientMaxWindowBits' && value === false) &&
+      !(Number.isInteger(value) && (value as number) >= min && (value as number) <= max)
+    ) {
+      throw usageError(`${EXTENSION_NAME}: ${what}${name} must be an integer in ${min}..${max}`);
+    }
   }
-  checkInteger('level', options.level, 0, 9);
-  checkInteger('memLevel', options.memLevel, 1, 9);
-  checkInteger('threshold', options.threshold, 0, Number.MAX_SAFE_INTEGER);
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Reading parameters
+// Reading and writing parameters
+
+/**
+ * The four parameters of RFC 7692 §7.1, by their names in {@link DeflateParams}, in the order they are
+ * written. On the wire each is spelled in snake case ({@link wireName}).
+ */
+const PARAMS = [
+  'serverNoContextTakeover',
+  'clientNoContextTakeover',
+  'serverMaxWindowBits',
+  'clientMaxWindowBits',
+] as const;
+
+/** A parameter's name on the wire: `serverMaxWindowBits` → `server_max_window_bits`. */
+function wireName(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
 
 /** The permessage-deflate parameters of one offer or response, as sent. */
 interface RawParams {
@@ -224,57 +252,43 @@ const WINDOW_BITS = /^(?:8|9|1[0-5])$/;
 
 /** Reads the parameters of one element; a string says why they are unacceptable (RFC 7692 §5). */
 function readParams(offer: ExtensionOffer, inOffer: boolean): RawParams | string {
-  const raw: RawParams = {};
-  const seen = new Set<string>();
-  for (const [name, value] of offer.params) {
-    // RFC 7692 §5: multiple parameters with the same name make the element unacceptable.
-    if (seen.has(name)) return `duplicate parameter ${name}`;
-    seen.add(name);
-    switch (name) {
-      case 'server_no_context_takeover':
-      case 'client_no_context_takeover':
-        // RFC 7692 §7.1.1.1/§7.1.1.2: these parameters have no value.
-        if (value !== true) return `${name} must not have a value`;
-        raw[name === 'server_no_context_takeover' ? 'serverNoContextTakeover' : 'clientNoContextTakeover'] =
-          true;
-        break;
-      case 'server_max_window_bits':
-      case 'client_max_window_bits':
-        // RFC 7692 §7.1.2.2: client_max_window_bits may be valueless in an offer ("I support it"), but a
-        // response must give a value.
-        if (value === true && name === 'client_max_window_bits') {
-          if (!inOffer) return `${name} needs a value in a response`;
-          raw.clientMaxWindowBits = true;
-          break;
-        }
-        if (value === true || !WINDOW_BITS.test(value)) return `invalid ${name}`;
-        raw[name === 'server_max_window_bits' ? 'serverMaxWindowBits' : 'clientMaxWindowBits'] = Number(
-          value,
-        );
-        break;
-      default:
-        // RFC 7692 §5: a parameter not defined for this extension makes the element unacceptable.
-        return `unknown parameter ${name}`;
+  const raw: Record<string, number | true> = {};
+  for (const [wire, value] of offer.params) {
+    const name = PARAMS.find((param) => wireName(param) === wire);
+    // RFC 7692 §5: a parameter not defined for this extension, or one given twice, makes the element
+    // unacceptable.
+    if (name === undefined || name in raw) {
+      return `${name === undefined ? 'unknown' : 'duplicate'} parameter ${wire}`;
+    }
+    if (name.endsWith('Takeover')) {
+      // RFC 7692 §7.1.1.1/§7.1.1.2: these parameters have no value.
+      if (value !== true) return `${wire} must not have a value`;
+      raw[name] = true;
+    } else if (value === true) {
+      // RFC 7692 §7.1.2.2: client_max_window_bits may be valueless in an offer ("I support it"), but a
+      // response must give a value; server_max_window_bits always needs one.
+      if (name === 'serverMaxWindowBits' || !inOffer) return `${wire} needs a value`;
+      raw[name] = true;
+    } else {
+      if (!WINDOW_BITS.test(value)) return `invalid ${wire}`;
+      raw[name] = Number(value);
     }
   }
   return raw;
 }
 
-function toHeader(
-  serverNoContextTakeover: boolean,
-  clientNoContextTakeover: boolean,
-  serverMaxWindowBits: number | undefined,
-  clientMaxWindowBits: number | true | undefined,
-): string {
-  const params = ([
-    ['server_no_context_takeover', serverNoContextTakeover || undefined],
-    ['client_no_context_takeover', clientNoContextTakeover || undefined],
-    ['server_max_window_bits', serverMaxWindowBits],
-    ['client_max_window_bits', clientMaxWindowBits],
-  ] as const).flatMap(([name, value]): [string, string | true][] =>
-    value === undefined ? [] : [[name, value === true ? true : String(value)]]
-  );
-  return formatExtension({ name: EXTENSION_NAME, params });
+/**
+ * The permessage-deflate element with `params`: a parameter is left out when `undefined` or `false`,
+ * written without a value when `true`. Every value here is a checked integer, so no escaping is needed.
+ */
+function toHeader(params: { [P in typeof PARAMS[number]]?: boolean | number | undefined }): string {
+  let header = EXTENSION_NAME;
+  for (const name of PARAMS) {
+    const value = params[name];
+    if (value === true) header += `; ${wireName(name)}`;
+    else if (typeof value === 'number') header += `; ${wireName(name)}=${value}`;
+  }
+  return header;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -348,12 +362,12 @@ function acceptOffer(offer: RawParams, options: DeflateOptions): { header: strin
   }
 
   return {
-    header: toHeader(
+    header: toHeader({
       serverNoContextTakeover,
       clientNoContextTakeover,
       serverMaxWindowBits,
       clientMaxWindowBits,
-    ),
+    }),
     params: {
       serverNoContextTakeover,
       clientNoContextTakeover,
@@ -374,13 +388,15 @@ function acceptOffer(offer: RawParams, options: DeflateOptions): { header: strin
  */
 export function deflateOfferHeader(options: DeflateOptions = {}): string {
   checkOptions(options);
-  return toHeader(
-    options.serverNoContextTakeover === true,
-    options.clientNoContextTakeover === true,
-    options.serverMaxWindowBits,
+  return toHeader({
+    serverNoContextTakeover: options.serverNoContextTakeover === true,
+    clientNoContextTakeover: options.clientNoContextTakeover === true,
+    serverMaxWindowBits: options.serverMaxWindowBits,
     // RFC 7692 §7.1.2.2: a valueless client_max_window_bits says we can compress with any window 8..15.
-    options.clientMaxWindowBits === false ? undefined : options.clientMaxWindowBits ?? true,
-  );
+    clientMaxWindowBits: options.clientMaxWindowBits === false
+      ? undefined
+      : options.clientMaxWindowBits ?? true,
+  });
 }
 
 /**
@@ -401,11 +417,7 @@ export function acceptDeflateResponse(
 ): DeflateParams | null {
   checkOptions(options);
   const fail = (why: string): never => {
-    throw new HandshakeError(
-      'INVALID_EXTENSIONS',
-      101,
-      `unacceptable Sec-WebSocket-Extensions response: ${why}`,
-    );
+    throw new HandshakeError('INVALID_EXTENSIONS', 101, `unacceptable extension response: ${why}`);
   };
   const elements = parseExtensions(values);
   if (elements === null) return fail('malformed header');
@@ -421,24 +433,24 @@ export function acceptDeflateResponse(
 
   // RFC 7692 §7.1.1.1: a server accepting our server_no_context_takeover includes it in the response.
   if (options.serverNoContextTakeover === true && !raw.serverNoContextTakeover) {
-    fail('server_no_context_takeover was requested but not granted');
+    fail('server_no_context_takeover requested, not granted');
   }
   // RFC 7692 §7.1.2.1: a requested server_max_window_bits is answered with the same or a smaller value; an
-  // unrequested one is allowed (the server only tells us its window).
-  if (options.serverMaxWindowBits !== undefined) {
-    if (raw.serverMaxWindowBits === undefined) fail('server_max_window_bits was requested but not answered');
-    else if (raw.serverMaxWindowBits > options.serverMaxWindowBits) {
-      fail('server_max_window_bits above the offer');
-    }
+  // unrequested one is allowed (the server only tells us its window). (`undefined <= n` is false.)
+  if (
+    options.serverMaxWindowBits !== undefined &&
+    !((raw.serverMaxWindowBits as number) <= options.serverMaxWindowBits)
+  ) {
+    fail('server_max_window_bits missing or above the offer');
   }
   // RFC 7692 §7.1.2.2: client_max_window_bits in a response to an offer without it MUST fail; with a
-  // value in the offer, the answer may not exceed it.
+  // value in the offer, the answer may not exceed it. (`n > undefined` is false.)
   const offeredClientBits = options.clientMaxWindowBits;
-  if (raw.clientMaxWindowBits !== undefined) {
-    if (offeredClientBits === false) fail('client_max_window_bits was not offered');
-    else if (offeredClientBits !== undefined && (raw.clientMaxWindowBits as number) > offeredClientBits) {
-      fail('client_max_window_bits above the offer');
-    }
+  if (
+    raw.clientMaxWindowBits !== undefined &&
+    (offeredClientBits === false || (raw.clientMaxWindowBits as number) > (offeredClientBits as number))
+  ) {
+    fail('client_max_window_bits not offered or above the offer');
   }
 
   return {
@@ -453,13 +465,6 @@ export function acceptDeflateResponse(
 
 // ---------------------------------------------------------------------------------------------------------
 // The per-message transform
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
 
 /**
  * The permessage-deflate transform of one connection (RFC 7692 §6, §7.2), driven by the engine.
@@ -501,8 +506,7 @@ export class PerMessageDeflate {
     options: DeflateOptions = {},
   ) {
     checkOptions(options);
-    checkInteger('params.serverMaxWindowBits', params.serverMaxWindowBits, 8, 15);
-    checkInteger('params.clientMaxWindowBits', params.clientMaxWindowBits, 8, 15);
+    checkOptions(params, 'params.');
     const server = role === 'server';
     this.#codec = codec;
     this.#ownNoContextTakeover = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
@@ -548,7 +552,7 @@ export class PerMessageDeflate {
     this.#checkLive();
     const deflater = this.#getDeflater();
     if (deflater === null) {
-      throw usageError('permessage-deflate: the codec cannot compress with this window', 'INVALID_STATE');
+      throw usageError('the codec cannot compress with this window', 'INVALID_STATE');
     }
     if (data.length === 0) {
       // Nothing to compress. The stream is byte-aligned after the previous sync flush, so a final piece is
@@ -562,7 +566,7 @@ export class PerMessageDeflate {
       // RFC 7692 §7.2.1: remove the 4 octets 00 00 ff ff that the sync flush leaves at the tail end.
       const n = out.length;
       if (n < 4 || out[n - 4] !== 0 || out[n - 3] !== 0 || out[n - 2] !== 0xff || out[n - 1] !== 0xff) {
-        throw new Error('permessage-deflate: the codec did not end its output with a sync flush');
+        throw new Error('the codec did not end its output with a sync flush');
       }
       out = out.subarray(0, n - 4);
       // RFC 7692 §7.1.1.1/§7.1.1.2: with no context takeover agreed for our side, we MUST start a new
@@ -615,7 +619,7 @@ export class PerMessageDeflate {
       status = data.length === 0 ? 'ok' : inflater.inflate(data, budget, sink);
     } else if (data.length < COPY_TRAILER_BELOW) {
       // RFC 7692 §7.2.2: append 00 00 ff ff to the tail end of the payload of the message, then inflate.
-      status = inflater.inflate(concat(data, TRAILER), budget, sink);
+      status = inflater.inflate(concat([data, TRAILER], data.length + 4), budget, sink);
     } else {
       status = inflater.inflate(data, budget, sink);
       if (status === 'ok' && !over) status = inflater.inflate(TRAILER, budget - delivered, sink);
