@@ -4,6 +4,7 @@
  * @module
  */
 
+import { isUtf8 } from 'node:buffer';
 import {
   type ConnectTarget,
   dial as connDial,
@@ -99,6 +100,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
     return Promise.reject(error);
   }
   return connDial(url, {
+    validateUtf8: isUtf8,
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? bunTimers,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { isUtf8 } from 'node:buffer';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import {
@@ -79,6 +80,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
     return Promise.reject(error);
   }
   return connDial(url, {
+    validateUtf8: isUtf8,
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? nodeTimers,

@@ -67,6 +67,8 @@ export interface DialOptions extends ConnOptions {
   readonly proxyTls?: ClientTlsOptions;
   /** Largest handshake response head, in bytes. Default 8 KiB. */
   readonly maxHandshakeSize?: number;
+  /** Faster UTF-8 validation of received text, if the runtime has one (e.g. node:buffer `isUtf8`). */
+  readonly validateUtf8?: (bytes: Uint8Array) => boolean;
   /** Largest body of a refusal kept for the error. Default 64 KiB. */
   readonly maxResponseBodySize?: number;
   /** Source of random bytes (masking keys, the handshake key). Default `crypto.getRandomValues`. */
@@ -110,6 +112,7 @@ export async function dial(url: string, options: DialOptions): Promise<DialResul
   if (options.subprotocols !== undefined) engineOptions.subprotocols = options.subprotocols;
   if (options.origin !== undefined) engineOptions.origin = options.origin;
   if (options.randomBytes !== undefined) engineOptions.randomBytes = options.randomBytes;
+  if (options.validateUtf8 !== undefined) engineOptions.validateUtf8 = options.validateUtf8;
   if (options.compression !== undefined && options.compression !== false) {
     engineOptions.compression = options.compression;
   }
