@@ -52,22 +52,19 @@ const UrlClass = (globalThis as unknown as { URL: new (url: string) => UrlLike }
 
 /** Parses a WebSocket URL (RFC 6455 §3). Throws UsageError for anything else. */
 export function parseWebSocketUrl(url: string): WebSocketTarget {
+  const invalid = (why: string) => usageError(`invalid WebSocket URL ${url}: ${why}`);
   let parsed: UrlLike;
   try {
     parsed = new UrlClass(url);
   } catch {
-    throw usageError(`not a URL: ${url}`);
+    throw invalid('not a URL');
   }
   const scheme = parsed.protocol;
   const secure = scheme === 'wss:' || scheme === 'https:';
-  if (!secure && scheme !== 'ws:' && scheme !== 'http:') {
-    throw usageError(`a WebSocket URL needs the ws: or wss: scheme, got ${scheme}`);
-  }
+  if (!secure && scheme !== 'ws:' && scheme !== 'http:') throw invalid('the scheme is not ws: or wss:');
   // RFC 6455 §3: fragment identifiers MUST NOT be used in WebSocket URIs.
-  if (parsed.hash !== '' || url.includes('#')) {
-    throw usageError('a WebSocket URL must not have a fragment');
-  }
-  if (parsed.hostname === '') throw usageError(`no host in ${url}`);
+  if (parsed.hash !== '' || url.includes('#')) throw invalid('a fragment is not allowed');
+  if (parsed.hostname === '') throw invalid('no host');
   const port = parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port);
   const hostname = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
   return { secure, hostname, port, host: parsed.host, path: (parsed.pathname || '/') + parsed.search };

@@ -30,6 +30,10 @@ export type ProtocolErrorCode =
   | 'CLOSE_TIMEOUT'
   | 'ABNORMAL_CLOSURE';
 
+// The subclasses declare their fields and assign them in the constructor (rather than with parameter
+// properties), so that the compiled classes carry no field declarations (`code; closeCode; …`), which
+// would only be set to undefined and then overwritten.
+
 /** Base class of every error thrown or reported by sansws. */
 export abstract class WebSocketError extends Error {
   abstract readonly code: string;
@@ -38,12 +42,13 @@ export abstract class WebSocketError extends Error {
 /** The peer misbehaved; `closeCode` is the status code the connection is (or was) closed with. */
 export class ProtocolError extends WebSocketError {
   override readonly name = 'ProtocolError';
-  constructor(
-    readonly code: ProtocolErrorCode,
-    readonly closeCode: number,
-    message: string,
-  ) {
+  declare readonly code: ProtocolErrorCode;
+  /** The close code the connection is (or was) closed with. */
+  declare readonly closeCode: number;
+  constructor(code: ProtocolErrorCode, closeCode: number, message: string) {
     super(message);
+    this.code = code;
+    this.closeCode = closeCode;
   }
 }
 
@@ -76,14 +81,25 @@ export type HeaderField = readonly [name: string, value: string];
  */
 export class HandshakeError extends WebSocketError {
   override readonly name = 'HandshakeError';
+  declare readonly code: HandshakeErrorCode;
+  /** The HTTP status sent (server) or received (client; 0 when no valid status line arrived). */
+  declare readonly status: number;
+  /** The response's header fields (client), else empty. */
+  declare readonly headers: readonly HeaderField[];
+  /** The response's body (client), else empty. */
+  declare readonly body: Uint8Array;
   constructor(
-    readonly code: HandshakeErrorCode,
-    readonly status: number,
+    code: HandshakeErrorCode,
+    status: number,
     message: string,
-    readonly headers: readonly HeaderField[] = [],
-    readonly body: Uint8Array = new Uint8Array(0),
+    headers: readonly HeaderField[] = [],
+    body: Uint8Array = new Uint8Array(0),
   ) {
     super(message);
+    this.code = code;
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
   }
 }
 
@@ -93,11 +109,10 @@ export type UsageErrorCode = 'INVALID_STATE' | 'INVALID_ARGUMENT';
 /** The local caller misused the API: a command in the wrong state, or a bad argument. */
 export class UsageError extends WebSocketError {
   override readonly name = 'UsageError';
-  constructor(
-    readonly code: UsageErrorCode,
-    message: string,
-  ) {
+  declare readonly code: UsageErrorCode;
+  constructor(code: UsageErrorCode, message: string) {
     super(message);
+    this.code = code;
   }
 }
 

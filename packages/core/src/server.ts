@@ -65,7 +65,7 @@ export class ServerConnection extends Connection {
   accept(options: ServerHandshakeOptions = {}): AcceptOutcome {
     checkCommand('accept', this.state);
     const request = this.#request;
-    if (request === null) throw usageError('cannot accept before a request was received', 'INVALID_STATE');
+    if (request === null) throw usageError('no request received yet', 'INVALID_STATE');
     const merged: ServerHandshakeOptions = { ...this.#options, ...options };
     const compression = this.#options.compression;
     if (compression !== undefined && merged.negotiateExtensions === undefined) {
@@ -92,12 +92,11 @@ export class ServerConnection extends Connection {
   /** Refuses the handshake with `status` (4xx/5xx), an optional short body and extra headers. */
   reject(status: number, body?: string | Uint8Array, headers?: readonly HeaderField[]): HttpResponse {
     checkCommand('reject', this.state);
-    if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw usageError(`a refusal needs a 4xx or 5xx status, got ${status}`);
-    }
+    // rejectResponse checks the rest: an integer up to 599.
+    if (status < 400) throw usageError(`a refusal needs a 4xx or 5xx status, got ${status}`);
     const response = rejectResponse(status, body, headers);
     this.handshakeFailed(
-      new HandshakeError('REJECTED', status, 'the application refused the handshake'),
+      new HandshakeError('REJECTED', status, 'refused by the application'),
       serializeResponse(response),
     );
     return response;
@@ -109,7 +108,7 @@ export class ServerConnection extends Connection {
       this.#pendingLength += data.length;
       if (this.#pendingLength > this.settings.maxHandshakeSize) {
         this.#refuse(
-          new HandshakeError('MALFORMED_HTTP', 400, 'too much data sent before the handshake completed'),
+          new HandshakeError('MALFORMED_HTTP', 400, 'too much data before the handshake completed'),
         );
         return;
       }

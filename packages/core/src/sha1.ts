@@ -23,62 +23,43 @@ export function sha1(data: Uint8Array): Uint8Array {
   view.setUint32(padded.length - 8, Math.floor(length / 0x20000000));
   view.setUint32(padded.length - 4, (length << 3) >>> 0);
 
-  let h0 = 0x67452301;
-  let h1 = 0xefcdab89;
-  let h2 = 0x98badcfe;
-  let h3 = 0x10325476;
-  let h4 = 0xc3d2e1f0;
+  // FIPS 180-4 §5.3.1: the initial hash value H(0).
+  const h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
   const w = new Uint32Array(80);
 
   for (let offset = 0; offset < padded.length; offset += 64) {
-    for (let t = 0; t < 16; t++) w[t] = view.getUint32(offset + t * 4);
-    for (let t = 16; t < 80; t++) w[t] = rotl(w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!, 1);
-
-    let a = h0;
-    let b = h1;
-    let c = h2;
-    let d = h3;
-    let e = h4;
+    // §6.1.2 step 1: the message schedule.
     for (let t = 0; t < 80; t++) {
-      let f: number;
-      let k: number;
-      if (t < 20) {
-        f = (b & c) | (~b & d);
-        k = 0x5a827999;
-      } else if (t < 40) {
-        f = b ^ c ^ d;
-        k = 0x6ed9eba1;
-      } else if (t < 60) {
-        f = (b & c) | (b & d) | (c & d);
-        k = 0x8f1bbcdc;
-      } else {
-        f = b ^ c ^ d;
-        k = 0xca62c1d6;
-      }
+      w[t] = t < 16
+        ? view.getUint32(offset + t * 4)
+        : rotl(w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!, 1);
+    }
+    let [a, b, c, d, e] = h as [number, number, number, number, number];
+    for (let t = 0; t < 80; t++) {
+      // §4.1.1: Ch for rounds 0–19, Maj for 40–59, Parity otherwise; §4.2.1: one constant per 20 rounds.
+      const round = (t / 20) | 0;
+      const f = round === 0 ? (b & c) | (~b & d) : round === 2 ? (b & c) | (b & d) | (c & d) : b ^ c ^ d;
       // `| 0` keeps the sum a 32-bit integer (mod 2^32) as the standard requires.
-      const temp = (rotl(a, 5) + f + e + k + w[t]!) | 0;
+      const temp = (rotl(a, 5) + f + e + K[round]! + w[t]!) | 0;
       e = d;
       d = c;
       c = rotl(b, 30);
       b = a;
       a = temp;
     }
-    h0 = (h0 + a) | 0;
-    h1 = (h1 + b) | 0;
-    h2 = (h2 + c) | 0;
-    h3 = (h3 + d) | 0;
-    h4 = (h4 + e) | 0;
+    // §6.1.2 step 4: the next intermediate hash value.
+    const words = [a, b, c, d, e];
+    for (let i = 0; i < 5; i++) h[i] = (h[i]! + words[i]!) | 0;
   }
 
   const digest = new Uint8Array(20);
   const out = new DataView(digest.buffer);
-  out.setUint32(0, h0);
-  out.setUint32(4, h1);
-  out.setUint32(8, h2);
-  out.setUint32(12, h3);
-  out.setUint32(16, h4);
+  for (let i = 0; i < 5; i++) out.setUint32(i * 4, h[i]!);
   return digest;
 }
+
+/** FIPS 180-4 §4.2.1: the constants of rounds 0–19, 20–39, 40–59 and 60–79. */
+const K = [0x5a827999, 0x6ed9eba1, 0x8f1bbcdc, 0xca62c1d6];
 
 function rotl(x: number, n: number): number {
   return (x << n) | (x >>> (32 - n));
