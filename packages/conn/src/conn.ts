@@ -222,6 +222,9 @@ interface CurrentMessage {
   complete: boolean;
 }
 
+/** Resolves a parked read (see Conn's #park): with its message, or the promise of the general path. */
+type ParkedRead = (message: Message | MessageBytes | Promise<Message | MessageBytes>) => void;
+
 interface WriteJob {
   readonly bytes: number;
   readonly run: () => void;
@@ -237,6 +240,8 @@ interface PendingPing {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+/** The empty inbox, shared (never written: #pushItem replaces it). */
+const NO_ITEMS: InboxItem[] = Object.freeze([]) as unknown as InboxItem[];
 
 /** Package-internal access to a Conn's opening handshake. */
 let openedOf: (conn: Conn) => Promise<void>;
@@ -246,6 +251,17 @@ let TransportInput: new (conn: Conn) => TransportHandler;
 /** Waits for the opening handshake of a Conn created with {@link ConnInit}. */
 export function connOpened(conn: Conn): Promise<void> {
   return openedOf(conn);
+}
+
+let whenClosedOf: (conn: Conn, callback: (conn: Conn) => void) => void;
+
+/**
+ * Package-internal: calls `callback(conn)` once the connection is closed (at once if it is), after
+ * `closed` resolves. One callback per connection; a shared function (an Upgrader's bookkeeping) costs an
+ * idle connection one field instead of a promise chain on `closed`.
+ */
+export function connWhenClosed(conn: Conn, callback: (conn: Conn) => void): void {
+  whenClosedOf(conn, callback);
 }
 
 /**
@@ -263,9 +279,10 @@ export class Conn implements AsyncIterable<Message> {
   #onRequest: ((conn: Conn, request: HttpRequest) => void) | undefined;
 
   // Opening handshake.
-  readonly #opened: Promise<void>;
-  #resolveOpened!: () => void;
-  #rejectOpened!: (error: unknown) => void;
+  /** Until open: the handshake's promise; once open, the shared RESOLVED (an open connection keeps none). */
+  #opened: Promise<void> = RESOLVED;
+  #resolveOpened: () => void = ignore;
+  #rejectOpened: (error: unknown) => void = ignore;
   #isOpen = false;
   #handshakeTimer: TimerHandle | undefined;
   #response: HttpResponse | null = null;
@@ -285,15 +302,17 @@ export class Conn implements AsyncIterable<Message> {
   #closeError: CloseError | null = null;
   #closingCode: number | undefined;
   #closingReason = '';
-  readonly #closed: Promise<CloseInfo>;
-  #resolveClosed!: (info: CloseInfo) => void;
+  /** Made when first asked for (`closed`, `close()`): an idle connection holds no promise of its end. */
+  #closed: Promise<CloseInfo> | null = null;
+  #resolveClosed: ((info: CloseInfo) => void) | null = null;
+  #whenClosed: ((conn: Conn) => void) | null = null;
 
   // Reading.
   // A violation the engine holds back behind messages just delivered, held until the application asks for
   // its next message (see #pump).
   #holding = false;
   #holdUntil = 0;
-  #inbox: InboxItem[] = [];
+  #inbox: InboxItem[] = NO_ITEMS;
   #inboxHead = 0;
   #inboxBytes = 0;
   #paused = false;
@@ -301,25 +320,36 @@ export class Conn implements AsyncIterable<Message> {
   #wantStreaming = false;
   #current: CurrentMessage | null = null;
   #wake: (() => void) | null = null;
+  /**
+   * A whole-message read waiting without a guard, parked (see #park): it resolves this with the message,
+   * or with the general path's promise. It holds the read turn.
+   */
+  #parked: ParkedRead | null = null;
+  #parkedDecode = false;
   #readLocked = false;
-  #readWaiters: Array<() => void> = [];
+  // Lists below are made on first use: most connections never queue a read, a write or a ping.
+  #readWaiters: Array<() => void> | null = null;
 
   // Writing.
   #writable = true;
   #processing = false;
-  #jobs: WriteJob[] = [];
-  #writerJobs: WriteJob[] = [];
+  #jobs: WriteJob[] | null = null;
+  #writerJobs: WriteJob[] | null = null;
   #writer: object | null = null;
   #queuedBytes = 0;
 
   // Control frames.
-  #pings: PendingPing[] = [];
+  #pings: PendingPing[] | null = null;
   #pingHandler: PingHandler | null = null;
   #pongHandler: PongHandler | null = null;
   #closeHandler: CloseHandler | null = null;
 
   static {
     openedOf = (conn) => conn.#opened;
+    whenClosedOf = (conn, callback) => {
+      if (conn.#closeError !== null) callback(conn);
+      else conn.#whenClosed = callback;
+    };
     // The transport's handler: methods on a prototype, not four closures per connection.
     TransportInput = class implements TransportHandler {
       readonly #conn: Conn;
@@ -353,18 +383,18 @@ export class Conn implements AsyncIterable<Message> {
     this.#onRequest = init.onRequest;
     // Whole messages until the application asks for a streaming reader (see #wantStreaming).
     this.#engine.streaming = false;
-    this.#opened = new Promise<void>((resolve, reject) => {
-      this.#resolveOpened = resolve;
-      this.#rejectOpened = reject;
-    });
-    this.#opened.catch(() => {});
-    this.#closed = new Promise<CloseInfo>((resolve) => (this.#resolveClosed = resolve));
     this.#syncClock();
     if (this.#engine.state === 'open') {
       this.#isOpen = true;
-      this.#resolveOpened();
       this.#handshakeDone();
-    } else if ((init.handshakeTimeout ?? 0) > 0) {
+    } else {
+      this.#opened = new Promise<void>((resolve, reject) => {
+        this.#resolveOpened = resolve;
+        this.#rejectOpened = reject;
+      });
+      this.#opened.catch(ignore);
+    }
+    if (!this.#isOpen && (init.handshakeTimeout ?? 0) > 0) {
       this.#handshakeTimer = this.#timers.setTimeout(() => {
         this.#handshakeTimer = undefined;
         if (this.#isOpen || this.#closeError !== null) return;
@@ -427,6 +457,12 @@ export class Conn implements AsyncIterable<Message> {
   }
   /** Resolves (never rejects) when the connection is closed, with how it ended. */
   get closed(): Promise<CloseInfo> {
+    if (this.#closed === null) {
+      const error = this.#closeError;
+      this.#closed = error !== null
+        ? Promise.resolve(closeInfo(error))
+        : new Promise<CloseInfo>((resolve) => (this.#resolveClosed = resolve));
+    }
     return this.#closed;
   }
 
@@ -439,7 +475,7 @@ export class Conn implements AsyncIterable<Message> {
   readMessage(options?: CallOptions): Promise<Message> {
     const whole = this.#takeWholeMessage(options);
     if (whole !== null) return Promise.resolve(decoded(whole));
-    return this.#readWholeMessage(options, true) as Promise<Message>;
+    return (this.#park(options, true) ?? this.#readWholeMessage(options, true, false)) as Promise<Message>;
   }
 
   /**
@@ -450,7 +486,9 @@ export class Conn implements AsyncIterable<Message> {
   readMessageBytes(options?: CallOptions): Promise<MessageBytes> {
     const whole = this.#takeWholeMessage(options);
     if (whole !== null) return Promise.resolve(whole);
-    return this.#readWholeMessage(options, false) as Promise<MessageBytes>;
+    return (this.#park(options, false) ?? this.#readWholeMessage(options, false, false)) as Promise<
+      MessageBytes
+    >;
   }
 
   /**
@@ -513,7 +551,7 @@ export class Conn implements AsyncIterable<Message> {
       return Promise.reject(new UsageError('INVALID_ARGUMENT', `unknown message type ${String(type)}`));
     }
     const send = options?.compress === false ? NO_COMPRESS : undefined;
-    if (this.#canWriteNow(this.#jobs, options)) {
+    if (this.#canWriteNow(false, options)) {
       // Fast path (nothing ahead, room in the transport): no job, no closure, no promise of our own.
       try {
         this.#sendWhole(type, data, send);
@@ -524,7 +562,7 @@ export class Conn implements AsyncIterable<Message> {
       this.#processWrites();
       return RESOLVED;
     }
-    return this.#enqueue(this.#jobs, data.length, () => {
+    return this.#enqueue(false, data.length, () => {
       this.#sendWhole(type, data, send);
       this.#pump();
     }, options);
@@ -536,7 +574,7 @@ export class Conn implements AsyncIterable<Message> {
    * connection. Queued and resolved like {@link Conn.writeMessage}.
    */
   writePreparedMessage(message: PreparedMessage, options?: CallOptions): Promise<void> {
-    return this.#enqueue(this.#jobs, message.size, () => {
+    return this.#enqueue(false, message.size, () => {
       this.#engine.sendPrepared(message);
       this.#pump();
     }, options);
@@ -557,7 +595,7 @@ export class Conn implements AsyncIterable<Message> {
       type,
       write: (chunk, callOptions) => {
         if (closed) return Promise.reject(new UsageError('INVALID_STATE', 'the writer is closed'));
-        return this.#enqueue(this.#writerJobs, chunk.length, () => {
+        return this.#enqueue(true, chunk.length, () => {
           this.#engine.sendMessageChunk(chunk);
           this.#pump();
         }, callOptions);
@@ -565,7 +603,7 @@ export class Conn implements AsyncIterable<Message> {
       close: (chunk = EMPTY, callOptions) => {
         if (closed) return Promise.reject(new UsageError('INVALID_STATE', 'the writer is closed'));
         closed = true;
-        const done = this.#enqueue(this.#writerJobs, chunk.length, () => {
+        const done = this.#enqueue(true, chunk.length, () => {
           this.#engine.sendMessageEnd(chunk);
           this.#writer = null;
           this.#pump();
@@ -577,7 +615,7 @@ export class Conn implements AsyncIterable<Message> {
         return done;
       },
     };
-    await this.#enqueue(this.#jobs, 0, () => {
+    await this.#enqueue(false, 0, () => {
       this.#engine.sendMessageStart(type, send);
       this.#writer = writer;
     }, options);
@@ -609,10 +647,10 @@ export class Conn implements AsyncIterable<Message> {
         resolve: (rtt) => (guard.dispose(), resolve(rtt)),
         reject: (error) => (guard.dispose(), reject(error)),
       };
-      this.#pings.push(entry);
+      (this.#pings ??= []).push(entry);
       guard.onFail(() => {
-        const index = this.#pings.indexOf(entry);
-        if (index >= 0) this.#pings.splice(index, 1);
+        const index = this.#pings?.indexOf(entry) ?? -1;
+        if (index >= 0) this.#pings!.splice(index, 1);
         entry.reject(guard.failure);
       });
       this.#pump();
@@ -669,7 +707,7 @@ export class Conn implements AsyncIterable<Message> {
     } else if (state === 'connecting') {
       this.terminate();
     }
-    return this.#closed;
+    return this.closed;
   }
 
   /** Destroys the transport at once, without a closing handshake; the outcome is 1006. */
@@ -921,17 +959,24 @@ export class Conn implements AsyncIterable<Message> {
     this.#rejectQueued(error);
     this.#writer = null;
     const pings = this.#pings;
-    this.#pings = [];
-    for (const ping of pings) ping.reject(error);
+    this.#pings = null;
+    if (pings !== null) { for (const ping of pings) ping.reject(error); }
     this.#setPaused(false);
     this.#wakeReader();
-    this.#resolveClosed({ code: event.code, reason: event.reason, clean: event.clean, error });
+    const resolveClosed = this.#resolveClosed;
+    this.#resolveClosed = null;
+    resolveClosed?.(closeInfo(error));
+    const whenClosed = this.#whenClosed;
+    this.#whenClosed = null;
+    whenClosed?.(this);
   }
 
   /** Lets go of what only the opening handshake needed (an idle connection keeps nothing it won't use). */
   #handshakeDone(): void {
     this.#onRequest = undefined;
     this.#resolveOpened = this.#rejectOpened = ignore;
+    // A failed handshake keeps its rejected promise for late askers; an open one needs none.
+    if (this.#isOpen) this.#opened = RESOLVED;
   }
 
   #clearHandshakeTimer(): void {
@@ -965,20 +1010,20 @@ export class Conn implements AsyncIterable<Message> {
       this.#readLocked = true;
       return undefined;
     }
-    if (guard === null) return new Promise<void>((resolve) => this.#readWaiters.push(resolve));
+    if (guard === null) return new Promise<void>((resolve) => (this.#readWaiters ??= []).push(resolve));
     return guard.wait<void>((resolve) => {
       const grant = (): void => resolve();
-      this.#readWaiters.push(grant);
+      (this.#readWaiters ??= []).push(grant);
       return () => {
-        const index = this.#readWaiters.indexOf(grant);
-        if (index >= 0) this.#readWaiters.splice(index, 1);
+        const index = this.#readWaiters?.indexOf(grant) ?? -1;
+        if (index >= 0) this.#readWaiters!.splice(index, 1);
       };
     });
   }
 
   /** Passes the read turn to the next waiting read, if any. */
   #unlockRead(): void {
-    const next = this.#readWaiters.shift();
+    const next = this.#readWaiters?.shift();
     if (next !== undefined) next();
     else this.#readLocked = false;
   }
@@ -1070,16 +1115,52 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   /**
-   * Whole-message reads that must wait (for the read turn or for data); `decode`: text as a string. One
-   * async frame (no nested ones), since a connection waiting for its next message holds it while idle.
+   * The idle connection's read: a whole-message read that nothing can cut short (no signal, no read
+   * timeout), with the read turn free, nothing in the inbox, no message begun and no hold or close to deal
+   * with, waits as one bare promise whose resolver is kept in #parked — no async frame, guard or wake
+   * promise. #wakeReader completes it: with the message, when the next item is a whole one; otherwise by
+   * handing the read, with its turn, to #readWholeMessage. Null when the read cannot park.
+   */
+  #park(options: CallOptions | undefined, decode: boolean): Promise<Message | MessageBytes> | null {
+    if (
+      options?.signal !== undefined || this.#settings.readTimeout > 0 || this.#readLocked ||
+      this.#current !== null || this.#inboxHead !== this.#inbox.length || this.#holding ||
+      this.#closeError !== null
+    ) {
+      return null;
+    }
+    this.#readLocked = true;
+    this.#parkedDecode = decode;
+    return new Promise((resolve) => (this.#parked = resolve));
+  }
+
+  /** Completes the parked read (see #park); it holds the read turn. */
+  #unpark(resolve: ParkedRead): void {
+    const decode = this.#parkedDecode;
+    const item = this.#inbox[this.#inboxHead];
+    if (item?.kind === 'message') {
+      this.#shiftItem();
+      this.#unlockRead();
+      const whole = wholeMessage(item.type, item.data);
+      resolve(decode ? decoded(whole) : whole);
+    } else {
+      // A streamed message, the close: the general path, which keeps the turn.
+      resolve(this.#readWholeMessage(undefined, decode, true));
+    }
+  }
+
+  /**
+   * Whole-message reads that must wait (for the read turn or for data); `decode`: text as a string;
+   * `locked`: the read turn is already held (a parked read handed over). One async frame (no nested ones).
    */
   async #readWholeMessage(
     options: CallOptions | undefined,
     decode: boolean,
+    locked: boolean,
   ): Promise<Message | MessageBytes> {
     const guard = this.#readGuard(options);
     try {
-      const locking = this.#lockRead(guard);
+      const locking = locked ? undefined : this.#lockRead(guard);
       if (locking !== undefined) await locking;
       try {
         for (;;) {
@@ -1184,7 +1265,8 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #pushItem(item: InboxItem, bytes: number): void {
-    this.#inbox.push(item);
+    if (this.#inbox === NO_ITEMS) this.#inbox = [item];
+    else this.#inbox.push(item);
     this.#inboxBytes += bytes;
     if (this.#inboxBytes > this.#settings.readHighWaterMark && this.#engine.state === 'open') {
       this.#setPaused(true);
@@ -1198,7 +1280,7 @@ export class Conn implements AsyncIterable<Message> {
     this.#inbox[this.#inboxHead] = undefined as unknown as InboxItem;
     this.#inboxHead++;
     if (this.#inboxHead === this.#inbox.length) {
-      this.#inbox = [];
+      this.#inbox = NO_ITEMS;
       this.#inboxHead = 0;
     } else if (this.#inboxHead > 1024 && this.#inboxHead * 2 > this.#inbox.length) {
       this.#inbox = this.#inbox.slice(this.#inboxHead);
@@ -1223,6 +1305,12 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #wakeReader(): void {
+    const parked = this.#parked;
+    if (parked !== null) {
+      this.#parked = null;
+      this.#unpark(parked);
+      return;
+    }
     const wake = this.#wake;
     this.#wake = null;
     wake?.();
@@ -1241,7 +1329,7 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #enqueue(
-    lane: WriteJob[],
+    writerLane: boolean,
     bytes: number,
     run: () => void,
     options: CallOptions | undefined,
@@ -1250,7 +1338,7 @@ export class Conn implements AsyncIterable<Message> {
     if (failure !== null) return Promise.reject(failure);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#canWriteNow(lane, options)) {
+    if (this.#canWriteNow(writerLane, options)) {
       // Fast path: nothing ahead of us and room in the transport.
       try {
         run();
@@ -1261,6 +1349,7 @@ export class Conn implements AsyncIterable<Message> {
       return RESOLVED;
     }
     return new Promise<void>((resolve, reject) => {
+      const lane = writerLane ? (this.#writerJobs ??= []) : (this.#jobs ??= []);
       const guard = new CallGuard(
         signal,
         this.#timers,
@@ -1288,12 +1377,14 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   /**
-   * Whether a write on `lane` may run at once: nothing ahead of it, room in the transport, and nothing that
-   * makes it fail (those go through #enqueue, which rejects them).
+   * Whether a write on the writer's lane (or the messages' lane) may run at once: it is the lane in use,
+   * nothing is ahead of it, there is room in the transport, and nothing makes it fail (those go through
+   * #enqueue, which rejects them).
    */
-  #canWriteNow(lane: WriteJob[], options: CallOptions | undefined): boolean {
-    return lane.length === 0 && this.#writable && !this.#processing &&
-      lane === (this.#writer !== null ? this.#writerJobs : this.#jobs) && this.#engine.state === 'open' &&
+  #canWriteNow(writerLane: boolean, options: CallOptions | undefined): boolean {
+    const lane = writerLane ? this.#writerJobs : this.#jobs;
+    return (lane === null || lane.length === 0) && this.#writable && !this.#processing &&
+      writerLane === (this.#writer !== null) && this.#engine.state === 'open' &&
       this.#closeError === null && options?.signal?.aborted !== true;
   }
 
@@ -1316,7 +1407,7 @@ export class Conn implements AsyncIterable<Message> {
     try {
       while (this.#writable) {
         const lane = this.#writer !== null ? this.#writerJobs : this.#jobs;
-        const job = lane.shift();
+        const job = lane?.shift();
         if (job === undefined) break;
         this.#queuedBytes -= job.bytes;
         const failure = this.#writeFailure();
@@ -1338,15 +1429,15 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #rejectQueued(error: CloseError): void {
-    const jobs = [...this.#jobs, ...this.#writerJobs];
-    this.#jobs = [];
-    this.#writerJobs = [];
+    const jobs = [...(this.#jobs ?? []), ...(this.#writerJobs ?? [])];
+    this.#jobs = this.#writerJobs = null;
     this.#queuedBytes = 0;
     for (const job of jobs) job.reject(error);
   }
 
   #settlePings(data: Uint8Array): void {
     const pings = this.#pings;
+    if (pings === null) return;
     const index = pings.findIndex((ping) => equalBytes(ping.data, data));
     if (index < 0) return;
     const now = this.#timers.now();
@@ -1357,6 +1448,10 @@ export class Conn implements AsyncIterable<Message> {
 const NO_COMPRESS: SendOptions = { compress: false };
 
 function ignore(): void {}
+
+function closeInfo(error: CloseError): CloseInfo {
+  return { code: error.closeCode, reason: error.reason, clean: error.clean, error };
+}
 
 function wholeMessage(type: MessageType, data: Uint8Array): MessageBytes {
   // A codec may hand out subclasses (node Buffers): the API promises plain Uint8Arrays.

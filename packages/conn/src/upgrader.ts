@@ -26,6 +26,7 @@ import {
   type ConnOptions,
   type ConnSettings,
   connSettings,
+  connWhenClosed,
   DEFAULT_PING_INTERVAL,
 } from './conn.ts';
 import { CloseError, ConnError } from './errors.ts';
@@ -123,6 +124,10 @@ export class Upgrader {
   readonly options: Readonly<UpgraderOptions>;
   readonly #settings: ConnSettings;
   readonly #conns = new Set<Conn>();
+  /** Forgets a closed connection: one function for all of them (see #track). */
+  readonly #untrack = (conn: Conn): void => {
+    this.#conns.delete(conn);
+  };
 
   constructor(options: UpgraderOptions) {
     if (typeof options?.timers?.setTimeout !== 'function') {
@@ -217,12 +222,12 @@ export class Upgrader {
   }
 
   /**
-   * Keeps an open connection for `shutdown` until it closes. A method of its own so that the closure kept
-   * for the connection's lifetime captures only `conn`, not the handshake's variables.
+   * Keeps an open connection for `shutdown` until it closes, through the Conn's package-internal close
+   * callback: an idle connection holds no promise, reaction or closure for it.
    */
   #track(conn: Conn): void {
     this.#conns.add(conn);
-    void conn.closed.then(() => this.#conns.delete(conn));
+    connWhenClosed(conn, this.#untrack);
   }
 
   #engineOptions(): ServerConnectionOptions {

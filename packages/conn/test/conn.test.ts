@@ -124,6 +124,48 @@ describe('whole messages (RFC 6455 §5.6)', () => {
   });
 });
 
+describe('an idle connection: a read that waits with no signal or timeout', () => {
+  it('gets the next message whole, even one streamed because a reader was asked for behind it', async () => {
+    const { server, client } = await openPair();
+    const first = server.readMessage(); // waits: nothing received yet
+    const reader = server.nextReader(); // queued behind it; messages are streamed from now on
+    await settle();
+    const writer = await client.nextWriter('text');
+    await writer.write('on');
+    await writer.close('e');
+    await client.writeMessage('text', 'two');
+    expect(await first).toEqual({ type: 'text', data: 'one' });
+    const chunks: string[] = [];
+    for await (const chunk of await reader) chunks.push(new TextDecoder().decode(chunk));
+    expect(chunks.join('')).toBe('two');
+  });
+
+  it('bytes or text, as asked, and the next read waits again', async () => {
+    const { server, client } = await openPair();
+    const bytes = server.readMessageBytes();
+    await settle();
+    await client.writeMessage('text', 'é');
+    expect(await bytes).toEqual({ type: 'text', data: text('é') });
+    const decoded = server.readMessage();
+    await settle();
+    await client.writeMessage('binary', Uint8Array.of(1, 2));
+    expect(await decoded).toEqual({ type: 'binary', data: Uint8Array.of(1, 2) });
+  });
+
+  it('rejects with the CloseError when the peer closes; closed resolves, asked before or after', async () => {
+    const { server, client } = await openPair();
+    const read = server.readMessage().catch((e: unknown) => e);
+    const before = server.closed;
+    await settle();
+    await client.close(1000, 'bye');
+    expect(await read).toMatchObject({ name: 'CloseError', code: 'CLOSED_NORMALLY', closeCode: 1000 });
+    const after = server.closed;
+    expect(after).toBe(before);
+    expect(await after).toMatchObject({ code: 1000, reason: 'bye', clean: true });
+    expect((await after).error).toBe(await read);
+  });
+});
+
 describe('streaming (RFC 6455 §5.4 fragmentation)', () => {
   it('nextWriter sends one frame per chunk and nextReader delivers them as they arrive', async () => {
     const { server, client, clientTransport } = await openPair();
@@ -613,6 +655,14 @@ describe('Upgrader (RFC 6455 §4.2)', () => {
     await clock.advance(1);
     expect(await result).toMatchObject({ name: 'ConnError', code: 'HANDSHAKE_TIMEOUT' });
     expect(serverTransport.destroyed).toBe(true);
+  });
+
+  it('forgets a connection once it closes', async () => {
+    const { client, upgrader } = await openPair();
+    expect(upgrader.connections.size).toBe(1);
+    await client.close();
+    await settle();
+    expect(upgrader.connections.size).toBe(0);
   });
 
   it('shutdown closes every connection with 1001', async () => {
