@@ -28,6 +28,7 @@ import {
   getHeaderList,
   getHeaderValues,
   hasToken,
+  HTTP_VERSION,
   type HttpRequest,
   type HttpResponse,
   isFieldValue,
@@ -209,7 +210,7 @@ export function acceptRequest(request: HttpRequest, options: ServerHandshakeOpti
     return refuse('INVALID_METHOD', 405, `method ${request.method} is not GET`, [['Allow', 'GET']]);
   }
   // RFC 6455 §4.2.1 item 1: HTTP/1.1 or higher.
-  const version = /^HTTP\/([0-9])\.([0-9])$/.exec(request.version);
+  const version = HTTP_VERSION.exec(request.version);
   if (version === null || Number(version[1]) * 10 + Number(version[2]) < 11) {
     return refuse('INVALID_HTTP_VERSION', 400, `${request.version} is older than ${HTTP_1_1}`);
   }

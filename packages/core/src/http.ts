@@ -63,8 +63,11 @@ const TOKEN = new RegExp(`^${TCHAR}+$`);
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 // RFC 9112 §3.2: request-target forms are made of URI characters: printable ASCII, no whitespace.
 const REQUEST_TARGET = /^[\x21-\x7e]+$/;
-// RFC 9112 §2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT, case-sensitive.
-const HTTP_VERSION = /^HTTP\/[0-9]\.[0-9]$/;
+/**
+ * RFC 9112 §2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT, case-sensitive. Groups: major, minor.
+ * @internal
+ */
+export const HTTP_VERSION = /^HTTP\/([0-9])\.([0-9])$/;
 // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]. Like h11, the SP before
 // an empty reason may be missing.
 // RFC 9110 §15: status codes are 100 to 599; the first digit must at least name a class.
@@ -186,7 +189,7 @@ export function concat(parts: readonly Uint8Array[], length: number): Uint8Array
 
 /** A limit must be a number ≥ 0 (Infinity allowed): NaN would silently disable the bound. */
 function checkLimit(limit: number, name: string): void {
-  if (!(limit >= 0)) throw usageError(`${name} must be a number ≥ 0, got ${limit}`);
+  if (!(limit >= 0)) throw usageError(`${name} must be a number >= 0, got ${limit}`);
 }
 
 /** The message of a field whose name or value is invalid; the value is not quoted (it may be a secret). */

@@ -65,5 +65,5 @@ export function checkCommand(command: Command, state: ConnectionState): void {
 
 /** Checks an internal transition; a failure here is a bug in sansws, not in the caller or the peer. */
 export function checkTransition(from: ConnectionState, to: ConnectionState): void {
-  if (!TRANSITIONS[from].includes(to)) throw new Error(`sansws bug: illegal transition ${from} → ${to}`);
+  if (!TRANSITIONS[from].includes(to)) throw new Error(`sansws bug: illegal transition ${from} -> ${to}`);
 }
