@@ -29,7 +29,9 @@
   ;; Validates memory[i..end) as UTF-8 (RFC 3629), 16 bytes per step, starting between code points.
   ;; Returns -1 if some byte there can no longer be part of valid UTF-8; otherwise the index of the first
   ;; byte not checked: the end of the last whole 16-byte block, or the start of a sequence that this end
-  ;; cuts (up to 3 bytes before it). The caller checks the rest (under 19 bytes) itself.
+  ;; cuts (up to 3 bytes before it). The caller checks the rest (under 19 bytes) itself. Faults are ORed
+  ;; together and tested once, at the end (the caller fails the whole range anyway), and the tables and
+  ;; masks are held in locals: V8 materialises a v128.const at every use inside a loop.
   ;;
   ;; The check is the lookup algorithm of Keiser and Lemire ("Validating UTF-8 in less than one
   ;; instruction per byte", 2021): every fault shows in a pair of adjacent bytes, found with three
@@ -44,6 +46,21 @@
   ;; a fault. An all-ASCII block is a fault only if the block before ended inside a sequence.
   (func (export "utf8") (param $i i32) (param $end i32) (result i32)
     (local $start i32) (local $prev v128) (local $cur v128) (local $prev1 v128) (local $error v128)
+    (local $byHigh1 v128) (local $byLow1 v128) (local $byHigh2 v128) (local $low v128) (local $x80 v128)
+    (local $x60 v128) (local $x70 v128) (local $cut v128)
+    (local.set $byHigh1
+      (v128.const i8x16 0x02 0x02 0x02 0x02 0x02 0x02 0x02 0x02 0x80 0x80 0x80 0x80 0x21 0x01 0x15 0x49))
+    (local.set $byLow1
+      (v128.const i8x16 0xe7 0xa3 0x83 0x83 0x8b 0xcb 0xcb 0xcb 0xcb 0xcb 0xcb 0xcb 0xcb 0xdb 0xcb 0xcb))
+    (local.set $byHigh2
+      (v128.const i8x16 0x01 0x01 0x01 0x01 0x01 0x01 0x01 0x01 0xe6 0xae 0xba 0xba 0x01 0x01 0x01 0x01))
+    (local.set $low (i8x16.splat (i32.const 0x0f)))
+    (local.set $x80 (i8x16.splat (i32.const 0x80)))
+    (local.set $x60 (i8x16.splat (i32.const 0x60)))
+    (local.set $x70 (i8x16.splat (i32.const 0x70)))
+    ;; Non-zero where the block's last 3 bytes start a sequence longer than they are.
+    (local.set $cut
+      (v128.const i8x16 0xff 0xff 0xff 0xff 0xff 0xff 0xff 0xff 0xff 0xff 0xff 0xff 0xff 0xef 0xdf 0xbf))
     (local.set $start (local.get $i))
     (block $done
       (loop $block
@@ -54,51 +71,37 @@
             (local.set $prev1 (i8x16.shuffle 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30
               (local.get $prev) (local.get $cur)))
             (local.set $error
-              (v128.xor
-                ;; 80 where the byte must be a third or fourth byte
-                (v128.and
-                  (v128.or
-                    (i8x16.sub_sat_u
-                      (i8x16.shuffle 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29
-                        (local.get $prev) (local.get $cur))
-                      (v128.const i8x16 0x60 0x60 0x60 0x60 0x60 0x60 0x60 0x60
-                                        0x60 0x60 0x60 0x60 0x60 0x60 0x60 0x60))
-                    (i8x16.sub_sat_u
-                      (i8x16.shuffle 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28
-                        (local.get $prev) (local.get $cur))
-                      (v128.const i8x16 0x70 0x70 0x70 0x70 0x70 0x70 0x70 0x70
-                                        0x70 0x70 0x70 0x70 0x70 0x70 0x70 0x70)))
-                  (v128.const i8x16 0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80
-                                    0x80 0x80 0x80 0x80 0x80 0x80 0x80 0x80))
-                (v128.and
+              (v128.or (local.get $error)
+                (v128.xor
+                  ;; 80 where the byte must be a third or fourth byte
                   (v128.and
-                    ;; by the high nibble of the byte before
-                    (i8x16.swizzle
-                      (v128.const i8x16 0x02 0x02 0x02 0x02 0x02 0x02 0x02 0x02
-                                        0x80 0x80 0x80 0x80 0x21 0x01 0x15 0x49)
-                      (i8x16.shr_u (local.get $prev1) (i32.const 4)))
-                    ;; by the low nibble of the byte before
-                    (i8x16.swizzle
-                      (v128.const i8x16 0xe7 0xa3 0x83 0x83 0x8b 0xcb 0xcb 0xcb
-                                        0xcb 0xcb 0xcb 0xcb 0xcb 0xdb 0xcb 0xcb)
-                      (v128.and (local.get $prev1)
-                        (v128.const i8x16 0x0f 0x0f 0x0f 0x0f 0x0f 0x0f 0x0f 0x0f
-                                          0x0f 0x0f 0x0f 0x0f 0x0f 0x0f 0x0f 0x0f))))
-                  ;; by the high nibble of the byte itself
-                  (i8x16.swizzle
-                    (v128.const i8x16 0x01 0x01 0x01 0x01 0x01 0x01 0x01 0x01
-                                      0xe6 0xae 0xba 0xba 0x01 0x01 0x01 0x01)
-                    (i8x16.shr_u (local.get $cur) (i32.const 4)))))))
+                    (v128.or
+                      (i8x16.sub_sat_u
+                        (i8x16.shuffle 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29
+                          (local.get $prev) (local.get $cur))
+                        (local.get $x60))
+                      (i8x16.sub_sat_u
+                        (i8x16.shuffle 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28
+                          (local.get $prev) (local.get $cur))
+                        (local.get $x70)))
+                    (local.get $x80))
+                  (v128.and
+                    (v128.and
+                      ;; by the high nibble of the byte before
+                      (i8x16.swizzle (local.get $byHigh1)
+                        (i8x16.shr_u (local.get $prev1) (i32.const 4)))
+                      ;; by the low nibble of the byte before
+                      (i8x16.swizzle (local.get $byLow1) (v128.and (local.get $prev1) (local.get $low))))
+                    ;; by the high nibble of the byte itself
+                    (i8x16.swizzle (local.get $byHigh2)
+                      (i8x16.shr_u (local.get $cur) (i32.const 4))))))))
           (else
-            ;; Non-zero where the last block's last 3 bytes start a sequence longer than they are.
             (local.set $error
-              (i8x16.sub_sat_u (local.get $prev)
-                (v128.const i8x16 0xff 0xff 0xff 0xff 0xff 0xff 0xff 0xff
-                                  0xff 0xff 0xff 0xff 0xff 0xef 0xdf 0xbf)))))
-        (if (v128.any_true (local.get $error)) (then (return (i32.const -1))))
+              (v128.or (local.get $error) (i8x16.sub_sat_u (local.get $prev) (local.get $cut))))))
         (local.set $prev (local.get $cur))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $block)))
+    (if (v128.any_true (local.get $error)) (then (return (i32.const -1))))
     ;; Step back to the lead byte of a sequence that the last block cut, if any.
     (if (i32.gt_u (local.get $i) (local.get $start))
       (then
