@@ -361,19 +361,29 @@ function acceptOffer(offer: RawParams, options: DeflateOptions): { header: strin
     if (offer.clientMaxWindowBits !== true || bits < DEFAULT_WINDOW_BITS) clientMaxWindowBits = bits;
   }
 
+  const answer = {
+    serverNoContextTakeover,
+    clientNoContextTakeover,
+    serverMaxWindowBits,
+    clientMaxWindowBits,
+  };
+  return { header: toHeader(answer), params: agreedParams(answer) };
+}
+
+/**
+ * The parameters agreed by an answer (RFC 7692 §7.1): a no-context-takeover parameter holds when
+ * present, and a window left out is the largest, 15 bits; `clientBits` replaces that default for the
+ * client's window.
+ */
+function agreedParams(
+  answer: { [P in typeof PARAMS[number]]?: boolean | number | undefined },
+  clientBits = DEFAULT_WINDOW_BITS,
+): DeflateParams {
   return {
-    header: toHeader({
-      serverNoContextTakeover,
-      clientNoContextTakeover,
-      serverMaxWindowBits,
-      clientMaxWindowBits,
-    }),
-    params: {
-      serverNoContextTakeover,
-      clientNoContextTakeover,
-      serverMaxWindowBits: serverMaxWindowBits ?? DEFAULT_WINDOW_BITS,
-      clientMaxWindowBits: clientMaxWindowBits ?? DEFAULT_WINDOW_BITS,
-    },
+    serverNoContextTakeover: answer.serverNoContextTakeover === true,
+    clientNoContextTakeover: answer.clientNoContextTakeover === true,
+    serverMaxWindowBits: (answer.serverMaxWindowBits as number | undefined) ?? DEFAULT_WINDOW_BITS,
+    clientMaxWindowBits: (answer.clientMaxWindowBits as number | undefined) ?? clientBits,
   };
 }
 
@@ -453,14 +463,12 @@ export function acceptDeflateResponse(
     fail('client_max_window_bits not offered or above the offer');
   }
 
-  return {
-    serverNoContextTakeover: raw.serverNoContextTakeover === true,
+  return agreedParams(
     // Offering client_no_context_takeover is a promise we keep even when the server does not echo it.
-    clientNoContextTakeover: raw.clientNoContextTakeover === true || options.clientNoContextTakeover === true,
-    serverMaxWindowBits: raw.serverMaxWindowBits ?? DEFAULT_WINDOW_BITS,
-    clientMaxWindowBits: (raw.clientMaxWindowBits as number | undefined) ??
-      (typeof offeredClientBits === 'number' ? offeredClientBits : DEFAULT_WINDOW_BITS),
-  };
+    { ...raw, clientNoContextTakeover: raw.clientNoContextTakeover || options.clientNoContextTakeover },
+    // A window we offered holds even when the server does not echo it.
+    typeof offeredClientBits === 'number' ? offeredClientBits : DEFAULT_WINDOW_BITS,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
