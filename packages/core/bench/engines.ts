@@ -140,7 +140,7 @@ export function oursReceive(
   };
 }
 
-/** One of our options rows: the isUtf8 validator from node:buffer injected. */
+/** What `@sansws/node` (and `@sansws/bun`) inject into the engine: node:buffer's isUtf8 as `validateUtf8`. */
 export const withNodeIsUtf8: ConnectionOptions = { validateUtf8: isUtf8 };
 
 /** ws's Receiver (a Writable), written every chunk as ws's WebSocket does with socket data. */

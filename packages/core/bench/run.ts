@@ -233,7 +233,7 @@ function receiveCell(
   const stream = new ChunkedStream(frameStream(type === 'text' ? 1 : 2, message.bytes, messages, rng));
   const all: Contender[] = [
     oursReceive('ours', 'ours', stream, message, {}),
-    oursReceive('ours-isutf8', 'ours + validateUtf8: isUtf8', stream, message, withNodeIsUtf8),
+    oursReceive('ours-isutf8', "ours + node adapter's isUtf8", stream, message, withNodeIsUtf8),
     wsReceive('ws', 'ws Receiver (no addon)', ws.withoutAddons, stream, message, false),
     wsReceive('ws-bu', 'ws Receiver (bufferutil)', ws.withAddons, stream, message, false),
     ...(type === 'text'
