@@ -12,7 +12,8 @@ import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { type Conn, serveTransport, type ShutdownOptions } from '@sansws/conn';
 import type { HttpRequest } from '@sansws/core';
-import { NodeTransport } from './transport.ts';
+import { NodeTransport, onSocketClosed } from './transport.ts';
+import type { Duplex } from 'node:stream';
 import { Upgrader } from './upgrader.ts';
 
 /** Options of {@link listen}. */
@@ -67,15 +68,16 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     ...(options.maxBodySize !== undefined ? { maxBodySize: options.maxBodySize } : {}),
   };
-  // Listeners shared by every socket (no closure per connection).
-  const forget = function (this: Socket): void {
-    sockets.delete(this);
+  // Shared by every socket (no closure per connection); the transport's own listeners report the socket's
+  // close and take its errors (never an uncaught 'error'), so no listener of ours is added here.
+  const forget = (socket: Duplex): void => {
+    sockets.delete(socket as Socket);
   };
   const serve = (socket: Socket): void => {
     sockets.add(socket);
-    socket.on('close', forget);
-    socket.on('error', ignore); // reported through the transport; never an uncaught 'error'
-    serveTransport(new NodeTransport(socket), settings).catch(onError);
+    const transport = new NodeTransport(socket);
+    onSocketClosed(transport, forget);
+    serveTransport(transport, settings).catch(onError);
   };
   const server: Server = options.tls === undefined
     ? createNetServer(serve)
@@ -103,5 +105,3 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     },
   };
 }
-
-function ignore(): void {}

@@ -38,6 +38,16 @@ type TaggedSocket = NodeSocket & { [TRANSPORT]?: NodeTransport | undefined };
 
 /** Runs a transport's scheduled flush (a module function: one shared callback, no closure per transport). */
 let flushTransport: (transport: NodeTransport) => void;
+let setSocketClosed: (transport: NodeTransport, callback: (socket: Duplex) => void) => void;
+
+/**
+ * Package-internal: `callback(socket)` runs when the socket closes, after the transport's handler heard of
+ * it. `listen` tracks its sockets this way: a second 'close' listener would turn node's one listener into
+ * an array per socket.
+ */
+export function onSocketClosed(transport: NodeTransport, callback: (socket: Duplex) => void): void {
+  setSocketClosed(transport, callback);
+}
 
 /** A node socket as a sansws Transport. */
 export class NodeTransport implements Transport {
@@ -52,6 +62,7 @@ export class NodeTransport implements Transport {
   #needDrain = false;
   #error: unknown = undefined;
   #detached = false;
+  #socketClosed: ((socket: Duplex) => void) | undefined;
 
   constructor(socket: Duplex) {
     this.#socket = socket as NodeSocket;
@@ -65,7 +76,12 @@ export class NodeTransport implements Transport {
     socket.on('close', NodeTransport.#onClose);
     socket.on('error', NodeTransport.#onError);
     socket.on('drain', NodeTransport.#onDrain);
-    if (socket.destroyed) queueMicrotask(() => this.#closed());
+    if (socket.destroyed) {
+      queueMicrotask(() => {
+        this.#closed();
+        this.#socketClosed?.(socket);
+      });
+    }
   }
 
   start(handler: TransportHandler, options: { readonly writeHighWaterMark: number }): void {
@@ -148,6 +164,7 @@ export class NodeTransport implements Transport {
 
   static {
     flushTransport = (transport) => transport.#flush();
+    setSocketClosed = (transport, callback) => (transport.#socketClosed = callback);
   }
 
   pause(): void {
@@ -240,7 +257,9 @@ export class NodeTransport implements Transport {
   }
   static #onClose(this: TaggedSocket): void {
     const transport = this[TRANSPORT];
-    if (transport !== undefined) transport.#closed();
+    if (transport === undefined) return;
+    transport.#closed();
+    transport.#socketClosed?.(this);
   }
   static #onError(this: TaggedSocket, error: Error): void {
     // 'close' follows; an error without a handler must not crash the process.

@@ -90,6 +90,36 @@ describe(`interop: the ws ${wsVersion} client against our listener`, () => {
   });
 });
 
+describe('the listener keeps track of its sockets without listeners of its own', () => {
+  it('shutdown destroys a socket still before its handshake', async () => {
+    const local = await listen({ handler: () => {} });
+    const socket = netConnect(local.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    const closed = once(socket, 'close');
+    await local.shutdown({ timeout: 2000 });
+    await closed;
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it("an 'error' on an accepted socket is taken by the transport, not thrown", async () => {
+    let raised = false;
+    const local = await listen({
+      handler: async (conn) => {
+        (conn.raw as import('node:net').Socket).emit('error', new Error('injected'));
+        raised = true;
+        await conn.writeMessage('text', 'still here');
+      },
+    });
+    const client = new WebSocket(local.url);
+    const [data] = await once(client, 'message');
+    expect(String(data)).toBe('still here');
+    expect(raised).toBe(true);
+    client.close();
+    await local.shutdown({ timeout: 2000 });
+  });
+});
+
 describe(`interop: our dial against the ws ${wsVersion} server`, () => {
   let wss: WebSocketServer;
   let url = '';

@@ -43,6 +43,7 @@ import {
   type WebSocketEvent,
 } from '@sansws/core';
 import { CloseError, closeErrorCode, ConnError } from './errors.ts';
+import { type Deadline, Deadlines } from './deadlines.ts';
 import { CallGuard } from './guard.ts';
 import type { PreparedMessage } from './prepared.ts';
 import type { NetAddress, TimerHandle, Timers, Transport, TransportHandler } from './transport.ts';
@@ -255,6 +256,19 @@ export function connOpened(conn: Conn): Promise<void> {
 
 let whenClosedOf: (conn: Conn, callback: (conn: Conn) => void) => void;
 
+let onDeadline: (conn: Conn, at: number) => void;
+/** One {@link Deadlines} per Timers: the connections sharing a clock share its timer. */
+const deadlinesByTimers = new WeakMap<Timers, Deadlines<Conn>>();
+
+function deadlinesOf(timers: Timers): Deadlines<Conn> {
+  let deadlines = deadlinesByTimers.get(timers);
+  if (deadlines === undefined) {
+    deadlines = new Deadlines(timers, (conn, at) => onDeadline(conn, at));
+    deadlinesByTimers.set(timers, deadlines);
+  }
+  return deadlines;
+}
+
 /**
  * Package-internal: calls `callback(conn)` once the connection is closed (at once if it is), after
  * `closed` resolves. One callback per connection; a shared function (an Upgrader's bookkeeping) costs an
@@ -290,8 +304,8 @@ export class Conn implements AsyncIterable<Message> {
   // Pumping and timers.
   #pumping = false;
   #repump = false;
-  #timer: TimerHandle | undefined;
-  #timerDeadline: number | undefined;
+  /** This connection's next deadline, in its Timers' shared {@link Deadlines} (see #armTimer). */
+  #deadline: Deadline<Conn> | null = null;
   #ended = false;
   #destroyed = false;
   #transportClosed = false;
@@ -346,6 +360,7 @@ export class Conn implements AsyncIterable<Message> {
 
   static {
     openedOf = (conn) => conn.#opened;
+    onDeadline = (conn, at) => conn.#onDeadline(at);
     whenClosedOf = (conn, callback) => {
       if (conn.#closeError !== null) callback(conn);
       else conn.#whenClosed = callback;
@@ -860,20 +875,28 @@ export class Conn implements AsyncIterable<Message> {
       : this.#paused && this.#engine.state === 'open'
       ? undefined
       : this.#engine.pollTimeout();
-    if (this.#timer !== undefined) {
-      if (deadline === this.#timerDeadline) return;
-      this.#timers.clearTimeout(this.#timer);
-      this.#timer = undefined;
+    const scheduled = this.#deadline;
+    if (scheduled !== null) {
+      // One due no later is kept: if it comes early, #onDeadline finds nothing due and arms again. So a
+      // keepalive deadline pushed back by every message costs nothing here.
+      if (deadline !== undefined && scheduled.at <= deadline) return;
+      deadlinesOf(this.#timers).remove(scheduled);
+      this.#deadline = null;
     }
-    this.#timerDeadline = deadline;
-    if (deadline === undefined) return;
-    const delay = Math.max(0, Math.ceil(deadline - this.#timers.now()));
-    this.#timer = this.#timers.setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#holding) return this.#releaseHold();
-      this.#engine.handleTimeout(Math.max(this.#timers.now(), deadline));
-      this.#pump();
-    }, delay);
+    if (deadline !== undefined) this.#deadline = deadlinesOf(this.#timers).add(this, deadline);
+  }
+
+  /** The deadline scheduled at `at` came (see #armTimer); it may be earlier than what is due now. */
+  #onDeadline(at: number): void {
+    this.#deadline = null;
+    const now = Math.max(this.#timers.now(), at);
+    if (this.#holding) {
+      if (now >= this.#holdUntil) this.#releaseHold();
+      else this.#armTimer();
+      return;
+    }
+    this.#engine.handleTimeout(now);
+    this.#pump();
   }
 
   #dispatch(event: WebSocketEvent): void {
