@@ -7,14 +7,18 @@
  *
  * - the batch: chunks written during one turn of the event loop (an engine's output for one read, the
  *   replies an application makes to every message of that read, each in its own microtask) are collected and
- *   handed to Bun together at the end of the turn (`setImmediate`), small ones joined into one
- *   `socket.write`, so N pipelined echoes cost one system call, not N (measured with `strace -c`: one
- *   `sendto` per echoed 16 B message before, one per read after). A turn can be long: Bun delivers every
- *   ready socket's data in one turn, and 100 connections each compressing 8 messages of 64 KiB kept every
- *   reply back for most of a second (the benchmark saw no echo at all in its 250 ms windows). So a batch also
- *   goes out as soon as it holds {@link FLUSH_BYTES} or its first chunk has waited {@link FLUSH_DELAY_MS} ms.
- *   A chunk of {@link WRITE_DIRECT} bytes or more goes out at once (after the batch before it): joining it
- *   would copy it, and one more system call is cheap beside its size;
+ *   handed to Bun together at the end of the turn, joined into one `socket.write`, so N pipelined echoes cost
+ *   one system call, not N (measured with `strace -c`: one `sendto` per echoed 16 B message before, one per
+ *   read after). One `setImmediate` ends the turn for every transport with a batch waiting. A turn can be
+ *   long: Bun delivers every ready socket's data in one turn, and 100 connections each compressing 8 messages
+ *   of 64 KiB kept every reply back for most of a second (the benchmark saw no echo at all in its 250 ms
+ *   windows). So a batch also goes out as soon as it holds {@link FLUSH_BYTES}, and every waiting batch goes
+ *   out at the next socket event once the turn has run for {@link FLUSH_DELAY_MS} ms (the clock is read once
+ *   per event while batches wait, never per write). Batches are joined in one buffer shared by all
+ *   transports ({@link joinBuffer}): Bun has copied what it takes before `write` returns.
+ *   A chunk of {@link WRITE_DIRECT} bytes or more is not batched: it goes out at once, uncopied, unless a
+ *   batch waits before it (a server's frame header, written before the payload the engine references); then
+ *   the batch leaves joined with the payload, or its first {@link COALESCE_BYTES}, never alone;
  * - the queue: the unwritten remainder of a partial write, and every chunk after it, in order; Bun's
  *   `drain` handler (the socket is writable again) writes from it until it is empty or Bun takes less again.
  *
@@ -24,8 +28,8 @@
  *
  * Sockets are opened with `allowHalfOpen: true`, so that the peer's FIN only reports `end` and our own
  * FIN waits until everything we wrote was sent, as the Transport contract (and a closing handshake)
- * needs. Bun hands every `data` call a fresh buffer (checked: chunks are never reused), which the engine
- * may keep and unmask in place. Bun calls `close` synchronously from `terminate()`; we report it from a
+ * needs. The handlers ask for `data` as an ArrayBuffer (`binaryType`); Bun hands every call a fresh one
+ * (checked: chunks are never reused), which the engine may keep and unmask in place. Bun calls `close` synchronously from `terminate()`; we report it from a
  * microtask, like node's `'close'`, so that `destroy()` never re-enters its caller.
  *
  * @module
@@ -48,11 +52,25 @@ type BunSocket = Socket<BunSocketData>;
 
 /** Chunks this big or bigger are written at once, never copied into a batch. */
 const WRITE_DIRECT = 16 * 1024;
-/** A batch is joined into buffers of at most this many bytes. */
-const JOIN_LIMIT = 256 * 1024;
 /** A batch goes out at once when it holds this many bytes, or when its first chunk waited this long. */
 const FLUSH_BYTES = 64 * 1024;
 const FLUSH_DELAY_MS = 1;
+/**
+ * A big chunk written after a batch (a server's frame header, then the payload it references) is joined
+ * with the batch — whole up to twice this size, else its first this many bytes — so the header never
+ * leaves in a segment of its own: with 100 connections echoing 64 KiB messages, a 10-byte `sendto` before
+ * each payload left the server mostly idle at 0.56× the messages per second of the joined writes (same run).
+ */
+const COALESCE_BYTES = 64 * 1024;
+
+/**
+ * Where a batch of several chunks is joined, shared by every transport; it grows to the largest batch (below
+ * {@link FLUSH_BYTES} + {@link WRITE_DIRECT} of small chunks, plus at most 2 × {@link COALESCE_BYTES} of a
+ * payload joined to them). A fresh buffer per batch cost more than the copy
+ * into it: allocating and zeroing one was 14% of the samples of a `bun --cpu-prof` profile of binary 1 KiB
+ * echoes, 64 in flight.
+ */
+let joinBuffer = new Uint8Array(0);
 
 /** A Bun socket as a sansws Transport. */
 export class BunTransport implements Transport {
@@ -64,9 +82,8 @@ export class BunTransport implements Transport {
   /** Chunks written in this turn of the event loop, handed to Bun together at its end (see above). */
   #batch: Uint8Array[] = [];
   #batched = 0;
-  #flushScheduled = false;
-  /** When the batch's first chunk was written (`performance.now()`). */
-  #batchStart = 0;
+  /** In {@link BunTransport.#turn}: its batch goes out at the end of this turn. */
+  #waiting = false;
   /** Bytes Bun did not take yet, in order; the first may be the remainder of a partial write. */
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -98,19 +115,22 @@ export class BunTransport implements Transport {
   write(chunk: Uint8Array): boolean {
     if (this.#closed || this.#ending) return false;
     if (chunk.length >= WRITE_DIRECT) {
-      this.#writeBatch();
-      this.#send(chunk);
+      if (this.#batch.length === 0) {
+        this.#send(chunk);
+      } else {
+        // The batch (typically the frame header of this payload) leaves with the payload's first bytes, never
+        // alone: see COALESCE_BYTES.
+        const head = chunk.length <= 2 * COALESCE_BYTES ? chunk.length : COALESCE_BYTES;
+        this.#batch.push(head === chunk.length ? chunk : chunk.subarray(0, head));
+        this.#batched += head;
+        this.#writeBatch();
+        if (head < chunk.length) this.#send(chunk.subarray(head));
+      }
     } else if (chunk.length > 0) {
-      const now = performance.now();
-      if (this.#batch.length === 0) this.#batchStart = now;
+      if (!this.#waiting) BunTransport.#wait(this);
       this.#batch.push(chunk);
       this.#batched += chunk.length;
-      if (this.#batched >= FLUSH_BYTES || now - this.#batchStart >= FLUSH_DELAY_MS) {
-        this.#writeBatch();
-      } else if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(this.#flushBatch);
-      }
+      if (this.#batched >= FLUSH_BYTES) this.#writeBatch();
     }
     if (this.#queued + this.#batched < this.#highWaterMark) return true;
     this.#needDrain = true;
@@ -192,42 +212,89 @@ export class BunTransport implements Transport {
       if (written === chunk.length) return;
       chunk = chunk.subarray(written);
     }
+    this.#enqueue(chunk);
+  }
+
+  #enqueue(chunk: Uint8Array): void {
     this.#queue.push(chunk);
     this.#queued += chunk.length;
   }
 
   /** The end of the turn: the batch goes out, and a `drain` owed for its bytes is reported. */
-  readonly #flushBatch = (): void => {
-    this.#flushScheduled = false;
+  #flushBatch(): void {
+    this.#waiting = false;
     if (this.#closed) return;
     this.#writeBatch();
     this.#drained();
-  };
+  }
 
-  /** Hands the batch to Bun: each run of chunks joined into one buffer (a lone chunk as it is). */
+  /** Transports whose batch waits for the end of this turn, and when the first of them started waiting. */
+  static #turn: BunTransport[] = [];
+  static #turnSince = 0;
+  static #endOfTurnScheduled = false;
+
+  /** Puts a transport's batch on the list written at the end of the turn (one `setImmediate` for all). */
+  static #wait(transport: BunTransport): void {
+    transport.#waiting = true;
+    if (BunTransport.#turn.push(transport) === 1) {
+      BunTransport.#turnSince = performance.now();
+      if (!BunTransport.#endOfTurnScheduled) {
+        BunTransport.#endOfTurnScheduled = true;
+        setImmediate(BunTransport.#endOfTurn);
+      }
+    }
+  }
+
+  static #endOfTurn(): void {
+    BunTransport.#endOfTurnScheduled = false;
+    BunTransport.#flushWaiting();
+  }
+
+  /** Writes every waiting batch (the end of the turn, or a turn that has run for {@link FLUSH_DELAY_MS}). */
+  static #flushWaiting(): void {
+    const waiting = BunTransport.#turn;
+    if (waiting.length === 0) return;
+    BunTransport.#turn = [];
+    for (const transport of waiting) transport.#flushBatch();
+  }
+
+  /**
+   * Called before each socket event Bun delivers: the batches of a turn that has already run for
+   * {@link FLUSH_DELAY_MS} go out now, instead of after every other ready socket's events (one clock read
+   * per event while batches wait, none per write).
+   */
+  static #tick(): void {
+    if (
+      BunTransport.#turn.length > 0 && performance.now() - BunTransport.#turnSince >= FLUSH_DELAY_MS
+    ) {
+      BunTransport.#flushWaiting();
+    }
+  }
+
+  /**
+   * Hands the batch to Bun in one `socket.write`: a lone chunk as it is, several joined in {@link joinBuffer}.
+   * Bun copies what it takes into the kernel before `write` returns, so only a remainder it did not take needs
+   * bytes of its own (a copy, on backpressure only).
+   */
   #writeBatch(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
+    const total = this.#batched;
     this.#batch = [];
     this.#batched = 0;
-    let i = 0;
-    while (i < batch.length) {
-      let total = batch[i]!.length;
-      let end = i + 1;
-      while (end < batch.length && total + batch[end]!.length <= JOIN_LIMIT) total += batch[end++]!.length;
-      if (end === i + 1) {
-        this.#send(batch[i]!);
-      } else {
-        const joined = new Uint8Array(total);
-        let offset = 0;
-        for (let j = i; j < end; j++) {
-          joined.set(batch[j]!, offset);
-          offset += batch[j]!.length;
-        }
-        this.#send(joined);
-      }
-      i = end;
+    if (batch.length === 1) return this.#send(batch[0]!);
+    if (joinBuffer.length < total) {
+      joinBuffer = new Uint8Array(Math.max(total, 2 * joinBuffer.length, 16 * 1024));
     }
+    const joined = joinBuffer;
+    let offset = 0;
+    for (const chunk of batch) {
+      joined.set(chunk, offset);
+      offset += chunk.length;
+    }
+    if (this.#queue.length > 0) return this.#enqueue(joined.slice(0, total));
+    const written = this.#socket.write(joined, 0, total);
+    if (written >= 0 && written < total) this.#enqueue(joined.slice(written, total));
   }
 
   #discard(): void {
@@ -301,9 +368,10 @@ export class BunTransport implements Transport {
         socket.data = { transport: null };
         open(new BunTransport(socket));
       },
-      data: (socket, chunk) => BunTransport.#on(socket, (t) => t.#receive(plain(chunk))),
-      drain: (socket) => BunTransport.#on(socket, (t) => t.#flush()),
-      end: (socket) => BunTransport.#on(socket, (t) => t.#receiveEnd()),
+      binaryType: 'arraybuffer',
+      data: BunTransport.#onData,
+      drain: BunTransport.#onDrain,
+      end: BunTransport.#onEnd,
       close: (socket, error) => {
         const transport = socket.data.transport;
         if (transport === null) return;
@@ -329,9 +397,10 @@ export class BunTransport implements Transport {
     handshake: (socket, _success, authorizationError) => {
       BunTransport.#ready(socket, socket.data.verify === true ? authorizationError : null);
     },
-    data: (socket, chunk) => BunTransport.#on(socket, (t) => t.#receive(plain(chunk))),
-    drain: (socket) => BunTransport.#on(socket, (t) => t.#flush()),
-    end: (socket) => BunTransport.#on(socket, (t) => t.#receiveEnd()),
+    binaryType: 'arraybuffer',
+    data: BunTransport.#onData,
+    drain: BunTransport.#onDrain,
+    end: BunTransport.#onEnd,
     close: (socket, error) => {
       const transport = socket.data.transport;
       if (transport !== null) transport.#receiveClose(error);
@@ -344,9 +413,32 @@ export class BunTransport implements Transport {
     connectError: (socket, error) => BunTransport.#ready(socket, error),
   };
 
-  static #on(socket: BunSocket, event: (transport: BunTransport) => void): void {
+  /**
+   * Bun's `data`. The handlers ask for an ArrayBuffer (`binaryType`), a fresh one per call (checked by the
+   * tests), which the engine may keep and unmask in place: viewing it costs one view, where a Buffer (Bun's
+   * default) would need its ArrayBuffer made on first access to `.buffer` and a plain view besides.
+   */
+  static #onData(socket: BunSocket, chunk: ArrayBuffer | Uint8Array): void {
+    BunTransport.#tick();
     const transport = socket.data.transport;
-    if (transport !== null) event(transport);
+    if (transport === null) return;
+    transport.#receive(
+      chunk instanceof ArrayBuffer
+        ? new Uint8Array(chunk)
+        : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+    );
+  }
+
+  static #onDrain(socket: BunSocket): void {
+    BunTransport.#tick();
+    const transport = socket.data.transport;
+    if (transport !== null) transport.#flush();
+  }
+
+  static #onEnd(socket: BunSocket): void {
+    BunTransport.#tick();
+    const transport = socket.data.transport;
+    if (transport !== null) transport.#receiveEnd();
   }
 
   static #ready(socket: BunSocket, error: Error | null): void {
@@ -356,11 +448,6 @@ export class BunTransport implements Transport {
     if (error !== null) socket.terminate();
     ready(socket, error);
   }
-}
-
-/** Bun hands out Buffers; the engine's consumers are promised plain Uint8Arrays (same memory, no copy). */
-function plain(chunk: Uint8Array): Uint8Array {
-  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 /** Bun TLS options for sansws's ClientTlsOptions. */

@@ -8,18 +8,24 @@ import type { Socket } from 'bun';
 import type { TransportHandler } from '@sansws/conn';
 import { type BunSocketData, BunTransport } from '../src/mod.ts';
 
-/** A Bun socket that takes `accept` bytes per write (all of them by default) and records what it got. */
+/**
+ * A Bun socket that takes `accept` bytes per write (all of them by default) and records what it got: a copy
+ * of the bytes it took (Bun copies them into the kernel before `write` returns) and the buffer they came from.
+ */
 function fakeSocket() {
   const writes: Uint8Array[] = [];
+  const sources: ArrayBufferLike[] = [];
   const fake = {
     data: { transport: null } as BunSocketData,
     accept: Infinity,
     ended: false,
     writes,
+    sources,
     setNoDelay: () => true,
-    write(chunk: Uint8Array): number {
-      const n = Math.min(chunk.length, fake.accept);
-      writes.push(chunk.subarray(0, n));
+    write(chunk: Uint8Array, byteOffset = 0, byteLength = chunk.length - byteOffset): number {
+      const n = Math.min(byteLength, fake.accept);
+      writes.push(chunk.slice(byteOffset, byteOffset + n));
+      sources.push(chunk.buffer);
       return n;
     },
     end: () => (fake.ended = true),
@@ -73,16 +79,78 @@ describe('BunTransport writes', () => {
     expect(transport.bufferedAmount).toBe(0);
   });
 
-  test('a big chunk is handed over as it is (no copy), after the batch before it', () => {
+  test('a big chunk with nothing batched before it is handed over as it is (no copy)', () => {
     const socket = fakeSocket();
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
     transport.start(handler([]), { writeHighWaterMark: 1024 * 1024 });
     const big = new Uint8Array(64 * 1024).fill(7);
+    transport.write(big);
+    expect(socket.writes).toHaveLength(1);
+    expect(socket.sources[0]).toBe(big.buffer);
+  });
+
+  test('a frame header batched before a big payload leaves with it, in one socket.write', () => {
+    const socket = fakeSocket();
+    const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
+    transport.start(handler([]), { writeHighWaterMark: 1024 * 1024 });
+    const big = new Uint8Array(64 * 1024).fill(7);
+    transport.write(bytes(130, 127, 0, 0, 0, 0, 0, 1, 0, 0));
+    transport.write(big);
+    expect(socket.writes.map((w) => w.length)).toEqual([10 + 64 * 1024]);
+    expect([...socket.writes[0]!.subarray(0, 10)]).toEqual([130, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
+    expect(socket.writes[0]!.subarray(10).every((byte) => byte === 7)).toBe(true);
+  });
+
+  test('a header before a payload above 128 KiB leaves with the first 64 KiB; the rest is not copied', () => {
+    const socket = fakeSocket();
+    const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
+    transport.start(handler([]), { writeHighWaterMark: 4 * 1024 * 1024 });
+    const big = new Uint8Array(1024 * 1024).map((_, i) => i & 0xff);
     transport.write(bytes(130, 127));
     transport.write(big);
-    expect(socket.writes).toHaveLength(2);
-    expect([...socket.writes[0]!]).toEqual([130, 127]);
-    expect(socket.writes[1]!.buffer).toBe(big.buffer);
+    expect(socket.writes.map((w) => w.length)).toEqual([2 + 64 * 1024, 1024 * 1024 - 64 * 1024]);
+    expect(socket.sources[1]).toBe(big.buffer);
+    const sent = [...socket.writes[0]!.subarray(2), ...socket.writes[1]!.subarray(0, 16)];
+    expect(sent.every((byte, i) => byte === big[i])).toBe(true);
+    expect(socket.writes[1]!.every((byte, i) => byte === big[64 * 1024 + i])).toBe(true);
+  });
+
+  test('the untaken rest of a joined batch keeps its bytes when the next batch is joined', async () => {
+    const socket = fakeSocket();
+    const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
+    transport.start(handler([]), { writeHighWaterMark: 1024 });
+    const other = fakeSocket();
+    const next = new BunTransport(other as unknown as Socket<BunSocketData>);
+    next.start(handler([]), { writeHighWaterMark: 1024 });
+    socket.accept = 1;
+    transport.write(bytes(1, 2));
+    transport.write(bytes(3, 4));
+    next.write(bytes(9, 9));
+    next.write(bytes(9, 9));
+    await endOfTurn(); // both batches joined in the same shared buffer, one after the other
+    socket.accept = Infinity;
+    BunTransport.serverHandler(() => {}, () => {}).drain!(socket as unknown as Socket<BunSocketData>);
+    expect(joined(socket.writes)).toEqual([1, 2, 3, 4]);
+    expect(joined(other.writes)).toEqual([9, 9, 9, 9]);
+  });
+
+  test('a socket event in a turn that has run for 1 ms writes the batches waiting in it', () => {
+    const socket = fakeSocket();
+    const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
+    transport.start(handler([]), { writeHighWaterMark: 1024 });
+    const handlers = BunTransport.serverHandler(() => {}, () => {});
+    const event = fakeSocket();
+    new BunTransport(event as unknown as Socket<BunSocketData>).start(handler([]), {
+      writeHighWaterMark: 1024,
+    });
+    transport.write(bytes(1));
+    handlers.drain!(event as unknown as Socket<BunSocketData>);
+    expect(socket.writes).toHaveLength(0); // a fresh turn: the batch still waits
+    // Other sockets' events (here: busy work) keep this turn running past the bound.
+    const start = performance.now();
+    while (performance.now() - start < 1.5) { /* busy */ }
+    handlers.drain!(event as unknown as Socket<BunSocketData>);
+    expect(joined(socket.writes)).toEqual([1]);
   });
 
   test('a partial write queues the rest in order; drain follows once Bun takes it', async () => {
@@ -119,7 +187,8 @@ describe('BunTransport writes', () => {
 
 describe('Bun sockets', () => {
   // The transport hands Bun's `data` chunks to the engine without copying them (the engine unmasks in place
-  // and keeps views). Bun's documentation does not promise a fresh buffer per call, so this checks it.
+  // and keeps views). Bun's documentation does not promise a fresh buffer per call, so this checks it, with
+  // the `binaryType` the transport asks for.
   test('hand every data call a buffer of its own, never reused by a later one', async () => {
     const received: Uint8Array[] = [];
     let arrived: (() => void) | null = null;
@@ -127,8 +196,9 @@ describe('Bun sockets', () => {
       hostname: '127.0.0.1',
       port: 0,
       socket: {
-        data: (_socket, chunk) => {
-          received.push(chunk);
+        binaryType: 'arraybuffer', // as BunTransport's handlers ask
+        data: (_socket, chunk: ArrayBuffer | Uint8Array) => {
+          received.push(chunk instanceof ArrayBuffer ? new Uint8Array(chunk) : chunk);
           arrived?.();
         },
       },
