@@ -297,18 +297,15 @@ export class Conn implements AsyncIterable<Message> {
   #opened: Promise<void> = RESOLVED;
   #resolveOpened: () => void = ignore;
   #rejectOpened: (error: unknown) => void = ignore;
-  #isOpen = false;
   #handshakeTimer: TimerHandle | undefined;
   #response: HttpResponse | null = null;
 
+  /** The connection's yes/no state, one bit each (see the flags below the class): one field, not thirteen. */
+  #flags = WRITABLE;
+
   // Pumping and timers.
-  #pumping = false;
-  #repump = false;
   /** This connection's next deadline, in its Timers' shared {@link Deadlines} (see #armTimer). */
   #deadline: Deadline<Conn> | null = null;
-  #ended = false;
-  #destroyed = false;
-  #transportClosed = false;
   #transportError: unknown = undefined;
   #endGuard: TimerHandle | undefined;
 
@@ -322,16 +319,11 @@ export class Conn implements AsyncIterable<Message> {
   #whenClosed: ((conn: Conn) => void) | null = null;
 
   // Reading.
-  // A violation the engine holds back behind messages just delivered, held until the application asks for
-  // its next message (see #pump).
-  #holding = false;
+  /** When a hold (see HOLDING) ends at the latest. */
   #holdUntil = 0;
   #inbox: InboxItem[] = NO_ITEMS;
   #inboxHead = 0;
   #inboxBytes = 0;
-  #paused = false;
-  /** A streaming reader was asked for: the engine delivers streaming events from the next message on. */
-  #wantStreaming = false;
   #current: CurrentMessage | null = null;
   #wake: (() => void) | null = null;
   /**
@@ -339,14 +331,10 @@ export class Conn implements AsyncIterable<Message> {
    * or with the general path's promise. It holds the read turn.
    */
   #parked: ParkedRead | null = null;
-  #parkedDecode = false;
-  #readLocked = false;
   // Lists below are made on first use: most connections never queue a read, a write or a ping.
   #readWaiters: Array<() => void> | null = null;
 
   // Writing.
-  #writable = true;
-  #processing = false;
   #jobs: WriteJob[] | null = null;
   #writerJobs: WriteJob[] | null = null;
   #writer: object | null = null;
@@ -396,11 +384,11 @@ export class Conn implements AsyncIterable<Message> {
     this.#timers = init.timers;
     this.#settings = init.settings;
     this.#onRequest = init.onRequest;
-    // Whole messages until the application asks for a streaming reader (see #wantStreaming).
+    // Whole messages until the application asks for a streaming reader (see WANT_STREAMING).
     this.#engine.streaming = false;
     this.#syncClock();
     if (this.#engine.state === 'open') {
-      this.#isOpen = true;
+      this.#set(IS_OPEN, true);
       this.#handshakeDone();
     } else {
       this.#opened = new Promise<void>((resolve, reject) => {
@@ -409,10 +397,10 @@ export class Conn implements AsyncIterable<Message> {
       });
       this.#opened.catch(ignore);
     }
-    if (!this.#isOpen && (init.handshakeTimeout ?? 0) > 0) {
+    if (!this.#has(IS_OPEN) && (init.handshakeTimeout ?? 0) > 0) {
       this.#handshakeTimer = this.#timers.setTimeout(() => {
         this.#handshakeTimer = undefined;
-        if (this.#isOpen || this.#closeError !== null) return;
+        if (this.#has(IS_OPEN) || this.#closeError !== null) return;
         this.#rejectOpened(new ConnError('HANDSHAKE_TIMEOUT', 'the opening handshake timed out'));
         this.terminate();
       }, init.handshakeTimeout!);
@@ -514,8 +502,8 @@ export class Conn implements AsyncIterable<Message> {
    * assembled (up to `maxMessageSize`) and read as one chunk.
    */
   async nextReader(options?: CallOptions): Promise<MessageReader> {
-    if (!this.#wantStreaming) {
-      this.#wantStreaming = true;
+    if (!this.#has(WANT_STREAMING)) {
+      this.#set(WANT_STREAMING, true);
       this.#useStreaming();
     }
     const guard = this.#readGuard(options);
@@ -704,7 +692,7 @@ export class Conn implements AsyncIterable<Message> {
    * and the outcome is 1006. Calling it again returns the same promise.
    */
   close(code = 1000, reason = ''): Promise<CloseInfo> {
-    this.#holding = false;
+    this.#set(HOLDING, false);
     this.#syncClock();
     const state = this.#engine.state;
     if (state === 'open') {
@@ -727,9 +715,9 @@ export class Conn implements AsyncIterable<Message> {
 
   /** Destroys the transport at once, without a closing handshake; the outcome is 1006. */
   terminate(): void {
-    this.#holding = false;
-    if (!this.#destroyed) {
-      this.#destroyed = true;
+    this.#set(HOLDING, false);
+    if (!this.#has(DESTROYED)) {
+      this.#set(DESTROYED, true);
       this.#transport.destroy();
     }
     if (this.#engine.state !== 'closed') {
@@ -749,7 +737,7 @@ export class Conn implements AsyncIterable<Message> {
   #syncClock(): void {
     if (this.#engine.state === 'closed') return;
     this.#engine.handleTimeout(this.#timers.now());
-    if (!this.#pumping && (this.#engine.state as string) === 'closed') this.#pump();
+    if (!this.#has(PUMPING) && (this.#engine.state as string) === 'closed') this.#pump();
   }
 
   // What the transport reports (through a TransportInput, see the static block).
@@ -757,7 +745,7 @@ export class Conn implements AsyncIterable<Message> {
     if (this.#engine.state === 'closed') return;
     this.#engine.receiveData(chunk, this.#timers.now());
     this.#pump();
-    if (this.#wantStreaming) this.#useStreaming();
+    if (this.#has(WANT_STREAMING)) this.#useStreaming();
   }
 
   /**
@@ -775,18 +763,18 @@ export class Conn implements AsyncIterable<Message> {
     }
   }
   #onEnd(): void {
-    this.#holding = false;
+    this.#set(HOLDING, false);
     this.#engine.receiveEof();
     this.#pump();
   }
   #onDrain(): void {
-    this.#writable = true;
+    this.#set(WRITABLE, true);
     this.#processWrites();
   }
   #onClosed(error: unknown): void {
-    this.#holding = false;
-    this.#transportClosed = true;
-    this.#destroyed = true;
+    this.#set(HOLDING, false);
+    this.#set(TRANSPORT_CLOSED, true);
+    this.#set(DESTROYED, true);
     if (this.#endGuard !== undefined) this.#timers.clearTimeout(this.#endGuard);
     this.#endGuard = undefined;
     if (this.#engine.state !== 'closed') {
@@ -798,46 +786,46 @@ export class Conn implements AsyncIterable<Message> {
 
   /** Writes the engine's output, applies its transport action, dispatches its events; until quiet. */
   #pump(): void {
-    if (this.#pumping) {
-      this.#repump = true;
+    if (this.#has(PUMPING)) {
+      this.#set(REPUMP, true);
       return;
     }
-    this.#pumping = true;
+    this.#set(PUMPING, true);
     try {
       for (;;) {
-        this.#repump = false;
+        this.#set(REPUMP, false);
         const output = this.#engine.takeOutput();
         for (const chunk of output) {
-          if (!this.#ended && !this.#destroyed) this.#writable = this.#transport.write(chunk);
+          if (!this.#has(ENDED) && !this.#has(DESTROYED)) this.#set(WRITABLE, this.#transport.write(chunk));
         }
         // While holding (below), only output flows: taking events would apply the held-back violation.
-        if (this.#holding) {
-          if (output.length === 0 && !this.#repump) break;
+        if (this.#has(HOLDING)) {
+          if (output.length === 0 && !this.#has(REPUMP)) break;
           continue;
         }
         const events = this.#engine.takeEvents();
         for (const event of events) this.#dispatch(event);
-        if (output.length === 0 && events.length === 0 && !this.#repump) break;
+        if (output.length === 0 && events.length === 0 && !this.#has(REPUMP)) break;
         // Messages were handed over and the engine holds a violation back behind them (due at once): hold
         // it until the application asks for its next message — after answering these, however many turns
         // that takes (a streamed echo) — or for HOLD_GRACE ms, so an echo goes out before the close
         // (Autobahn 3.2, 4.1.3, 5.15 strict).
         if (events.some(isMessageEnd) && this.#dueNow()) {
-          this.#holding = true;
+          this.#set(HOLDING, true);
           this.#holdUntil = this.#timers.now() + Math.min(HOLD_GRACE, this.#settings.closeTimeout);
         }
       }
       this.#applyTransportAction();
     } finally {
-      this.#pumping = false;
+      this.#set(PUMPING, false);
     }
     this.#armTimer();
   }
 
   /** Ends a hold (see #pump): the held-back violation is applied by the next take. */
   #releaseHold(): void {
-    if (!this.#holding) return;
-    this.#holding = false;
+    if (!this.#has(HOLDING)) return;
+    this.#set(HOLDING, false);
     this.#pump();
   }
 
@@ -848,18 +836,18 @@ export class Conn implements AsyncIterable<Message> {
 
   #applyTransportAction(): void {
     const action = this.#engine.transportAction;
-    if (action === 'abort' && !this.#destroyed) {
-      this.#destroyed = true;
+    if (action === 'abort' && !this.#has(DESTROYED)) {
+      this.#set(DESTROYED, true);
       this.#transport.destroy();
-    } else if (action === 'end' && !this.#ended && !this.#destroyed) {
-      this.#ended = true;
+    } else if (action === 'end' && !this.#has(ENDED) && !this.#has(DESTROYED)) {
+      this.#set(ENDED, true);
       this.#transport.end();
       // The peer should close its side now; don't wait for it forever.
-      if (!this.#transportClosed) {
+      if (!this.#has(TRANSPORT_CLOSED)) {
         this.#endGuard = this.#timers.setTimeout(() => {
           this.#endGuard = undefined;
-          if (!this.#transportClosed) {
-            this.#destroyed = true;
+          if (!this.#has(TRANSPORT_CLOSED)) {
+            this.#set(DESTROYED, true);
             this.#transport.destroy();
           }
         }, this.#settings.closeTimeout);
@@ -870,9 +858,9 @@ export class Conn implements AsyncIterable<Message> {
   #armTimer(): void {
     // While paused for read backpressure, keepalive waits (see the theory of operation). While holding a
     // violation back for the application, the hold's own end is the deadline.
-    const deadline = this.#holding
+    const deadline = this.#has(HOLDING)
       ? this.#holdUntil
-      : this.#paused && this.#engine.state === 'open'
+      : this.#has(PAUSED) && this.#engine.state === 'open'
       ? undefined
       : this.#engine.pollTimeout();
     const scheduled = this.#deadline;
@@ -890,7 +878,7 @@ export class Conn implements AsyncIterable<Message> {
   #onDeadline(at: number): void {
     this.#deadline = null;
     const now = Math.max(this.#timers.now(), at);
-    if (this.#holding) {
+    if (this.#has(HOLDING)) {
       if (now >= this.#holdUntil) this.#releaseHold();
       else this.#armTimer();
       return;
@@ -908,7 +896,7 @@ export class Conn implements AsyncIterable<Message> {
         this.#response = event.response;
         return;
       case 'open':
-        this.#isOpen = true;
+        this.#set(IS_OPEN, true);
         this.#clearHandshakeTimer();
         this.#resolveOpened();
         this.#handshakeDone();
@@ -977,7 +965,7 @@ export class Conn implements AsyncIterable<Message> {
       event.error ?? this.#transportError,
     );
     this.#closeError = error;
-    if (!this.#isOpen) this.#rejectOpened(event.error ?? error);
+    if (!this.#has(IS_OPEN)) this.#rejectOpened(event.error ?? error);
     this.#handshakeDone();
     this.#rejectQueued(error);
     this.#writer = null;
@@ -999,7 +987,7 @@ export class Conn implements AsyncIterable<Message> {
     this.#onRequest = undefined;
     this.#resolveOpened = this.#rejectOpened = ignore;
     // A failed handshake keeps its rejected promise for late askers; an open one needs none.
-    if (this.#isOpen) this.#opened = RESOLVED;
+    if (this.#has(IS_OPEN)) this.#opened = RESOLVED;
   }
 
   #clearHandshakeTimer(): void {
@@ -1028,9 +1016,9 @@ export class Conn implements AsyncIterable<Message> {
    * of it. The holder passes it on with #unlockRead, exactly once.
    */
   #lockRead(guard: CallGuard | null): Promise<void> | undefined {
-    if (!this.#readLocked) {
+    if (!this.#has(READ_LOCKED)) {
       if (guard?.failed === true) return Promise.reject(guard.failure);
-      this.#readLocked = true;
+      this.#set(READ_LOCKED, true);
       return undefined;
     }
     if (guard === null) return new Promise<void>((resolve) => (this.#readWaiters ??= []).push(resolve));
@@ -1048,7 +1036,7 @@ export class Conn implements AsyncIterable<Message> {
   #unlockRead(): void {
     const next = this.#readWaiters?.shift();
     if (next !== undefined) next();
-    else this.#readLocked = false;
+    else this.#set(READ_LOCKED, false);
   }
 
   /** Returns the message to read, skipping the rest of a cancelled one and waiting for the next start. */
@@ -1084,7 +1072,7 @@ export class Conn implements AsyncIterable<Message> {
   #waitForItem(guard: CallGuard | null): Promise<void> | undefined {
     // The application wants more and everything delivered was read: a hold ends (see #pump). Whether it
     // asks for its next message or waits inside a message that cannot complete, it is done answering.
-    if (this.#holding) {
+    if (this.#has(HOLDING)) {
       this.#releaseHold();
       return undefined;
     }
@@ -1104,7 +1092,7 @@ export class Conn implements AsyncIterable<Message> {
    * (which also rejects an aborted signal, like any read).
    */
   #takeWholeMessage(options: CallOptions | undefined): MessageBytes | null {
-    if (this.#readLocked || this.#current !== null || options?.signal?.aborted === true) return null;
+    if (this.#has(READ_LOCKED) || this.#current !== null || options?.signal?.aborted === true) return null;
     const inbox = this.#inbox;
     const head = this.#inboxHead;
     const start = inbox[head];
@@ -1146,20 +1134,20 @@ export class Conn implements AsyncIterable<Message> {
    */
   #park(options: CallOptions | undefined, decode: boolean): Promise<Message | MessageBytes> | null {
     if (
-      options?.signal !== undefined || this.#settings.readTimeout > 0 || this.#readLocked ||
-      this.#current !== null || this.#inboxHead !== this.#inbox.length || this.#holding ||
+      options?.signal !== undefined || this.#settings.readTimeout > 0 || this.#has(READ_LOCKED) ||
+      this.#current !== null || this.#inboxHead !== this.#inbox.length || this.#has(HOLDING) ||
       this.#closeError !== null
     ) {
       return null;
     }
-    this.#readLocked = true;
-    this.#parkedDecode = decode;
+    this.#set(READ_LOCKED, true);
+    this.#set(PARKED_DECODE, decode);
     return new Promise((resolve) => (this.#parked = resolve));
   }
 
   /** Completes the parked read (see #park); it holds the read turn. */
   #unpark(resolve: ParkedRead): void {
-    const decode = this.#parkedDecode;
+    const decode = this.#has(PARKED_DECODE);
     const item = this.#inbox[this.#inboxHead];
     if (item?.kind === 'message') {
       this.#shiftItem();
@@ -1311,19 +1299,21 @@ export class Conn implements AsyncIterable<Message> {
     }
     if (item.kind === 'chunk' || item.kind === 'message') {
       this.#inboxBytes -= item.data.length;
-      if (this.#paused && this.#inboxBytes <= this.#settings.readHighWaterMark / 2) this.#setPaused(false);
+      if (this.#has(PAUSED) && this.#inboxBytes <= this.#settings.readHighWaterMark / 2) {
+        this.#setPaused(false);
+      }
     }
     return item;
   }
 
   #setPaused(paused: boolean): void {
-    if (paused === this.#paused) return;
-    this.#paused = paused;
-    if (this.#transportClosed) return;
+    if (paused === this.#has(PAUSED)) return;
+    this.#set(PAUSED, paused);
+    if (this.#has(TRANSPORT_CLOSED)) return;
     if (paused) this.#transport.pause();
     else {
       this.#transport.resume();
-      if (!this.#pumping) this.#armTimer();
+      if (!this.#has(PUMPING)) this.#armTimer();
     }
   }
 
@@ -1406,7 +1396,7 @@ export class Conn implements AsyncIterable<Message> {
    */
   #canWriteNow(writerLane: boolean, options: CallOptions | undefined): boolean {
     const lane = writerLane ? this.#writerJobs : this.#jobs;
-    return (lane === null || lane.length === 0) && this.#writable && !this.#processing &&
+    return (lane === null || lane.length === 0) && this.#has(WRITABLE) && !this.#has(PROCESSING) &&
       writerLane === (this.#writer !== null) && this.#engine.state === 'open' &&
       this.#closeError === null && options?.signal?.aborted !== true;
   }
@@ -1425,10 +1415,10 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #processWrites(): void {
-    if (this.#processing) return;
-    this.#processing = true;
+    if (this.#has(PROCESSING)) return;
+    this.#set(PROCESSING, true);
     try {
-      while (this.#writable) {
+      while (this.#has(WRITABLE)) {
         const lane = this.#writer !== null ? this.#writerJobs : this.#jobs;
         const job = lane?.shift();
         if (job === undefined) break;
@@ -1447,7 +1437,7 @@ export class Conn implements AsyncIterable<Message> {
         job.resolve();
       }
     } finally {
-      this.#processing = false;
+      this.#set(PROCESSING, false);
     }
   }
 
@@ -1456,6 +1446,14 @@ export class Conn implements AsyncIterable<Message> {
     this.#jobs = this.#writerJobs = null;
     this.#queuedBytes = 0;
     for (const job of jobs) job.reject(error);
+  }
+
+  #has(flag: number): boolean {
+    return (this.#flags & flag) !== 0;
+  }
+
+  #set(flag: number, on: boolean): void {
+    this.#flags = on ? this.#flags | flag : this.#flags & ~flag;
   }
 
   #settlePings(data: Uint8Array): void {
@@ -1467,6 +1465,35 @@ export class Conn implements AsyncIterable<Message> {
     for (const ping of pings.splice(0, index + 1)) ping.resolve(now - ping.sentAt);
   }
 }
+
+// Conn's flags (#flags).
+/** The opening handshake completed. */
+const IS_OPEN = 1 << 0;
+/** #pump is running; REPUMP: it must go round again (a command came from inside it). */
+const PUMPING = 1 << 1;
+const REPUMP = 1 << 2;
+/** We ended our side of the transport; DESTROYED: we destroyed it (or it closed). */
+const ENDED = 1 << 3;
+const DESTROYED = 1 << 4;
+/** The transport reported `closed`. */
+const TRANSPORT_CLOSED = 1 << 5;
+/**
+ * A violation the engine holds back behind messages just delivered, held until the application asks for
+ * its next message (see #pump).
+ */
+const HOLDING = 1 << 6;
+/** The transport is paused for read backpressure. */
+const PAUSED = 1 << 7;
+/** A streaming reader was asked for: the engine delivers streaming events from the next message on. */
+const WANT_STREAMING = 1 << 8;
+/** The parked read (#parked) wants text decoded. */
+const PARKED_DECODE = 1 << 9;
+/** A read holds the read turn. */
+const READ_LOCKED = 1 << 10;
+/** The transport's last write returned true (below its high-water mark). */
+const WRITABLE = 1 << 11;
+/** #processWrites is running. */
+const PROCESSING = 1 << 12;
 
 const NO_COMPRESS: SendOptions = { compress: false };
 

@@ -43,6 +43,13 @@ export interface ServeTransportOptions {
   readonly maxBodySize?: number;
   /** Whether the transport is TLS: the scheme of the URL handed to `fetch`. */
   readonly secure: boolean;
+  /**
+   * Sees a WebSocket handler's failure (the connection is closed with 1011 first). With it, the promise of
+   * {@link serveTransport} resolves once the connection is handed to the handler instead of when the
+   * handler returns, so that a long-lived connection holds no promise chain back to the listener (an idle
+   * connection's memory); without it, the handler's failure rejects that promise.
+   */
+  readonly onHandlerError?: (error: unknown) => void;
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -94,19 +101,29 @@ export async function serveTransport(transport: Transport, options: ServeTranspo
   // A GET without Upgrade is answered 426 by the core, as are all other invalid handshakes.
   // A refusal was answered and the transport ended by the Conn, which also bounds the wait for the peer.
   const conn = await upgrader.upgradeParsedRequest(request, transport, rest);
+  const report = options.onHandlerError;
+  if (report !== undefined) {
+    runHandler(options.handler, conn, request, report);
+    return;
+  }
   // Returned rather than awaited: this (large) frame ends here instead of living as long as the connection.
   return runHandler(options.handler, conn, request);
 }
 
-/** Runs the application's handler; its failure closes the connection with 1011 and is passed on. */
+/**
+ * Runs the application's handler; its failure closes the connection with 1011 and goes to `report`, or
+ * rejects the returned promise.
+ */
 function runHandler(
   handler: ServeTransportOptions['handler'],
   conn: Conn,
   request: HttpRequest,
+  report?: (error: unknown) => void,
 ): Promise<void> {
-  const fail = (error: unknown): never => {
+  const fail = (error: unknown): void => {
     conn.close(1011, 'internal error').catch(() => conn.terminate());
-    throw error;
+    if (report === undefined) throw error;
+    report(error);
   };
   try {
     return Promise.resolve(handler(conn, request)).catch(fail);
