@@ -115,7 +115,10 @@ export class BunTransport implements Transport {
   write(chunk: Uint8Array): boolean {
     if (this.#closed || this.#ending) return false;
     if (chunk.length >= WRITE_DIRECT) {
-      if (this.#batch.length === 0) {
+      if (this.#batch.length === 0 || this.#queue.length > 0) {
+        // Behind a partial write the kernel's send buffer is full, and it appends what follows to its last
+        // segment: no header goes out alone, so nothing is joined (copied) there.
+        this.#writeBatch();
         this.#send(chunk);
       } else {
         // The batch (typically the frame header of this payload) leaves with the payload's first bytes, never

@@ -115,6 +115,22 @@ describe('BunTransport writes', () => {
     expect(socket.writes[1]!.every((byte, i) => byte === big[64 * 1024 + i])).toBe(true);
   });
 
+  test('behind a partial write, a header and its big payload queue as they are (no copy)', () => {
+    const socket = fakeSocket();
+    const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
+    transport.start(handler([]), { writeHighWaterMark: 1024 * 1024 });
+    socket.accept = 1;
+    const first = new Uint8Array(64 * 1024);
+    transport.write(first);
+    const big = new Uint8Array(64 * 1024).fill(7);
+    transport.write(bytes(130, 127, 0, 0, 0, 0, 0, 1, 0, 0));
+    transport.write(big);
+    socket.accept = Infinity;
+    BunTransport.serverHandler(() => {}, () => {}).drain!(socket as unknown as Socket<BunSocketData>);
+    expect(socket.writes.map((w) => w.length)).toEqual([1, 64 * 1024 - 1, 10, 64 * 1024]);
+    expect(socket.sources[3]).toBe(big.buffer);
+  });
+
   test('the untaken rest of a joined batch keeps its bytes when the next batch is joined', async () => {
     const socket = fakeSocket();
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
