@@ -82,7 +82,8 @@ export class ClientConnection extends Connection {
   readonly request: HttpRequest;
   readonly #key: string;
   readonly #subprotocols: readonly string[];
-  readonly #parser: ResponseParser;
+  /** Dropped once the response is read (the connection then leaves `connecting`, where it is used). */
+  #parser: ResponseParser | null;
   readonly #compression: ClientCompressionOptions | undefined;
   readonly #acceptExtensions: ((values: readonly string[]) => unknown) | undefined;
   #response: HttpResponse | null = null;
@@ -119,15 +120,16 @@ export class ClientConnection extends Connection {
   }
 
   protected receiveHandshake(data: Uint8Array): void {
-    this.#handle(this.#parser.push(data));
+    this.#handle(this.#parser!.push(data));
   }
 
   protected handshakeEof(): void {
-    this.#handle(this.#parser.end());
+    this.#handle(this.#parser!.end());
   }
 
   #handle(result: ReturnType<ResponseParser['push']>): void {
     if (result.kind === 'incomplete') return;
+    this.#parser = null;
     if (result.kind === 'error') {
       this.handshakeFailed(result.error, null);
       return;

@@ -268,8 +268,9 @@ interface Parser {
 /**
  * The one state machine behind {@link RequestHeadParser} and {@link ResponseParser}: they read heads alike
  * (a start line, field lines, an empty line), and only a response has a body. Its state lives in the
- * closure (a factory rather than a class: the minified core is smaller without `this.#` on every access;
- * a parser lives for one handshake, so the closures cost nothing that lasts).
+ * closure (a factory rather than a class: the minified core is smaller without `this.#` on every access).
+ * The engines drop their parser once the head or response is read, so its closures do not outlive the
+ * handshake.
  *
  * Lines are read across pushes by `readLine`, which keeps only the bytes of the current, unfinished line
  * and never more than the state's budget (the rest of the head limit, or a chunk line's).

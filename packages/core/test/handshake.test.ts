@@ -322,6 +322,10 @@ describe('RFC 6455 §4.2.1: the server reads the client handshake', () => {
   describe('item 3: Upgrade containing "websocket"', () => {
     it('answers a request without Upgrade (a plain HTTP request) with 426 and Upgrade: websocket', () => {
       const res = expectRefused(acceptRequest(request({ Upgrade: null })), 'INVALID_UPGRADE', 426);
+      // What a person opening the URL in a browser reads.
+      expect(text(res.body)).toBe(
+        'WebSocket handshake failed: not a WebSocket request (no "websocket" in Upgrade)\n',
+      );
       expect(getHeader(res.headers, 'upgrade')).toBe('websocket');
       // RFC 9110 §7.8: whoever sends Upgrade also sends the "upgrade" connection option.
       expect(hasToken(res.headers, 'connection', 'upgrade')).toBe(true);
@@ -656,6 +660,27 @@ describe('RFC 6455 §4.4 and error responses', () => {
   it('has an empty reason for an unknown status', () => {
     expect(rejectResponse(599).reason).toBe('');
   });
+
+  it.each([
+    [400, 'Bad Request'],
+    [403, 'Forbidden'],
+    [405, 'Method Not Allowed'],
+    [426, 'Upgrade Required'],
+    [431, 'Request Header Fields Too Large'],
+  ])('names the reason of %i, a status the handshake itself answers with', (status, reason) => {
+    expect(rejectResponse(status).reason).toBe(reason);
+    expect(text(rejectResponse(status).body)).toBe(`${status} ${reason}\n`);
+  });
+
+  it.each([401, 404, 429, 500, 503])(
+    'sends %i, which only applications choose, with an empty reason (RFC 9112 §4) and the status as the body',
+    (status) => {
+      const res = rejectResponse(status);
+      expect(res.reason).toBe('');
+      expect(text(res.body)).toBe(`${status}\n`);
+      expect(text(serializeResponse(res)).split('\r\n')[0]).toBe(`HTTP/1.1 ${status} `);
+    },
+  );
 
   it.each<[string, number, HeaderField[]]>([
     ['a 1xx status', 101, []],
