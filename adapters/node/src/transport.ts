@@ -75,8 +75,7 @@ export class NodeTransport implements Transport {
     socket.on('end', NodeTransport.#onEnd);
     socket.on('close', NodeTransport.#onClose);
     socket.on('error', NodeTransport.#onError);
-    // 'drain' is listened to from the first flush that waits for it (#watchDrain): a fifth listener would
-    // give node's listener table of every socket an extra property array.
+    socket.on('drain', NodeTransport.#onDrain);
     if (socket.destroyed) {
       queueMicrotask(() => {
         this.#closed();
@@ -138,7 +137,7 @@ export class NodeTransport implements Transport {
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
     // Only the last write needs a callback: it completes after the earlier ones.
-    const callback = this.#needDrain ? (this.#afterWrite ??= this.#watchDrain()) : undefined;
+    const callback = this.#needDrain ? (this.#afterWrite ??= () => this.#checkDrain()) : undefined;
     if (pending.length === 1) {
       socket.write(asBuffer(pending[0]!), callback);
     } else if (total <= MERGE_LIMIT) {
@@ -247,12 +246,6 @@ export class NodeTransport implements Transport {
   }
   /** Created on the first write that waits for a drain. */
   #afterWrite: (() => void) | undefined;
-
-  /** Starts listening to 'drain' (once: on the first flush that waits for it); the write callback. */
-  #watchDrain(): () => void {
-    this.#socket.on('drain', NodeTransport.#onDrain);
-    return () => this.#checkDrain();
-  }
 
   static #onData(this: TaggedSocket, chunk: Buffer | string): void {
     const transport = this[TRANSPORT];
