@@ -230,7 +230,13 @@ export class Upgrader {
     connWhenClosed(conn, this.#untrack);
   }
 
+  /** The engine options of every connection: one object per Upgrader (each engine keeps a reference). */
   #engineOptions(): ServerConnectionOptions {
+    return this.#engineOptionsCache ??= this.#makeEngineOptions();
+  }
+  #engineOptionsCache: ServerConnectionOptions | undefined;
+
+  #makeEngineOptions(): ServerConnectionOptions {
     const o = this.options;
     const engine: ServerConnectionOptions = {
       streaming: true,
