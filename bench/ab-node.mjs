@@ -1,0 +1,166 @@
+// @ts-check
+/**
+ * Same-run A/B of two builds of the Node sansws echo server on the 1 × 1 path: one connection, one message in
+ * flight. Each checkout's own `bench/servers/node-sansws.mjs` (with its built `dist/`) runs as a server
+ * pinned to core 0 (`taskset`, when there are two cores); this process drives both from core 1, alternating
+ * windows A B A B …, and reports per build the median over windows of the server's CPU time per echo (user +
+ * system from /proc) and of the round-trip p50 and p99.
+ *
+ *   node bench/ab-node.mjs --a /path/to/old/checkout --b /path/to/new/checkout [--size 16] [--type binary]
+ *                          [--windows 10] [--ms 1000]
+ *
+ * A checkout for the baseline: `git worktree add /tmp/old REV`, a `node_modules` there whose `@sansws/*`
+ * links point at that checkout's packages (and the rest at this one's), then `npx tsc -b adapters/node` in it.
+ *
+ * @module
+ */
+
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { readCpuTicks, TICK_MS } from './lib/proc.mjs';
+import { handshakeRequest, makeMessage } from './lib/wire.mjs';
+
+const argv = process.argv.slice(2);
+/** @param {string} name @param {string} fallback */
+const option = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] ?? fallback : fallback;
+};
+const roots = { A: path.resolve(option('--a', '.')), B: path.resolve(option('--b', '.')) };
+const size = Number(option('--size', '16'));
+const type = option('--type', 'binary') === 'text' ? 'text' : 'binary';
+const windows = Number(option('--windows', '10'));
+const windowMs = Number(option('--ms', '1000'));
+const pin = os.cpus().length >= 2;
+const message = makeMessage(size, type, false);
+const echoLength = size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
+
+/** @param {string} root @returns {Promise<{ pid: number, port: number, kill: () => void }>} */
+function startServer(root) {
+  const args = [process.execPath, 'bench/servers/node-sansws.mjs'];
+  const child = pin
+    ? spawn('taskset', ['-c', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(args[0] ?? 'node', args.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`server in ${root} exited (${code})`)));
+    child.stdout?.on('data', (chunk) => {
+      out += chunk;
+      const line = out.split('\n').find((l) => l.includes('"ready"'));
+      if (line !== undefined) {
+        resolve({
+          pid: /** @type {number} */ (child.pid),
+          port: JSON.parse(line).port,
+          kill: () => child.kill(),
+        });
+      }
+    });
+  });
+}
+
+/** An open connection that echoes one message at a time. @param {number} port */
+function connect(port) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let head = Buffer.alloc(0);
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write(handshakeRequest(port, false)));
+    const onHead = (/** @type {Buffer} */ chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onHead);
+      resolve(socket);
+    };
+    socket.on('data', onHead);
+  });
+}
+
+/**
+ * Echoes one message at a time for `ms`; returns the echoes and their round trips (µs).
+ * @param {net.Socket} socket
+ * @param {number} ms
+ */
+function run(socket, ms) {
+  return new Promise((resolve) => {
+    /** @type {number[]} */
+    const rtts = [];
+    let received = 0;
+    let sentAt = 0;
+    const end = performance.now() + ms;
+    const send = () => {
+      received = 0;
+      sentAt = performance.now();
+      socket.write(message.frame);
+    };
+    const onData = (/** @type {Buffer} */ chunk) => {
+      received += chunk.length;
+      if (received < echoLength) return;
+      const now = performance.now();
+      rtts.push((now - sentAt) * 1000);
+      if (now < end) send();
+      else {
+        socket.off('data', onData);
+        resolve(rtts);
+      }
+    };
+    socket.on('data', onData);
+    send();
+  });
+}
+
+const median = (/** @type {number[]} */ v) => [...v].sort((a, b) => a - b)[v.length >> 1] ?? NaN;
+const quantile = (/** @type {number[]} */ v, /** @type {number} */ q) =>
+  [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(q * v.length))] ?? NaN;
+
+const servers = { A: await startServer(roots.A), B: await startServer(roots.B) };
+/** @type {Record<'A' | 'B', { cpu: number[], p50: number[], p99: number[], rate: number[] }>} */
+const stats = { A: { cpu: [], p50: [], p99: [], rate: [] }, B: { cpu: [], p50: [], p99: [], rate: [] } };
+try {
+  const sockets = { A: await connect(servers.A.port), B: await connect(servers.B.port) };
+  for (const id of /** @type {const} */ (['A', 'B'])) await run(sockets[id], 300); // warm-up
+  for (let w = 0; w < windows; w++) {
+    /** @type {Array<'A' | 'B'>} */
+    const order = w % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
+    for (const id of order) {
+      const before = readCpuTicks(servers[id].pid);
+      const rtts = /** @type {number[]} */ (await run(sockets[id], windowMs));
+      const after = readCpuTicks(servers[id].pid);
+      const cpuUs = (after.user + after.system - before.user - before.system) * TICK_MS * 1000;
+      stats[id].cpu.push(cpuUs / rtts.length);
+      stats[id].p50.push(quantile(rtts, 0.5));
+      stats[id].p99.push(quantile(rtts, 0.99));
+      stats[id].rate.push(rtts.length / (windowMs / 1000));
+    }
+  }
+  for (const socket of Object.values(sockets)) socket.destroy();
+} finally {
+  servers.A.kill();
+  servers.B.kill();
+}
+console.log(`${type} ${size} B, 1×1, ${windows} windows of ${windowMs} ms each, alternating (medians):`);
+for (const id of /** @type {const} */ (['A', 'B'])) {
+  const s = stats[id];
+  console.log(
+    `  ${id} ${roots[id]}: ${median(s.rate).toFixed(0)} msg/s, CPU ${median(s.cpu).toFixed(1)} µs/msg, ` +
+      `p50 ${median(s.p50).toFixed(0)} µs, p99 ${median(s.p99).toFixed(0)} µs`,
+  );
+  if (argv.includes('--verbose')) {
+    console.log(`    CPU µs/msg per window: ${s.cpu.map((v) => v.toFixed(0)).join(' ')}`);
+  }
+}
+const ratio = (/** @type {'cpu' | 'p50' | 'p99' | 'rate'} */ key) =>
+  (median(stats.B[key]) / median(stats.A[key])).toFixed(2);
+console.log(
+  `  B ÷ A: msg/s ${ratio('rate')}×, CPU/msg ${ratio('cpu')}×, p50 ${ratio('p50')}×, p99 ${ratio('p99')}×`,
+);
+// Each window of B beside the window of A next to it in time: load that drifts between windows cancels.
+const paired = (/** @type {'cpu' | 'p50' | 'p99' | 'rate'} */ key) =>
+  median(stats.B[key].map((b, i) => b / (stats.A[key][i] ?? NaN))).toFixed(2);
+console.log(
+  `  B ÷ A, median of paired windows: msg/s ${paired('rate')}×, CPU/msg ${paired('cpu')}×, ` +
+    `p50 ${paired('p50')}×, p99 ${paired('p99')}×`,
+);
