@@ -7,7 +7,11 @@
  * system from /proc) and of the round-trip p50 and p99.
  *
  *   node bench/ab-node.mjs --a /path/to/old/checkout --b /path/to/new/checkout [--size 16] [--type binary]
- *                          [--windows 10] [--ms 1000]
+ *                          [--windows 10] [--ms 1000] [--script-a FILE] [--script-b FILE]
+ *
+ * `--script-a` / `--script-b` run another echo server of `bench/servers/` as A or B (default
+ * `bench/servers/node-sansws.mjs`), e.g. `--script-a bench/servers/node-ws.mjs` to set sansws against `ws`
+ * in the same way.
  *
  * A checkout for the baseline: `git worktree add /tmp/old REV`, a `node_modules` there whose `@sansws/*`
  * links point at that checkout's packages (and the rest at this one's), then `npx tsc -b adapters/node` in it.
@@ -29,6 +33,10 @@ const option = (name, fallback) => {
   return i >= 0 ? argv[i + 1] ?? fallback : fallback;
 };
 const roots = { A: path.resolve(option('--a', '.')), B: path.resolve(option('--b', '.')) };
+const scripts = {
+  A: option('--script-a', 'bench/servers/node-sansws.mjs'),
+  B: option('--script-b', 'bench/servers/node-sansws.mjs'),
+};
 const size = Number(option('--size', '16'));
 const type = option('--type', 'binary') === 'text' ? 'text' : 'binary';
 const windows = Number(option('--windows', '10'));
@@ -37,9 +45,13 @@ const pin = os.cpus().length >= 2;
 const message = makeMessage(size, type, false);
 const echoLength = size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
 
-/** @param {string} root @returns {Promise<{ pid: number, port: number, kill: () => void }>} */
-function startServer(root) {
-  const args = [process.execPath, 'bench/servers/node-sansws.mjs'];
+/**
+ * @param {string} root
+ * @param {string} script
+ * @returns {Promise<{ pid: number, port: number, kill: () => void }>}
+ */
+function startServer(root, script) {
+  const args = [process.execPath, script];
   const child = pin
     ? spawn('taskset', ['-c', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(args[0] ?? 'node', args.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -116,7 +128,7 @@ const median = (/** @type {number[]} */ v) => [...v].sort((a, b) => a - b)[v.len
 const quantile = (/** @type {number[]} */ v, /** @type {number} */ q) =>
   [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(q * v.length))] ?? NaN;
 
-const servers = { A: await startServer(roots.A), B: await startServer(roots.B) };
+const servers = { A: await startServer(roots.A, scripts.A), B: await startServer(roots.B, scripts.B) };
 /** @type {Record<'A' | 'B', { cpu: number[], p50: number[], p99: number[], rate: number[] }>} */
 const stats = { A: { cpu: [], p50: [], p99: [], rate: [] }, B: { cpu: [], p50: [], p99: [], rate: [] } };
 try {
@@ -145,7 +157,9 @@ console.log(`${type} ${size} B, 1×1, ${windows} windows of ${windowMs} ms each,
 for (const id of /** @type {const} */ (['A', 'B'])) {
   const s = stats[id];
   console.log(
-    `  ${id} ${roots[id]}: ${median(s.rate).toFixed(0)} msg/s, CPU ${median(s.cpu).toFixed(1)} µs/msg, ` +
+    `  ${id} ${roots[id]} ${scripts[id]}: ${median(s.rate).toFixed(0)} msg/s, CPU ${
+      median(s.cpu).toFixed(1)
+    } µs/msg, ` +
       `p50 ${median(s.p50).toFixed(0)} µs, p99 ${median(s.p99).toFixed(0)} µs`,
   );
   if (argv.includes('--verbose')) {
