@@ -74,6 +74,8 @@ export function listen(options: ListenOptions): Promise<Listener> {
     upgrader,
     handler: options.handler,
     secure: options.tls !== undefined,
+    // A handler's failure is reported from the handler's own promise, not through serveTransport's.
+    onHandlerError: onError,
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     ...(options.maxBodySize !== undefined ? { maxBodySize: options.maxBodySize } : {}),
   };

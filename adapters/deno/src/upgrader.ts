@@ -5,7 +5,6 @@
  * @module
  */
 
-import { isUtf8 } from 'node:buffer';
 import {
   type Conn,
   Upgrader as ConnUpgrader,
@@ -31,16 +30,15 @@ export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'c
   readonly compression?: boolean | DenoServerCompression;
 }
 
-const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);
-
 /**
  * Server handshake policy and connection settings (gorilla/websocket's `Upgrader`), for {@link listen} and
  * for connections of your own `Deno.listen` ({@link Upgrader.upgradeConn}).
  */
 export class Upgrader extends ConnUpgrader {
   constructor(options: UpgraderOptions = {}) {
+    // No validateUtf8: Deno's node:buffer isUtf8 is slower than the core's own kernel on non-ASCII text
+    // (docs/core.md), so received text is validated by the core.
     super({
-      validateUtf8,
       ...options,
       timers: options.timers ?? denoTimers,
       compression: serverCompression(options.compression),
