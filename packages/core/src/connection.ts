@@ -30,7 +30,7 @@ import type { TextEvent, WebSocketEvent } from './events.ts';
 import { headerSize, isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode, writeHeader } from './frames.ts';
 import { applyMask } from './mask.ts';
 import { getRandomValues, utf8Decoder, utf8Encoder } from './platform.ts';
-import { type MessageInflater, Receiver, type ReceiverHandler } from './receiver.ts';
+import { isValidText, type MessageInflater, Receiver, type ReceiverHandler } from './receiver.ts';
 import { type PreparedMessage, serverFrame } from './prepared.ts';
 import { checkCommand, checkTransition, type Command, type ConnectionState } from './states.ts';
 import { Utf8Validator } from './utf8.ts';
@@ -558,10 +558,14 @@ export abstract class Connection {
       payload = utf8Encoder.encode(data);
     } else {
       payload = data;
-      // Sending invalid UTF-8 would make a correct peer fail the connection with 1007: refuse it here.
-      const utf8 = this.#sendUtf8!;
-      if (type === 'text' && (!utf8.update(payload) || (fin && !utf8.finish()))) {
-        throw new UsageError('INVALID_ARGUMENT', 'text chunks must be valid UTF-8');
+      // Sending invalid UTF-8 would make a correct peer fail the connection with 1007: refuse it here. A
+      // whole message (the usual echo of received text bytes) may use the injected validator.
+      if (type === 'text') {
+        const utf8 = this.#sendUtf8!;
+        const valid = fin && !this.#sendingStarted
+          ? isValidText(this.settings.validateUtf8, payload)
+          : utf8.update(payload) && (!fin || utf8.finish());
+        if (!valid) throw new UsageError('INVALID_ARGUMENT', 'text chunks must be valid UTF-8');
       }
     }
     const first = !this.#sendingStarted;

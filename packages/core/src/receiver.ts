@@ -114,6 +114,19 @@ function askInjected(validate: (bytes: Uint8Array) => boolean, bytes: Uint8Array
   return answer === true || (answer !== false && isValidUtf8(bytes));
 }
 
+/**
+ * Whether `bytes`, a whole text message, is valid UTF-8: by the injected validator from `FAST_UTF8_MIN`
+ * bytes (see {@link askInjected}), by ours below that or without one. The engine's send path uses it too.
+ */
+export function isValidText(
+  validate: ((bytes: Uint8Array) => boolean) | undefined,
+  bytes: Uint8Array,
+): boolean {
+  return validate !== undefined && bytes.length >= FAST_UTF8_MIN
+    ? askInjected(validate, bytes)
+    : isValidUtf8(bytes);
+}
+
 export class Receiver {
   /** Set by the engine once permessage-deflate is negotiated; RSV1 is legal only then (RFC 7692 §6). */
   inflater: MessageInflater | null = null;
@@ -378,8 +391,7 @@ export class Receiver {
 
   /** Validates a whole text message that arrived as one piece. */
   #validWhole(data: Uint8Array): boolean {
-    const fast = this.#validateUtf8;
-    return fast !== undefined && data.length >= FAST_UTF8_MIN ? askInjected(fast, data) : isValidUtf8(data);
+    return isValidText(this.#validateUtf8, data);
   }
 
   /** Validates a whole text message that is `source[start, end)`. */

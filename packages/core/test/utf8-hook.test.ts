@@ -210,3 +210,59 @@ describe('RFC 6455 §8.1 with validateUtf8: isUtf8 injected', () => {
     });
   }
 });
+
+describe('sending text bytes with validateUtf8 injected (RFC 6455 §8.1: a sender must not send invalid UTF-8)', () => {
+  const valid = new TextEncoder().encode('héllo wörld — 日本語 😀 '.repeat(8));
+  const invalid = concatBytes([valid.subarray(0, 100), Uint8Array.of(0xc3, 0x28), valid.subarray(100)]);
+  for (const role of ROLES) {
+    it(`${role}: a whole text message of 64 bytes or more is checked by the hook (and its verdict is kept)`, () => {
+      const seen: number[] = [];
+      const hook: Hook = (b) => {
+        seen.push(b.length);
+        return isUtf8(b);
+      };
+      const conn = open(role, hook);
+      conn.sendMessageStart('text');
+      conn.sendMessageEnd(valid);
+      expect(seen).toEqual([valid.length]);
+      conn.sendMessageStart('text');
+      expect(() => conn.sendMessageEnd(invalid)).toThrow(/valid UTF-8/);
+      expect(open(role, () => false).sendMessageStart('text')).toBeUndefined();
+      const refusing = open(role, () => false);
+      refusing.sendMessageStart('text');
+      expect(() => refusing.sendMessageEnd(valid)).toThrow(/valid UTF-8/);
+    });
+    it(`${role}: a hook that throws or answers a non-boolean leaves the verdict to our validator`, () => {
+      for (
+        const hook of [
+          (() => {
+            throw new Error('broken');
+          }) as Hook,
+          (() => 1) as unknown as Hook,
+        ]
+      ) {
+        const conn = open(role, hook);
+        conn.sendMessageStart('text');
+        conn.sendMessageEnd(valid);
+        conn.sendMessageStart('text');
+        expect(() => conn.sendMessageEnd(invalid)).toThrow(/valid UTF-8/);
+      }
+    });
+    it(`${role}: a streamed text message is checked incrementally, never by the whole-buffer hook`, () => {
+      const seen: number[] = [];
+      const conn = open(role, (b) => {
+        seen.push(b.length);
+        return isUtf8(b);
+      });
+      conn.sendMessageStart('text');
+      // Cut inside a code point: valid as a stream, not as two whole buffers.
+      const cut = valid.indexOf(0xc3) + 1;
+      conn.sendMessageChunk(valid.subarray(0, cut));
+      conn.sendMessageEnd(valid.subarray(cut));
+      expect(seen).toEqual([]);
+      conn.sendMessageStart('text');
+      conn.sendMessageChunk(invalid.subarray(0, 90));
+      expect(() => conn.sendMessageEnd(invalid.subarray(90))).toThrow(/valid UTF-8/);
+    });
+  }
+});
