@@ -58,6 +58,7 @@ const config = quick
   ? {
     repeats: 3,
     warmupMs: 60,
+    serverWarmupMs: 150,
     windowMs: 150,
     idleConnections: 1000,
     binarySizes: [16, 64 * KiB],
@@ -72,6 +73,7 @@ const config = quick
   : {
     repeats: 5,
     warmupMs: 80,
+    serverWarmupMs: 500,
     windowMs: 250,
     idleConnections: 10_000,
     binarySizes: [16, 1 * KiB, 64 * KiB, 1 * MiB],
@@ -424,6 +426,38 @@ function summarize(runs) {
 const fmtSize = (n) => (n >= MiB ? `${n / MiB} MiB` : n >= KiB ? `${n / KiB} KiB` : `${n} B`);
 
 /**
+ * Warms every freshly started server before anything is recorded: a few un-recorded windows over the kinds
+ * of traffic the matrix sends (small and large, text and binary, one and many in flight), so that the first
+ * cells do not measure a server whose code the JIT has not compiled yet — which costs a larger library more
+ * than a smaller one, and the raw echo nothing.
+ * @param {Map<string, RunningServer>} running
+ * @param {boolean} compress
+ */
+async function warmServers(running, compress) {
+  const kinds = [
+    { conns: 1, inflight: 1, size: 16, type: 'binary' },
+    { conns: 1, inflight: 64, size: 1 * KiB, type: 'text' },
+    { conns: 1, inflight: 64, size: 64 * KiB, type: 'binary' },
+  ];
+  for (const server of running.values()) {
+    const raw = server.spec.kind === 'raw';
+    for (const kind of kinds) {
+      if (raw && kind.type === 'text') continue;
+      await ask({
+        op: 'cell',
+        port: server.port,
+        serverPid: server.pid,
+        ...kind,
+        compress,
+        raw,
+        warmupMs: 0,
+        windowMs: config.serverWarmupMs,
+      }, 90_000);
+    }
+  }
+}
+
+/**
  * Runs cells with every server of the cell alive, interleaved per repeat.
  * @param {Cell[]} list
  * @param {Map<string, RunningServer>} running
@@ -718,7 +752,8 @@ async function main() {
   );
   console.log(
     `  ${config.repeats} repeats per cell, servers interleaved, median reported; ` +
-      `${config.warmupMs} ms warm-up + ${config.windowMs} ms window per run`,
+      `${config.warmupMs} ms warm-up + ${config.windowMs} ms window per run, ` +
+      `after ${config.serverWarmupMs} ms un-recorded windows of three kinds of traffic per fresh server`,
   );
   const list = cells();
 
@@ -731,6 +766,7 @@ async function main() {
   /** @type {any[]} */
   let results = [];
   try {
+    await warmServers(plain.running, false);
     results = await runCells(list.filter((c) => !c.compress), plain.running, async (id) => {
       const spec = /** @type {ServerSpec} */ (SERVERS.find((s) => s.id === id));
       const server = await startServer(spec, false);
@@ -745,6 +781,7 @@ async function main() {
   const deflateSpecs = SERVERS.filter((s) => list.some((c) => c.compress && c.servers.includes(s.id)));
   const deflate = await startAll(deflateSpecs, true);
   try {
+    await warmServers(deflate.running, true);
     results = results.concat(
       await runCells(list.filter((c) => c.compress), deflate.running, async (id) => {
         const spec = /** @type {ServerSpec} */ (SERVERS.find((s) => s.id === id));
