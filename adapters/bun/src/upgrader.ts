@@ -31,8 +31,6 @@ export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'c
   readonly compression?: boolean | BunServerCompression;
 }
 
-const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);
-
 /**
  * Server handshake policy and connection settings (gorilla/websocket's `Upgrader`), for {@link listen} and
  * for sockets of your own `Bun.listen` ({@link Upgrader.upgradeSocket}).
@@ -40,7 +38,7 @@ const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);
 export class Upgrader extends ConnUpgrader {
   constructor(options: UpgraderOptions = {}) {
     super({
-      validateUtf8,
+      validateUtf8: isUtf8,
       ...options,
       timers: options.timers ?? bunTimers,
       compression: serverCompression(options.compression),

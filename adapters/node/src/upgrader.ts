@@ -34,8 +34,6 @@ export interface UpgraderOptions extends Omit<ConnUpgraderOptions, 'timers' | 'c
   readonly compression?: boolean | NodeServerCompression;
 }
 
-const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);
-
 /**
  * Server handshake policy and connection settings (gorilla/websocket's `Upgrader`), for node:http
  * `'upgrade'` events ({@link Upgrader.upgrade}), raw sockets and {@link listen}.
@@ -43,7 +41,7 @@ const validateUtf8 = (bytes: Uint8Array): boolean => isUtf8(bytes);
 export class Upgrader extends ConnUpgrader {
   constructor(options: UpgraderOptions = {}) {
     super({
-      validateUtf8,
+      validateUtf8: isUtf8,
       ...options,
       timers: options.timers ?? nodeTimers,
       compression: serverCompression(options.compression),

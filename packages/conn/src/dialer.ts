@@ -67,7 +67,10 @@ export interface DialOptions extends ConnOptions {
   readonly proxyTls?: ClientTlsOptions;
   /** Largest handshake response head, in bytes. Default 8 KiB. */
   readonly maxHandshakeSize?: number;
-  /** Faster UTF-8 validation of received text, if the runtime has one (e.g. node:buffer `isUtf8`). */
+  /**
+   * Faster UTF-8 validation of text received and of text written as bytes, if the runtime has one (e.g.
+   * node:buffer `isUtf8`); see the core's `ConnectionOptions.validateUtf8`.
+   */
   readonly validateUtf8?: (bytes: Uint8Array) => boolean;
   /** Largest body of a refusal kept for the error. Default 64 KiB. */
   readonly maxResponseBodySize?: number;

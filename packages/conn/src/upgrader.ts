@@ -81,7 +81,10 @@ export interface UpgraderOptions extends ConnOptions {
    * get the default answer.
    */
   readonly onRefuse?: (error: HandshakeError, request: HttpRequest) => Refusal | undefined;
-  /** Faster whole-buffer UTF-8 validation, if the runtime has one (e.g. node:buffer `isUtf8`). */
+  /**
+   * Faster UTF-8 validation of text received and of text written as bytes, if the runtime has one (e.g.
+   * node:buffer `isUtf8`); see the core's `ConnectionOptions.validateUtf8`.
+   */
   readonly validateUtf8?: (bytes: Uint8Array) => boolean;
 }
 

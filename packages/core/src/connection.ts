@@ -74,7 +74,9 @@ export interface ConnectionOptions {
    * code points, a view it must neither keep nor modify; a sequence cut by a chunk boundary is finished by
    * the core's incremental validator, so RFC 6455 §8.1 fail-fast is unchanged. Its `false` fails the
    * connection with 1007. A throw or an answer that is not a boolean counts as no answer: the core
-   * validates those bytes itself. Default: none (the core's validator and WebAssembly kernel).
+   * validates those bytes itself. Also used for text sent as bytes in one piece (a streamed text message
+   * is checked incrementally by the core's validator); there its `false` refuses the send. Default: none
+   * (the core's validator and WebAssembly kernel).
    */
   validateUtf8?: (bytes: Uint8Array) => boolean;
 }
