@@ -4,7 +4,7 @@
  * real time passes and nothing sleeps.
  */
 
-import { HandshakeError, ProtocolError, UsageError } from '@sansws/core';
+import { getHeader, getHeaderValues, HandshakeError, ProtocolError, UsageError } from '@sansws/core';
 import { describe, expect, it } from 'vitest';
 import { CloseError, ConnError } from '../src/mod.ts';
 import { MemoryTransport, openPair, settle, text } from './memory.ts';
@@ -121,6 +121,31 @@ describe('whole messages (RFC 6455 §5.6)', () => {
     expect(server.raw).toBe(serverTransport);
     expect(server.request?.target).toBe('/chat');
     expect(client.response?.status).toBe(101);
+  });
+});
+
+describe('an idle connection keeps its request compactly (built when read)', () => {
+  it("the request's headers still read as sent after many messages, equal on every read", async () => {
+    const { server, client } = await openPair({}, { headers: [['X-Trace', 'a, b'], ['X-Trace', 'c']] });
+    const sent = client.request!;
+    for (let i = 0; i < 200; i++) {
+      void client.writeMessage('binary', Uint8Array.of(i & 0xff));
+      await server.writeMessage('binary', (await server.readMessageBytes()).data);
+      await client.readMessageBytes();
+    }
+    const request = server.request!;
+    expect(request.headers).toEqual(sent.headers);
+    expect(request.headers).toEqual(request.headers);
+    expect({ ...request }).toEqual({
+      method: 'GET',
+      target: '/chat',
+      version: 'HTTP/1.1',
+      headers: sent.headers,
+    });
+    expect(getHeaderValues(request.headers, 'x-trace')).toEqual(['a, b', 'c']);
+    expect(getHeader(request.headers, 'Sec-WebSocket-Key')).toBe(
+      getHeader(sent.headers, 'sec-websocket-key'),
+    );
   });
 });
 

@@ -30,7 +30,16 @@
 
 import { HandshakeError, type HeaderField, usageError } from './errors.ts';
 
-/** A parsed or to-be-sent HTTP request head. Header names keep their case; lookups ignore it. */
+/**
+ * A parsed or to-be-sent HTTP request head. Header names keep their case; lookups ignore it.
+ *
+ * A request read by {@link RequestHeadParser} (so a server engine's `request`, and a server `Conn`'s) keeps
+ * its header section as the one string it arrived as, and builds `headers` from it on every read: a new
+ * array each time (equal to the one before), so that an open connection does not hold an array, a pair and
+ * two strings per header for a value that is rarely read again. Changing the array returned changes
+ * nothing; assigning `headers` replaces the fields. All its properties are own and enumerable, so it
+ * compares, spreads and serialises like a plain object.
+ */
 export interface HttpRequest {
   /** The method token, case-sensitive (RFC 9110 §9.1), e.g. `'GET'`. */
   method: string;
@@ -223,6 +232,59 @@ function addFieldLine(fields: [string, string][], line: string, fold: boolean): 
   return null;
 }
 
+/**
+ * Builds the header fields of a request's field lines, joined by LF (each was checked when it arrived, by
+ * this same function, so the result is what an eager parse gave).
+ */
+function requestFields(lines: string): HeaderField[] {
+  const fields: [string, string][] = [];
+  if (lines === '') return fields;
+  for (const line of lines.split('\n')) addFieldLine(fields, line, false);
+  return fields;
+}
+
+/** `headers` of every {@link ParsedRequest}: one accessor pair, so all of them share one shape. */
+let requestHeaders: PropertyDescriptor;
+
+/**
+ * A request as {@link RequestHeadParser} returns it: the field lines kept as one flat string (one byte
+ * per character), `headers` an own enumerable accessor that builds the fields from them on each read (see
+ * {@link HttpRequest}). An open server connection keeps its request for `request`, and this is what an idle
+ * one holds of it.
+ */
+class ParsedRequest implements HttpRequest {
+  method: string;
+  target: string;
+  version: string;
+  declare headers: HeaderField[];
+  /** The field lines as received (validated, without their CRLF), joined by LF. */
+  readonly #lines: string;
+  /** Fields the application assigned, which replace the received ones. */
+  #assigned: HeaderField[] | null = null;
+
+  static {
+    requestHeaders = {
+      get(this: ParsedRequest): HeaderField[] {
+        return this.#assigned ?? requestFields(this.#lines);
+      },
+      set(this: ParsedRequest, headers: HeaderField[]): void {
+        this.#assigned = headers;
+      },
+      enumerable: true,
+      configurable: true,
+    };
+  }
+
+  constructor(method: string, target: string, version: string, lines: string) {
+    // The usual method and version as literals: shared strings instead of a copy per connection.
+    this.method = method === 'GET' ? 'GET' : method;
+    this.target = target;
+    this.version = version === 'HTTP/1.1' ? 'HTTP/1.1' : version;
+    this.#lines = lines;
+    Object.defineProperty(this, 'headers', requestHeaders);
+  }
+}
+
 /** Result of {@link RequestHeadParser.push}. */
 export type RequestParseResult =
   | { kind: 'incomplete' }
@@ -292,6 +354,8 @@ function createParser(response: boolean, maxHeadSize: number, maxBodySize = 0): 
   let startLine: string[] = [];
   let status = 0;
   let fields: [string, string][] = [];
+  /** Request: the field lines, kept to build the request's `headers` from (see ParsedRequest). */
+  const lines: string[] = [];
   const body: Uint8Array[] = [];
   let bodySize = 0;
   let remaining = 0;
@@ -340,7 +404,8 @@ function createParser(response: boolean, maxHeadSize: number, maxBodySize = 0): 
         response: { version: a, status, reason: b, headers: fields, body: concat(body, bodySize) },
         rest,
       }
-      : { kind: 'done', request: { method: a, target: b, version: c, headers: fields }, rest };
+      // One flat string: a join copies the lines into a new sequential string, which keeps no line alive.
+      : { kind: 'done', request: new ParsedRequest(a, b, c, lines.join('\n')), rest };
   };
 
   /**
@@ -497,8 +562,10 @@ function createParser(response: boolean, maxHeadSize: number, maxBodySize = 0): 
           reason = response ? parseStatusLine(line) : parseRequestLine(line);
           if (reason === null) state = FIELDS;
         } else if (current === FIELDS) {
-          if (line !== '') reason = addFieldLine(fields, line, response);
-          else if (!response) return finish(data);
+          if (line !== '') {
+            reason = addFieldLine(fields, line, response);
+            if (!response) lines.push(line);
+          } else if (!response) return finish(data);
           else {
             const result = startBody(data);
             if (result !== null) return result;

@@ -241,6 +241,40 @@ describe('RequestHeadParser (RFC 9112 §2–§5)', () => {
     expectHandshakeError(parser.push(latin1('GET  /chat HTTP/1.1\r\nHost')), 'MALFORMED_HTTP', 400);
   });
 
+  describe('keeps the header section as one string (an open connection holds its request)', () => {
+    it('builds headers on each read: equal every time, a new array each time', () => {
+      const { request } = expectRequest(parseRequest(RFC_REQUEST));
+      const first = request.headers;
+      expect(first).toEqual(RFC_REQUEST_HEADERS);
+      expect(request.headers).toEqual(first);
+      expect(request.headers).not.toBe(first);
+      expect(getHeader(request.headers, 'sec-websocket-key')).toBe('dGhlIHNhbXBsZSBub25jZQ==');
+    });
+
+    it('is not changed by changing a headers array it returned; assigning headers replaces them', () => {
+      const { request } = expectRequest(parseRequest(RFC_REQUEST));
+      request.headers.push(['X-Added', '1']);
+      (request.headers[0] as [string, string])[1] = 'changed';
+      expect(request.headers).toEqual(RFC_REQUEST_HEADERS);
+      const replaced: HeaderField[] = [['Host', 'elsewhere']];
+      request.headers = replaced;
+      expect(request.headers).toBe(replaced);
+    });
+
+    it('has own enumerable method, target, version and headers, like a plain object', () => {
+      const { request } = expectRequest(parseRequest(RFC_REQUEST));
+      const plain = { method: 'GET', target: '/chat', version: 'HTTP/1.1', headers: RFC_REQUEST_HEADERS };
+      expect(Object.keys(request).sort()).toEqual(['headers', 'method', 'target', 'version']);
+      expect({ ...request }).toEqual(plain);
+      expect(JSON.parse(JSON.stringify(request))).toEqual(plain);
+    });
+
+    it('a request without header fields has none', () => {
+      const { request } = expectRequest(parseRequest(crlf('GET / HTTP/1.1', '')));
+      expect(request.headers).toEqual([]);
+    });
+  });
+
   it('ignores empty lines before the request line (RFC 9112 §2.2)', () => {
     const { request } = expectRequest(parseRequest(concat(latin1('\r\n\r\n'), RFC_REQUEST)));
     expect(request.method).toBe('GET');
@@ -907,6 +941,27 @@ describe('properties', () => {
           headers: r.fields.map(([name, value]) => [name, value]),
         });
         expect(after).toEqual(trailing);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it("a parsed request's headers, built when read, equal an eager parse's on every read", () => {
+    fc.assert(
+      fc.property(validRequest, cuts, (r, at) => {
+        const { request } = expectRequest(parseRequest(requestBytes(r), (d) => splitAt(d, at)));
+        const eager: HeaderField[] = r.fields.map(([name, value]) => [name, value]);
+        for (let read = 0; read < 3; read++) expect(request.headers).toEqual(eager);
+        for (const [name] of r.fields) {
+          expect(getHeaderValues(request.headers, name)).toEqual(getHeaderValues(eager, name));
+          expect(getHeader(request.headers, name.toUpperCase())).toBe(getHeader(eager, name));
+        }
+        expect(JSON.parse(JSON.stringify(request))).toEqual({
+          method: r.method,
+          target: r.target,
+          version: r.version,
+          headers: eager,
+        });
       }),
       { numRuns: runs },
     );
