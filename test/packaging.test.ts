@@ -133,6 +133,7 @@ console.log('RESULT ' + JSON.stringify({ same, client: conn.extensions, server: 
 /** Every published entry point, used the way a consumer would. */
 const typesProgram = `
 import * as core from '@sansws/core';
+import * as deflate from '@sansws/core/deflate';
 import * as zlib from '@sansws/zlib';
 import * as conn from '@sansws/conn';
 import * as node from '@sansws/node';
@@ -140,12 +141,15 @@ import * as testing from '@sansws/testing';
 import * as fuzz from '@sansws/testing/fuzz';
 import * as contract from '@sansws/contract';
 
-const engine: core.ServerConnection = new core.ServerConnection({ compression: { codec: zlib.zlibCodec } });
+const engine: core.ServerConnection = new core.ServerConnection({
+  compression: deflate.serverPerMessageDeflate({ codec: zlib.zlibCodec }),
+});
+const client: core.ClientCompression = deflate.clientPerMessageDeflate({ codec: zlib.zlibCodec, level: 1 });
 const upgrader: node.Upgrader = new node.Upgrader({ compression: true, checkOrigin: () => true });
 const dialOptions: node.DialOptions = { compression: { codec: zlib.zlibCodec }, handshakeTimeout: 5_000 };
 const timers: conn.Timers = node.nodeTimers;
 const message: node.Message = { type: 'text', data: 'x' };
-export const used: unknown[] = [engine, upgrader, dialOptions, timers, message, testing.pipe, fuzz, contract.contractCases];
+export const used: unknown[] = [engine, client, upgrader, dialOptions, timers, message, testing.pipe, fuzz, contract.contractCases];
 `;
 
 const strict = { strict: true, exactOptionalPropertyTypes: true, skipLibCheck: false, target: 'es2022' };

@@ -14,6 +14,7 @@ import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRawEchoClient } from '../../examples/raw-client.ts';
 import { createRawEchoServer } from '../../examples/raw-echo.ts';
+import { clientPerMessageDeflate, serverPerMessageDeflate } from '../../packages/core/src/deflate-entry.ts';
 import { zlibCodec } from '../../packages/zlib/src/mod.ts';
 import type { CaseResult } from '../src/case.ts';
 import { selectCases } from '../src/cases/index.ts';
@@ -45,7 +46,10 @@ describe('conformance, quick mode, against the core engine', () => {
   let url = '';
 
   beforeAll(async () => {
-    server = createRawEchoServer({ maxMessageSize: MAX, compression: { codec: zlibCodec } });
+    server = createRawEchoServer({
+      maxMessageSize: MAX,
+      compression: serverPerMessageDeflate({ codec: zlibCodec }),
+    });
     // The example leaves Nagle on: without this, echoes of large payloads stall on delayed ACKs.
     server.on('connection', (socket) => socket.setNoDelay(true));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -86,5 +90,9 @@ describe('conformance, quick mode, against the core engine', () => {
 
 /** One connection of the echo driver: the engine on a raw socket (examples/raw-client.ts). */
 function drive(target: string, onText?: (text: string) => void): Promise<void> {
-  return runRawEchoClient(target, { maxMessageSize: MAX, compression: { codec: zlibCodec } }, onText);
+  return runRawEchoClient(
+    target,
+    { maxMessageSize: MAX, compression: clientPerMessageDeflate({ codec: zlibCodec }) },
+    onText,
+  );
 }

@@ -7,7 +7,6 @@
  */
 
 import {
-  type ClientCompressionOptions,
   ClientConnection,
   type ClientConnectionOptions,
   type HeaderField,
@@ -15,6 +14,7 @@ import {
   parseWebSocketUrl,
   UsageError,
 } from '@sansws/core';
+import { type ClientCompressionOptions, clientPerMessageDeflate } from '@sansws/core/deflate';
 import { Conn, connOpened, type ConnOptions, connSettings, DEFAULT_PING_INTERVAL } from './conn.ts';
 import { CloseError, ConnError } from './errors.ts';
 import type { ClientTlsOptions, Timers, Transport } from './transport.ts';
@@ -48,7 +48,7 @@ export interface DialOptions extends ConnOptions {
   /** An `Origin` header, as browsers send. Default: none. */
   readonly origin?: string;
   /**
-   * permessage-deflate (RFC 7692), passed straight to the core: a codec (e.g. `zlibCodec` from
+   * permessage-deflate (RFC 7692), through the core's `clientPerMessageDeflate`: a codec (e.g. `zlibCodec` from
    * `@sansws/zlib`) and what to offer. Default `false`.
    */
   readonly compression?: ClientCompressionOptions | false;
@@ -117,7 +117,7 @@ export async function dial(url: string, options: DialOptions): Promise<DialResul
   if (options.randomBytes !== undefined) engineOptions.randomBytes = options.randomBytes;
   if (options.validateUtf8 !== undefined) engineOptions.validateUtf8 = options.validateUtf8;
   if (options.compression !== undefined && options.compression !== false) {
-    engineOptions.compression = options.compression;
+    engineOptions.compression = clientPerMessageDeflate(options.compression);
   }
   // Built first: it validates the URL, headers and subprotocols before any connection is made.
   const engine = new ClientConnection(engineOptions);

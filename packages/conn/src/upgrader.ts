@@ -14,12 +14,12 @@ import {
   rejectResponse,
   RequestHeadParser,
   serializeResponse,
-  type ServerCompressionOptions,
   ServerConnection,
   type ServerConnectionOptions,
   type ServerHandshakeOptions,
   UsageError,
 } from '@sansws/core';
+import { type ServerCompressionOptions, serverPerMessageDeflate } from '@sansws/core/deflate';
 import {
   Conn,
   connOpened,
@@ -59,7 +59,7 @@ export interface UpgraderOptions extends ConnOptions {
   /** A custom subprotocol choice (takes precedence over `subprotocols`): one of `offered`, or null. */
   readonly selectSubprotocol?: (offered: readonly string[], request: HttpRequest) => string | null;
   /**
-   * permessage-deflate (RFC 7692), passed straight to the core: a codec (e.g. `zlibCodec` from
+   * permessage-deflate (RFC 7692), through the core's `serverPerMessageDeflate`: a codec (e.g. `zlibCodec` from
    * `@sansws/zlib`) and the negotiation settings. Default `false`: compression costs memory per connection
    * (about 112 KiB with the core's default window) and CPU, and mixing secrets with attacker-chosen text
    * in one compressed stream leaks them (CRIME/BREACH).
@@ -253,7 +253,9 @@ export class Upgrader {
     if (o.checkOrigin !== undefined) engine.checkOrigin = o.checkOrigin;
     if (o.subprotocols !== undefined) engine.subprotocols = o.subprotocols;
     if (o.selectSubprotocol !== undefined) engine.selectSubprotocol = o.selectSubprotocol;
-    if (o.compression !== undefined && o.compression !== false) engine.compression = o.compression;
+    if (o.compression !== undefined && o.compression !== false) {
+      engine.compression = serverPerMessageDeflate(o.compression);
+    }
     return engine;
   }
 

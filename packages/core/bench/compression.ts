@@ -9,6 +9,7 @@
  */
 
 import { ClientConnection, ServerConnection } from '@sansws/core';
+import { clientPerMessageDeflate, serverPerMessageDeflate } from '@sansws/core/deflate';
 import { zlibCodec } from '@sansws/zlib';
 
 const quick = process.argv.includes('--quick');
@@ -33,8 +34,15 @@ function jsonLike(size: number): string {
 
 function pair(): { server: ServerConnection; client: ClientConnection } {
   const compression = { codec: zlibCodec, serverMaxWindowBits: 15, threshold: 0 };
-  const client = new ClientConnection({ url: 'ws://127.0.0.1/', compression, maxMessageSize: 1 << 30 });
-  const server = new ServerConnection({ compression, maxMessageSize: 1 << 30 });
+  const client = new ClientConnection({
+    url: 'ws://127.0.0.1/',
+    compression: clientPerMessageDeflate(compression),
+    maxMessageSize: 1 << 30,
+  });
+  const server = new ServerConnection({
+    compression: serverPerMessageDeflate(compression),
+    maxMessageSize: 1 << 30,
+  });
   for (const chunk of client.takeOutput()) server.receiveData(chunk);
   server.accept();
   for (const chunk of server.takeOutput()) client.receiveData(chunk);

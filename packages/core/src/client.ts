@@ -3,7 +3,7 @@
  * protocol.
  */
 
-import { type ClientCompressionOptions, clientExtensionHooks, createCompressor } from './compression.ts';
+import type { ClientCompression } from './compression.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { type HeaderField, usageError } from './errors.ts';
 import { buildRequest, generateKey, SEC_WEBSOCKET_EXTENSIONS, validateResponse } from './handshake.ts';
@@ -21,8 +21,11 @@ export interface ClientConnectionOptions extends ConnectionOptions {
   headers?: readonly HeaderField[];
   /** Largest body of a refusal response kept for the error. Default 64 KiB. */
   maxResponseBodySize?: number;
-  /** Offer permessage-deflate (RFC 7692) with these settings and codec. Off when absent. */
-  compression?: ClientCompressionOptions | undefined;
+  /**
+   * A compression extension to offer, such as `clientPerMessageDeflate({ codec })` from
+   * `@sansws/core/deflate` (RFC 7692). Off when absent.
+   */
+  compression?: ClientCompression | undefined;
 }
 
 /** Where a WebSocket URL points. */
@@ -84,8 +87,7 @@ export class ClientConnection extends Connection {
   readonly #subprotocols: readonly string[];
   /** Dropped once the response is read (the connection then leaves `connecting`, where it is used). */
   #parser: ResponseParser | null;
-  readonly #compression: ClientCompressionOptions | undefined;
-  readonly #acceptExtensions: ((values: readonly string[]) => unknown) | undefined;
+  readonly #compression: ClientCompression | undefined;
   #response: HttpResponse | null = null;
 
   constructor(options: ClientConnectionOptions) {
@@ -93,9 +95,7 @@ export class ClientConnection extends Connection {
     this.target = parseWebSocketUrl(options.url);
     this.#subprotocols = options.subprotocols ?? [];
     this.#key = generateKey(this.randomBytes(16));
-    this.#compression = options.compression;
-    const hooks = options.compression === undefined ? undefined : clientExtensionHooks(options.compression);
-    this.#acceptExtensions = hooks?.accept;
+    const compression = this.#compression = options.compression;
     this.request = buildRequest(
       {
         host: this.target.host,
@@ -103,7 +103,7 @@ export class ClientConnection extends Connection {
         subprotocols: this.#subprotocols,
         origin: options.origin,
         headers: options.headers,
-        extensionsHeader: hooks?.header,
+        extensionsHeader: compression?.offer,
       },
       this.#key,
     );
@@ -140,13 +140,16 @@ export class ClientConnection extends Connection {
     const check = validateResponse(response, {
       key: this.#key,
       subprotocols: this.#subprotocols,
-      acceptExtensions: this.#acceptExtensions,
+      acceptExtensions: this.#compression?.accept,
     });
     if (!check.ok) {
       this.handshakeFailed(check.error, null);
       return;
     }
-    const compressor = createCompressor(check.extensions, 'client', this.#compression);
+    const compression = this.#compression;
+    const compressor = compression === undefined || check.extensions == null
+      ? null
+      : compression.compressor(check.extensions);
     this.opened(
       check.subprotocol,
       compressor === null ? null : getHeader(response.headers, SEC_WEBSOCKET_EXTENSIONS) ?? null,

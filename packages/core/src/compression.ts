@@ -1,58 +1,43 @@
 /**
- * Glue between the handshake and permessage-deflate (RFC 7692): turns the compression options of a
- * connection into the handshake's extension hooks, and the agreed parameters into the transform the
- * engine uses.
+ * How the engine meets a compression extension without depending on it: the server and client halves
+ * that {@link ServerConnectionOptions.compression} and {@link ClientConnectionOptions.compression} take.
+ * `@sansws/core/deflate` makes them for permessage-deflate (RFC 7692), so a program that never compresses
+ * never loads or bundles the deflate code.
  */
 
-import {
-  acceptDeflateResponse,
-  type DeflateCodec,
-  deflateOfferHeader,
-  type DeflateOptions,
-  type DeflateParams,
-  negotiateDeflate,
-  PerMessageDeflate,
-  type ServerDeflateOptions,
-} from './deflate.ts';
+import type { MessageCompressor } from './connection.ts';
 import type { HttpRequest } from './http.ts';
 
-/** Server compression: permessage-deflate settings, the per-request policy, and the codec to use. */
-export interface ServerCompressionOptions extends ServerDeflateOptions<HttpRequest> {
-  /** The DEFLATE implementation (e.g. `zlibCodec` from `@sansws/zlib`). */
-  readonly codec: DeflateCodec;
+/**
+ * The server half of a compression extension, as `serverPerMessageDeflate()` from `@sansws/core/deflate`
+ * makes it. The engine calls {@link ServerCompression.negotiate} while it accepts a handshake and
+ * {@link ServerCompression.compressor} once the connection opens with what was agreed.
+ */
+export interface ServerCompression {
+  /**
+   * Answers the values of the request's `Sec-WebSocket-Extensions` headers: the response header and what
+   * was agreed, or `header: null` to decline. Throws a `HandshakeError` to refuse the handshake.
+   */
+  readonly negotiate: (
+    offers: readonly string[],
+    request: HttpRequest,
+  ) => { header: string | null; result: unknown };
+  /** The per-message transform for an agreement `negotiate` returned. */
+  readonly compressor: (agreed: unknown) => MessageCompressor;
 }
 
-/** Client compression: what to offer, and the codec to use. */
-export interface ClientCompressionOptions extends DeflateOptions {
-  /** The DEFLATE implementation (e.g. `zlibCodec` from `@sansws/zlib`). */
-  readonly codec: DeflateCodec;
-}
-
-/** The server's `negotiateExtensions` hook for these options. */
-export function serverExtensionHook(
-  options: ServerCompressionOptions,
-): (values: readonly string[], request: HttpRequest) => { header: string | null; result: unknown } {
-  return (values, request) => {
-    const agreed = negotiateDeflate(values, options, request);
-    return agreed === null
-      ? { header: null, result: null }
-      : { header: agreed.header, result: agreed.params };
-  };
-}
-
-/** The client's offer and response check for these options. */
-export function clientExtensionHooks(
-  options: ClientCompressionOptions,
-): { header: string; accept: (values: readonly string[]) => unknown } {
-  return { header: deflateOfferHeader(options), accept: (values) => acceptDeflateResponse(values, options) };
-}
-
-/** The transform for agreed parameters (as returned by the hooks), or null when compression is off. */
-export function createCompressor(
-  agreed: unknown,
-  role: 'server' | 'client',
-  options: ServerCompressionOptions | ClientCompressionOptions | undefined,
-): PerMessageDeflate | null {
-  if (agreed === null || agreed === undefined || options === undefined) return null;
-  return new PerMessageDeflate(agreed as DeflateParams, role, options.codec, options);
+/**
+ * The client half of a compression extension, as `clientPerMessageDeflate()` from `@sansws/core/deflate`
+ * makes it: the offer, the check of the server's answer and the transform.
+ */
+export interface ClientCompression {
+  /** The `Sec-WebSocket-Extensions` value to offer. */
+  readonly offer: string;
+  /**
+   * Checks the values of the response's `Sec-WebSocket-Extensions` headers: what was agreed, or null
+   * when the server declined. Throws a `HandshakeError` when the answer is not one the offer allows.
+   */
+  readonly accept: (values: readonly string[]) => unknown;
+  /** The per-message transform for an agreement `accept` returned. */
+  readonly compressor: (agreed: unknown) => MessageCompressor;
 }

@@ -4,7 +4,8 @@
  *
  * Bytes in, events out; commands in, bytes out. No sockets, timers or runtime globals: the caller feeds
  * received bytes, the current time and (optionally) a random source, and writes what the engine produces.
- * See docs/core.md for the model, the order of calls and buffer ownership.
+ * See docs/core.md for the model, the order of calls and buffer ownership. permessage-deflate (RFC 7692) is
+ * in `@sansws/core/deflate`, so that it is loaded and bundled only by programs that compress.
  */
 
 export { ServerConnection } from './server.ts';
@@ -37,14 +38,4 @@ export type { AcceptResult, ServerHandshakeOptions } from './handshake.ts';
 export { getHeader, getHeaderValues, RequestHeadParser, serializeResponse } from './http.ts';
 export type { HttpRequest, HttpResponse } from './http.ts';
 export { isValidUtf8, Utf8Validator } from './utf8.ts';
-export type { ClientCompressionOptions, ServerCompressionOptions } from './compression.ts';
-export type {
-  DeflateCodec,
-  DeflateOptions,
-  Deflater,
-  DeflaterOptions,
-  Inflater,
-  InflaterOptions,
-  InflateStatus,
-  ServerDeflateOptions,
-} from './deflate.ts';
+export type { ClientCompression, ServerCompression } from './compression.ts';

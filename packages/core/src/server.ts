@@ -3,7 +3,7 @@
  * it, then runs the frame protocol.
  */
 
-import { createCompressor, type ServerCompressionOptions, serverExtensionHook } from './compression.ts';
+import type { ServerCompression } from './compression.ts';
 import { Connection, type ConnectionOptions } from './connection.ts';
 import { HandshakeError, type HeaderField, usageError } from './errors.ts';
 import { acceptRequest, rejectResponse, type ServerHandshakeOptions } from './handshake.ts';
@@ -14,8 +14,11 @@ const EMPTY = new Uint8Array(0);
 
 /** Options of a server connection: the engine's, the handshake policy's, and compression. */
 export interface ServerConnectionOptions extends ConnectionOptions, ServerHandshakeOptions {
-  /** Accept permessage-deflate (RFC 7692) with these settings and codec. Off when absent. */
-  compression?: ServerCompressionOptions | undefined;
+  /**
+   * A compression extension to accept, such as `serverPerMessageDeflate({ codec })` from
+   * `@sansws/core/deflate` (RFC 7692). Off when absent. A `negotiateExtensions` hook, if given, replaces it.
+   */
+  compression?: ServerCompression | undefined;
 }
 
 /** The outcome of {@link ServerConnection.accept}. */
@@ -67,10 +70,9 @@ export class ServerConnection extends Connection {
     const request = this.#request;
     if (request === null) throw usageError('no request received yet', 'INVALID_STATE');
     const merged: ServerHandshakeOptions = { ...this.#options, ...options };
-    const compression = this.#options.compression;
-    if (compression !== undefined && merged.negotiateExtensions === undefined) {
-      merged.negotiateExtensions = serverExtensionHook(compression);
-    }
+    // Compression applies only when its own negotiation ran (an application hook replaces it).
+    const compression = merged.negotiateExtensions === undefined ? this.#options.compression : undefined;
+    if (compression !== undefined) merged.negotiateExtensions = compression.negotiate;
     const result = acceptRequest(request, merged);
     const bytes = serializeResponse(result.response);
     if (!result.ok) {
@@ -83,7 +85,9 @@ export class ServerConnection extends Connection {
     this.opened(
       result.subprotocol,
       result.extensionsHeader,
-      createCompressor(result.extensions, 'server', compression),
+      compression === undefined || result.extensions == null
+        ? null
+        : compression.compressor(result.extensions),
       rest,
     );
     return { ok: true, response: result.response };

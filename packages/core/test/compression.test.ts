@@ -6,18 +6,29 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { zlibCodec } from '../../zlib/src/mod.ts';
-import type { ClientCompressionOptions, ServerCompressionOptions, WebSocketEvent } from '../src/mod.ts';
+import {
+  type ClientCompressionOptions,
+  clientPerMessageDeflate,
+  type ServerCompressionOptions,
+  serverPerMessageDeflate,
+} from '../src/deflate-entry.ts';
+import type { WebSocketEvent } from '../src/mod.ts';
 import { runs } from './fc-runs.ts';
 import { bytes, concatBytes, expectClosedWith, frame, openPair, parseFrames, pump } from './helpers.ts';
 
-const server: ServerCompressionOptions = { codec: zlibCodec };
-const client: ClientCompressionOptions = { codec: zlibCodec };
+const serverOptions: ServerCompressionOptions = { codec: zlibCodec };
+const clientOptions: ClientCompressionOptions = { codec: zlibCodec };
+const server = serverPerMessageDeflate(serverOptions);
+const client = clientPerMessageDeflate(clientOptions);
 
 function compressedPair(
   s: Partial<ServerCompressionOptions> = {},
   c: Partial<ClientCompressionOptions> = {},
 ) {
-  return openPair({ compression: { ...server, ...s } }, { compression: { ...client, ...c } });
+  return openPair(
+    { compression: serverPerMessageDeflate({ ...serverOptions, ...s }) },
+    { compression: clientPerMessageDeflate({ ...clientOptions, ...c }) },
+  );
 }
 
 const json = (n: number) =>
@@ -49,6 +60,25 @@ describe('RFC 7692 §5 negotiation through the handshake', () => {
   it('a per-request policy can turn compression off for one client', () => {
     const { server: s } = compressedPair({ enabled: (request) => !request.target.startsWith('/chat') });
     expect(s.extensions).toBeNull();
+  });
+  it('RFC 6455 §9.1: a negotiateExtensions hook replaces the compression extension, never feeds it', () => {
+    // The hook's own agreement must not be taken for permessage-deflate parameters.
+    const { server: s, client: c } = openPair(
+      { compression: server, negotiateExtensions: () => ({ header: null, result: { bogus: true } }) },
+      { compression: client },
+    );
+    expect(s.extensions).toBeNull();
+    s.sendText(json(50));
+    const out = concatBytes(s.takeOutput());
+    expect(parseFrames(out)[0]!.rsv1).toBe(false);
+    c.receiveData(out);
+    expect(c.takeEvents().map((e) => e.type)).toEqual(['text']);
+  });
+  it('RFC 7692 §5: the offer is made once, when the extension is made, and is what the client sends', () => {
+    const made = clientPerMessageDeflate({ codec: zlibCodec, clientMaxWindowBits: 10 });
+    expect(made.offer).toBe('permessage-deflate; client_max_window_bits=10');
+    const { client: c } = openPair({ compression: server }, { compression: made });
+    expect(c.request.headers).toContainEqual(['Sec-WebSocket-Extensions', made.offer]);
   });
 });
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { zlibCodec } from '../../zlib/src/mod.ts';
 import { ClientConnection, type WebSocketEvent } from '../src/mod.ts';
+import { clientPerMessageDeflate, serverPerMessageDeflate } from '../src/deflate-entry.ts';
 import { createRawEchoServer } from '../../../examples/raw-echo.ts';
 
 const server = createRawEchoServer();
@@ -68,7 +69,9 @@ describe('interop with ws, permessage-deflate on (RFC 7692)', () => {
     { serverMaxWindowBits: 8, clientMaxWindowBits: 8 },
     { serverMaxWindowBits: 10, clientMaxWindowBits: 15 },
   ];
-  const compressedServer = createRawEchoServer({ compression: { codec: zlibCodec } });
+  const compressedServer = createRawEchoServer({
+    compression: serverPerMessageDeflate({ codec: zlibCodec }),
+  });
   let compressedUrl = '';
   beforeAll(async () => {
     compressedServer.listen(0, '127.0.0.1');
@@ -115,7 +118,10 @@ describe('interop with ws, permessage-deflate on (RFC 7692)', () => {
     await once(wss, 'listening');
     wss.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
     const port = (wss.address() as AddressInfo).port;
-    const ws = new ClientConnection({ url: `ws://127.0.0.1:${port}/`, compression: { codec: zlibCodec } });
+    const ws = new ClientConnection({
+      url: `ws://127.0.0.1:${port}/`,
+      compression: clientPerMessageDeflate({ codec: zlibCodec }),
+    });
     const socket = net.connect(port, '127.0.0.1');
     const events: WebSocketEvent[] = [];
     const flush = () => {

@@ -12,6 +12,7 @@ import {
   ServerConnection,
   type WebSocketEvent,
 } from '@sansws/core';
+import { serverPerMessageDeflate } from '@sansws/core/deflate';
 import { zlibCodec } from '@sansws/zlib';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -40,7 +41,9 @@ const encoder = new TextEncoder();
 
 /** A core server engine, open after a valid handshake (offering compression when asked). */
 function openServer(compression: boolean): ServerConnection {
-  const server = new ServerConnection(compression ? { compression: { codec: zlibCodec } } : {});
+  const server = new ServerConnection(
+    compression ? { compression: serverPerMessageDeflate({ codec: zlibCodec }) } : {},
+  );
   const extensions = compression ? 'Sec-WebSocket-Extensions: permessage-deflate\r\n' : '';
   server.receiveData(encoder.encode(
     'GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +

@@ -1,7 +1,7 @@
 /**
  * `@sansws/zlib`: the native-speed DEFLATE codec for permessage-deflate, over the runtime's own zlib.
  *
- * It implements `@sansws/core`'s `DeflateCodec` (structurally, so this package needs no runtime code of the
+ * It implements `@sansws/core/deflate`'s `DeflateCodec` (structurally, so this package needs no runtime code of the
  * core) on Node, Bun and Deno, which all ship `node:zlib`. The core is synchronous, and `node:zlib` has no
  * public synchronous API that keeps a context between calls: `deflateRawSync` and friends run
  * `_processChunk` once and close the zlib handle (checked in `bench/codecs.mjs` on all three runtimes). So
@@ -140,7 +140,7 @@ export class ZlibDeflater {
   }
 }
 
-/** A bounded raw-DEFLATE decompressor (see `Inflater` in `@sansws/core`). */
+/** A bounded raw-DEFLATE decompressor (see `Inflater` in `@sansws/core/deflate`). */
 export class ZlibInflater {
   readonly #z: InflateRaw;
   readonly #internals: NodeZlibInternals | undefined;

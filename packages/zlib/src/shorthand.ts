@@ -4,7 +4,7 @@
  * `@sansws/bun` and `@sansws/deno` read the option identically.
  */
 
-import type { ClientCompressionOptions, DeflateCodec, ServerCompressionOptions } from '@sansws/core';
+import type { ClientCompressionOptions, DeflateCodec, ServerCompressionOptions } from '@sansws/core/deflate';
 import { zlibCodec } from './mod.ts';
 
 /** Server compression: the core's options, with the codec defaulting to `zlibCodec`. */
