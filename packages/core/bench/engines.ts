@@ -143,6 +143,14 @@ export function oursReceive(
 /** What `@sansws/node` (and `@sansws/bun`) inject into the engine: node:buffer's isUtf8 as `validateUtf8`. */
 export const withNodeIsUtf8: ConnectionOptions = { validateUtf8: isUtf8 };
 
+/** Message buffers from node:buffer's unzeroed allocator, as plain Uint8Arrays (what the Node adapter does). */
+export function allocateUnzeroed(byteLength: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
+}
+
+/** What `@sansws/node` injects now: `isUtf8` and the unzeroed allocator. */
+export const withNodeOptions: ConnectionOptions = { validateUtf8: isUtf8, allocate: allocateUnzeroed };
+
 /** ws's Receiver (a Writable), written every chunk as ws's WebSocket does with socket data. */
 export function wsReceive(
   id: string,

@@ -26,12 +26,14 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
+  allocateUnzeroed,
   type Contender,
   copyBaseline,
   type Message,
   oursReceive,
   oursSend,
   withNodeIsUtf8,
+  withNodeOptions,
   wsReceive,
   wsSend,
 } from './engines.ts';
@@ -234,6 +236,20 @@ function receiveCell(
   const all: Contender[] = [
     oursReceive('ours', 'ours', stream, message, {}),
     oursReceive('ours-isutf8', "ours + node adapter's isUtf8", stream, message, withNodeIsUtf8),
+    oursReceive('ours-alloc', 'ours + allocate: allocUnsafeSlow', stream, message, {
+      allocate: allocateUnzeroed,
+    }),
+    ...(type === 'text'
+      ? [
+        oursReceive(
+          'ours-node',
+          "ours + node adapter's isUtf8 and allocate",
+          stream,
+          message,
+          withNodeOptions,
+        ),
+      ]
+      : []),
     wsReceive('ws', 'ws Receiver (no addon)', ws.withoutAddons, stream, message, false),
     wsReceive('ws-bu', 'ws Receiver (bufferutil)', ws.withAddons, stream, message, false),
     ...(type === 'text'

@@ -79,6 +79,15 @@ export interface ConnectionOptions {
    * (the core's validator and WebAssembly kernel).
    */
   validateUtf8?: (bytes: Uint8Array) => boolean;
+  /**
+   * Allocates the buffers the engine assembles received messages in (a frame that spans input chunks, a
+   * message of several pieces): given a byte length, it returns a new `Uint8Array` of exactly that length
+   * that nothing else uses or keeps; its contents do not matter (every byte is written before the message
+   * is delivered). The Node and Bun adapters pass one over node:buffer `Buffer.allocUnsafeSlow`, which skips
+   * the zero-filling of `new Uint8Array`. An answer that is not a `Uint8Array` of that length, or a throw,
+   * counts as no answer: the engine allocates with `new Uint8Array` instead. Default: `new Uint8Array`.
+   */
+  allocate?: (byteLength: number) => Uint8Array;
 }
 
 /** Options of a single send. */
@@ -114,6 +123,7 @@ interface Settings {
   readonly pongTimeout: number;
   readonly randomBytes: (buffer: Uint8Array) => void;
   readonly validateUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+  readonly allocate: ((byteLength: number) => Uint8Array) | undefined;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
@@ -139,6 +149,7 @@ function settings(options: ConnectionOptions): Settings {
     pongTimeout: positive('pongTimeout', options.pongTimeout, pingInterval || DEFAULT_CLOSE_TIMEOUT),
     randomBytes: options.randomBytes ?? getRandomValues,
     validateUtf8: options.validateUtf8,
+    allocate: options.allocate,
   };
   const last = lastSettings;
   if (last !== null) {
@@ -509,6 +520,7 @@ export abstract class Connection {
       maxFrameSize: this.settings.maxFrameSize,
       maxMessageSize: this.settings.maxMessageSize,
       validateUtf8: this.settings.validateUtf8,
+      allocate: this.settings.allocate,
     });
     this.#receiver.inflater = compression;
     this.#receiver.wholeMessages = !this.#streaming;

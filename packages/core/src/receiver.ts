@@ -76,6 +76,8 @@ export interface ReceiverOptions {
    * for pieces of `FAST_UTF8_MIN` bytes or more; only its boolean answers count (see `askInjected`).
    */
   readonly validateUtf8?: ((bytes: Uint8Array) => boolean) | undefined;
+  /** Allocates message buffers (see `ConnectionOptions.allocate`); only its right answers count. */
+  readonly allocate?: ((byteLength: number) => Uint8Array) | undefined;
 }
 
 const HEADER = 0;
@@ -127,6 +129,22 @@ export function isValidText(
     : isValidUtf8(bytes);
 }
 
+/**
+ * A buffer of `n` bytes for a message being assembled: the injected allocator's, if it gives a
+ * `Uint8Array` of that length; else (none, a wrong answer, or a throw: a local bug) a new zero-filled one.
+ */
+function allocateWith(allocate: ((byteLength: number) => Uint8Array) | undefined, n: number): Uint8Array {
+  if (allocate !== undefined) {
+    try {
+      const out = allocate(n);
+      if (out instanceof Uint8Array && out.length === n) return out;
+    } catch {
+      // fall through
+    }
+  }
+  return new Uint8Array(n);
+}
+
 export class Receiver {
   /** Set by the engine once permessage-deflate is negotiated; RSV1 is legal only then (RFC 7692 §6). */
   inflater: MessageInflater | null = null;
@@ -143,6 +161,7 @@ export class Receiver {
   /** The smaller of the two limits: a single-frame message up to this size passes both. */
   readonly #maxSingleFrame: number;
   readonly #validateUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+  readonly #allocate: ((byteLength: number) => Uint8Array) | undefined;
 
   // Input: chunks[0] is consumed from `offset`; `buffered` counts unread bytes in all chunks.
   #chunks: Uint8Array[] = [];
@@ -183,6 +202,7 @@ export class Receiver {
     this.#maxMessageSize = options.maxMessageSize;
     this.#maxSingleFrame = Math.min(options.maxFrameSize, options.maxMessageSize);
     this.#validateUtf8 = options.validateUtf8;
+    this.#allocate = options.allocate;
   }
 
   /** True once the receiver discards its input (after an error or a close frame). */
@@ -587,7 +607,7 @@ export class Receiver {
   #gatherMasked(kernels: WasmExports, piece: Uint8Array, phase: number, frameDone: boolean): void {
     let frame = this.#frame;
     if (frame === null) {
-      frame = this.#frame = new Uint8Array(this.#length);
+      frame = this.#frame = allocateWith(this.#allocate, this.#length);
       this.#frameFilled = 0;
     }
     const at = this.#frameFilled;
@@ -657,7 +677,7 @@ export class Receiver {
     if (frame === null) {
       // The first piece of a frame that does not fit in it (a whole frame in one piece is kept as is).
       if (frameDone || this.#length > PRESIZE_MAX) return this.#keep(piece);
-      frame = this.#frame = new Uint8Array(this.#length);
+      frame = this.#frame = allocateWith(this.#allocate, this.#length);
       this.#frameFilled = 0;
     }
     frame.set(piece, this.#frameFilled);
@@ -682,7 +702,7 @@ export class Receiver {
     this.#pieces = null;
     if (first === null) return new Uint8Array(0);
     if (pieces === null) return first;
-    const out = new Uint8Array(this.#messageLength);
+    const out = allocateWith(this.#allocate, this.#messageLength);
     out.set(first, 0);
     let offset = first.length;
     for (const piece of pieces) {
