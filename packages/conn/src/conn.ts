@@ -223,6 +223,56 @@ interface CurrentMessage {
   complete: boolean;
 }
 
+/**
+ * What only the opening handshake needs, made by the constructor of a Conn that is not yet open and dropped
+ * once it is open or failed (see Conn's #handshakeDone): an open connection keeps one null field of it.
+ */
+interface Opening {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  timer: TimerHandle | undefined;
+  onRequest: ((conn: Conn, request: HttpRequest) => void) | undefined;
+}
+
+/**
+ * What the end of a connection needs, made by the first `close()`, peer close, `closed` asker, failing
+ * handler or transport close (see Conn's #endingOf): an idle connection keeps one null field of it.
+ */
+interface Ending {
+  /** The close code and reason sent or received, for the CloseError of writes refused while closing. */
+  closingCode: number | undefined;
+  closingReason: string;
+  /** What broke the transport or a handler, given as the CloseError's cause. */
+  transportError: unknown;
+  /** Destroys the transport if the peer does not close it after our end. */
+  endGuard: TimerHandle | undefined;
+  closed: Promise<CloseInfo> | null;
+  resolveClosed: ((info: CloseInfo) => void) | null;
+}
+
+/**
+ * The write queue, made when a write has to wait (backpressure, a write in progress, a streamed writer)
+ * and dropped once it is empty again (see Conn's #processWrites): most writes never wait.
+ */
+interface WriteQueue {
+  /** Whole messages and writers waiting for their turn. */
+  readonly jobs: WriteJob[];
+  /** The pieces of the streamed message being written, which go before `jobs`. */
+  readonly writerJobs: WriteJob[];
+  /** The writer holding the queue, or null. */
+  writer: object | null;
+  /** Bytes of the jobs waiting, for `bufferedAmount`. */
+  bytes: number;
+}
+
+/** Pings waiting for their pong and the application's control-frame handlers: made by the first of them. */
+interface Control {
+  pings: PendingPing[] | null;
+  ping: PingHandler | null;
+  pong: PongHandler | null;
+  close: CloseHandler | null;
+}
+
 /** Resolves a parked read (see Conn's #park): with its message, or the promise of the general path. */
 type ParkedRead = (message: Message | MessageBytes | Promise<Message | MessageBytes>) => void;
 
@@ -290,14 +340,11 @@ export class Conn implements AsyncIterable<Message> {
   readonly #transport: Transport;
   readonly #timers: Timers;
   readonly #settings: ConnSettings;
-  #onRequest: ((conn: Conn, request: HttpRequest) => void) | undefined;
 
   // Opening handshake.
   /** Until open: the handshake's promise; once open, the shared RESOLVED (an open connection keeps none). */
   #opened: Promise<void> = RESOLVED;
-  #resolveOpened: () => void = ignore;
-  #rejectOpened: (error: unknown) => void = ignore;
-  #handshakeTimer: TimerHandle | undefined;
+  #opening: Opening | null = null;
   #response: HttpResponse | null = null;
 
   /** The connection's yes/no state, one bit each (see the flags below the class): one field, not thirteen. */
@@ -306,16 +353,11 @@ export class Conn implements AsyncIterable<Message> {
   // Pumping and timers.
   /** This connection's next deadline, in its Timers' shared {@link Deadlines} (see #armTimer). */
   #deadline: Deadline<Conn> | null = null;
-  #transportError: unknown = undefined;
-  #endGuard: TimerHandle | undefined;
 
   // Closing.
   #closeError: CloseError | null = null;
-  #closingCode: number | undefined;
-  #closingReason = '';
-  /** Made when first asked for (`closed`, `close()`): an idle connection holds no promise of its end. */
-  #closed: Promise<CloseInfo> | null = null;
-  #resolveClosed: ((info: CloseInfo) => void) | null = null;
+  /** Made when first needed (see Ending): an idle connection holds no promise of its end. */
+  #ending: Ending | null = null;
   #whenClosed: ((conn: Conn) => void) | null = null;
 
   // Reading.
@@ -334,17 +376,11 @@ export class Conn implements AsyncIterable<Message> {
   // Lists below are made on first use: most connections never queue a read, a write or a ping.
   #readWaiters: Array<() => void> | null = null;
 
-  // Writing.
-  #jobs: WriteJob[] | null = null;
-  #writerJobs: WriteJob[] | null = null;
-  #writer: object | null = null;
-  #queuedBytes = 0;
+  // Writing: null while no write waits.
+  #queue: WriteQueue | null = null;
 
-  // Control frames.
-  #pings: PendingPing[] | null = null;
-  #pingHandler: PingHandler | null = null;
-  #pongHandler: PongHandler | null = null;
-  #closeHandler: CloseHandler | null = null;
+  // Control frames: null until a ping is sent or a handler set.
+  #control: Control | null = null;
 
   static {
     openedOf = (conn) => conn.#opened;
@@ -383,7 +419,6 @@ export class Conn implements AsyncIterable<Message> {
     this.#transport = init.transport;
     this.#timers = init.timers;
     this.#settings = init.settings;
-    this.#onRequest = init.onRequest;
     // Whole messages until the application asks for a streaming reader (see WANT_STREAMING).
     this.#engine.streaming = false;
     this.#syncClock();
@@ -391,19 +426,23 @@ export class Conn implements AsyncIterable<Message> {
       this.#set(IS_OPEN, true);
       this.#handshakeDone();
     } else {
-      this.#opened = new Promise<void>((resolve, reject) => {
-        this.#resolveOpened = resolve;
-        this.#rejectOpened = reject;
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      this.#opened = new Promise<void>((onOpen, onFail) => {
+        resolve = onOpen;
+        reject = onFail;
       });
       this.#opened.catch(ignore);
-    }
-    if (!this.#has(IS_OPEN) && (init.handshakeTimeout ?? 0) > 0) {
-      this.#handshakeTimer = this.#timers.setTimeout(() => {
-        this.#handshakeTimer = undefined;
-        if (this.#has(IS_OPEN) || this.#closeError !== null) return;
-        this.#rejectOpened(new ConnError('HANDSHAKE_TIMEOUT', 'the opening handshake timed out'));
-        this.terminate();
-      }, init.handshakeTimeout!);
+      const opening: Opening = { resolve, reject, timer: undefined, onRequest: init.onRequest };
+      this.#opening = opening;
+      if ((init.handshakeTimeout ?? 0) > 0) {
+        opening.timer = this.#timers.setTimeout(() => {
+          opening.timer = undefined;
+          if (this.#has(IS_OPEN) || this.#closeError !== null) return;
+          opening.reject(new ConnError('HANDSHAKE_TIMEOUT', 'the opening handshake timed out'));
+          this.terminate();
+        }, init.handshakeTimeout!);
+      }
     }
     this.#transport.start(new TransportInput(this), {
       writeHighWaterMark: this.#settings.writeHighWaterMark,
@@ -452,7 +491,7 @@ export class Conn implements AsyncIterable<Message> {
   }
   /** Bytes accepted by writes and not yet handed to the operating system (queued + transport buffer). */
   get bufferedAmount(): number {
-    return this.#queuedBytes + this.#transport.bufferedAmount;
+    return (this.#queue?.bytes ?? 0) + this.#transport.bufferedAmount;
   }
   /** The runtime's socket (e.g. a node:net `Socket`): an escape hatch, use with care. */
   get raw(): unknown {
@@ -460,13 +499,14 @@ export class Conn implements AsyncIterable<Message> {
   }
   /** Resolves (never rejects) when the connection is closed, with how it ended. */
   get closed(): Promise<CloseInfo> {
-    if (this.#closed === null) {
+    const ending = this.#endingOf();
+    if (ending.closed === null) {
       const error = this.#closeError;
-      this.#closed = error !== null
+      ending.closed = error !== null
         ? Promise.resolve(closeInfo(error))
-        : new Promise<CloseInfo>((resolve) => (this.#resolveClosed = resolve));
+        : new Promise<CloseInfo>((resolve) => (ending.resolveClosed = resolve));
     }
-    return this.#closed;
+    return ending.closed;
   }
 
   // ---- reading -------------------------------------------------------------------------------------
@@ -608,19 +648,19 @@ export class Conn implements AsyncIterable<Message> {
         closed = true;
         const done = this.#enqueue(true, chunk.length, () => {
           this.#engine.sendMessageEnd(chunk);
-          this.#writer = null;
+          if (this.#queue !== null) this.#queue.writer = null;
           this.#pump();
         }, callOptions);
         // An abandoned close leaves the message open: let the caller try again.
         done.catch(() => {
-          if (this.#writer === writer) closed = false;
+          if (this.#queue?.writer === writer) closed = false;
         });
         return done;
       },
     };
     await this.#enqueue(false, 0, () => {
       this.#engine.sendMessageStart(type, send);
-      this.#writer = writer;
+      this.#queueOf().writer = writer;
     }, options);
     return writer;
   }
@@ -650,10 +690,11 @@ export class Conn implements AsyncIterable<Message> {
         resolve: (rtt) => (guard.dispose(), resolve(rtt)),
         reject: (error) => (guard.dispose(), reject(error)),
       };
-      (this.#pings ??= []).push(entry);
+      const control = this.#controlOf();
+      (control.pings ??= []).push(entry);
       guard.onFail(() => {
-        const index = this.#pings?.indexOf(entry) ?? -1;
-        if (index >= 0) this.#pings!.splice(index, 1);
+        const index = control.pings?.indexOf(entry) ?? -1;
+        if (index >= 0) control.pings!.splice(index, 1);
         entry.reject(guard.failure);
       });
       this.#pump();
@@ -670,19 +711,19 @@ export class Conn implements AsyncIterable<Message> {
 
   /** Replaces the ping handler; `null` restores the default (answer with a pong automatically). */
   setPingHandler(handler: PingHandler | null): void {
-    this.#pingHandler = handler;
+    this.#controlOf().ping = handler;
     this.#engine.autoPong = handler === null;
   }
   /** Replaces the pong handler; `null` restores the default (nothing beyond resolving `ping()`). */
   setPongHandler(handler: PongHandler | null): void {
-    this.#pongHandler = handler;
+    this.#controlOf().pong = handler;
   }
   /**
    * Replaces the close handler, called when the peer's close frame arrives; `null` restores the default
    * (nothing). Either way the engine echoes the close frame, as RFC 6455 §5.5.1 requires.
    */
   setCloseHandler(handler: CloseHandler | null): void {
-    this.#closeHandler = handler;
+    this.#controlOf().close = handler;
   }
 
   /**
@@ -701,8 +742,9 @@ export class Conn implements AsyncIterable<Message> {
       } catch (error) {
         return Promise.reject(error);
       }
-      this.#closingCode = code;
-      this.#closingReason = reason;
+      const ending = this.#endingOf();
+      ending.closingCode = code;
+      ending.closingReason = reason;
       this.#rejectQueued(this.#closingError());
       // After our close frame we must read until the peer's: keep reading whatever the inbox holds.
       this.#setPaused(false);
@@ -775,10 +817,11 @@ export class Conn implements AsyncIterable<Message> {
     this.#set(HOLDING, false);
     this.#set(TRANSPORT_CLOSED, true);
     this.#set(DESTROYED, true);
-    if (this.#endGuard !== undefined) this.#timers.clearTimeout(this.#endGuard);
-    this.#endGuard = undefined;
+    const ending = this.#endingOf();
+    if (ending.endGuard !== undefined) this.#timers.clearTimeout(ending.endGuard);
+    ending.endGuard = undefined;
     if (this.#engine.state !== 'closed') {
-      this.#transportError = error;
+      ending.transportError = error;
       this.#engine.receiveEof();
       this.#pump();
     }
@@ -844,8 +887,9 @@ export class Conn implements AsyncIterable<Message> {
       this.#transport.end();
       // The peer should close its side now; don't wait for it forever.
       if (!this.#has(TRANSPORT_CLOSED)) {
-        this.#endGuard = this.#timers.setTimeout(() => {
-          this.#endGuard = undefined;
+        const ending = this.#endingOf();
+        ending.endGuard = this.#timers.setTimeout(() => {
+          ending.endGuard = undefined;
           if (!this.#has(TRANSPORT_CLOSED)) {
             this.#set(DESTROYED, true);
             this.#transport.destroy();
@@ -890,7 +934,7 @@ export class Conn implements AsyncIterable<Message> {
   #dispatch(event: WebSocketEvent): void {
     switch (event.type) {
       case 'request':
-        this.#call(() => this.#onRequest?.(this, event.request));
+        this.#call(() => this.#opening?.onRequest?.(this, event.request));
         return;
       case 'response':
         this.#response = event.response;
@@ -898,7 +942,7 @@ export class Conn implements AsyncIterable<Message> {
       case 'open':
         this.#set(IS_OPEN, true);
         this.#clearHandshakeTimer();
-        this.#resolveOpened();
+        this.#opening?.resolve();
         this.#handshakeDone();
         return;
       case 'messageStart':
@@ -910,28 +954,26 @@ export class Conn implements AsyncIterable<Message> {
       case 'messageEnd':
         this.#pushItem(END, 0);
         return;
-      case 'ping':
-        if (this.#pingHandler !== null) {
-          const handler = this.#pingHandler;
-          this.#call(() => handler(event.data));
-        }
+      case 'ping': {
+        const handler = this.#control?.ping;
+        if (handler != null) this.#call(() => handler(event.data));
         return;
-      case 'pong':
+      }
+      case 'pong': {
         this.#settlePings(event.data);
-        if (this.#pongHandler !== null) {
-          const handler = this.#pongHandler;
-          this.#call(() => handler(event.data, event.rtt));
-        }
+        const handler = this.#control?.pong;
+        if (handler != null) this.#call(() => handler(event.data, event.rtt));
         return;
-      case 'close':
-        this.#closingCode ??= event.code;
-        this.#closingReason = event.reason;
+      }
+      case 'close': {
+        const ending = this.#endingOf();
+        ending.closingCode ??= event.code;
+        ending.closingReason = event.reason;
         this.#rejectQueued(this.#closingError());
-        if (this.#closeHandler !== null) {
-          const handler = this.#closeHandler;
-          this.#call(() => handler(event.code, event.reason));
-        }
+        const handler = this.#control?.close;
+        if (handler != null) this.#call(() => handler(event.code, event.reason));
         return;
+      }
       case 'closed':
         this.#finish(event);
         return;
@@ -949,7 +991,7 @@ export class Conn implements AsyncIterable<Message> {
     try {
       fn();
     } catch (error) {
-      this.#transportError ??= error;
+      this.#endingOf().transportError ??= error;
       if (this.#engine.state !== 'closed') this.#engine.fail(1011, 'internal error');
     }
   }
@@ -962,20 +1004,23 @@ export class Conn implements AsyncIterable<Message> {
       event.code,
       event.reason,
       event.clean,
-      event.error ?? this.#transportError,
+      event.error ?? this.#ending?.transportError,
     );
     this.#closeError = error;
-    if (!this.#has(IS_OPEN)) this.#rejectOpened(event.error ?? error);
+    if (!this.#has(IS_OPEN)) this.#opening?.reject(event.error ?? error);
     this.#handshakeDone();
     this.#rejectQueued(error);
-    this.#writer = null;
-    const pings = this.#pings;
-    this.#pings = null;
-    if (pings !== null) { for (const ping of pings) ping.reject(error); }
+    if (this.#queue !== null) this.#queue.writer = null;
+    const pings = this.#control?.pings ?? null;
+    if (pings !== null) {
+      this.#control!.pings = null;
+      for (const ping of pings) ping.reject(error);
+    }
     this.#setPaused(false);
     this.#wakeReader();
-    const resolveClosed = this.#resolveClosed;
-    this.#resolveClosed = null;
+    const ending = this.#ending;
+    const resolveClosed = ending?.resolveClosed ?? null;
+    if (ending !== null) ending.resolveClosed = null;
     resolveClosed?.(closeInfo(error));
     const whenClosed = this.#whenClosed;
     this.#whenClosed = null;
@@ -984,15 +1029,35 @@ export class Conn implements AsyncIterable<Message> {
 
   /** Lets go of what only the opening handshake needed (an idle connection keeps nothing it won't use). */
   #handshakeDone(): void {
-    this.#onRequest = undefined;
-    this.#resolveOpened = this.#rejectOpened = ignore;
+    this.#clearHandshakeTimer();
+    this.#opening = null;
     // A failed handshake keeps its rejected promise for late askers; an open one needs none.
     if (this.#has(IS_OPEN)) this.#opened = RESOLVED;
   }
 
   #clearHandshakeTimer(): void {
-    if (this.#handshakeTimer !== undefined) this.#timers.clearTimeout(this.#handshakeTimer);
-    this.#handshakeTimer = undefined;
+    const opening = this.#opening;
+    if (opening?.timer !== undefined) this.#timers.clearTimeout(opening.timer);
+    if (opening !== null) opening.timer = undefined;
+  }
+
+  #endingOf(): Ending {
+    return this.#ending ??= {
+      closingCode: undefined,
+      closingReason: '',
+      transportError: undefined,
+      endGuard: undefined,
+      closed: null,
+      resolveClosed: null,
+    };
+  }
+
+  #queueOf(): WriteQueue {
+    return this.#queue ??= { jobs: [], writerJobs: [], writer: null, bytes: 0 };
+  }
+
+  #controlOf(): Control {
+    return this.#control ??= { pings: null, ping: null, pong: null, close: null };
   }
 
   // ---- internals: reading --------------------------------------------------------------------------
@@ -1332,7 +1397,8 @@ export class Conn implements AsyncIterable<Message> {
   // ---- internals: writing --------------------------------------------------------------------------
 
   #closingError(): CloseError {
-    return new CloseError('CLOSING', this.#closingCode ?? 1000, this.#closingReason, false);
+    const ending = this.#ending;
+    return new CloseError('CLOSING', ending?.closingCode ?? 1000, ending?.closingReason ?? '', false);
   }
 
   #writeFailure(): CloseError | null {
@@ -1362,7 +1428,8 @@ export class Conn implements AsyncIterable<Message> {
       return RESOLVED;
     }
     return new Promise<void>((resolve, reject) => {
-      const lane = writerLane ? (this.#writerJobs ??= []) : (this.#jobs ??= []);
+      const queue = this.#queueOf();
+      const lane = writerLane ? queue.writerJobs : queue.jobs;
       const guard = new CallGuard(
         signal,
         this.#timers,
@@ -1379,12 +1446,12 @@ export class Conn implements AsyncIterable<Message> {
         const index = lane.indexOf(job);
         if (index >= 0) {
           lane.splice(index, 1);
-          this.#queuedBytes -= bytes;
+          queue.bytes -= bytes;
         }
         job.reject(guard.failure);
       });
       lane.push(job);
-      this.#queuedBytes += bytes;
+      queue.bytes += bytes;
       this.#processWrites();
     });
   }
@@ -1395,9 +1462,10 @@ export class Conn implements AsyncIterable<Message> {
    * #enqueue, which rejects them).
    */
   #canWriteNow(writerLane: boolean, options: CallOptions | undefined): boolean {
-    const lane = writerLane ? this.#writerJobs : this.#jobs;
-    return (lane === null || lane.length === 0) && this.#has(WRITABLE) && !this.#has(PROCESSING) &&
-      writerLane === (this.#writer !== null) && this.#engine.state === 'open' &&
+    const queue = this.#queue;
+    return (queue === null || (writerLane ? queue.writerJobs : queue.jobs).length === 0) &&
+      this.#has(WRITABLE) && !this.#has(PROCESSING) &&
+      writerLane === (queue !== null && queue.writer !== null) && this.#engine.state === 'open' &&
       this.#closeError === null && options?.signal?.aborted !== true;
   }
 
@@ -1419,10 +1487,11 @@ export class Conn implements AsyncIterable<Message> {
     this.#set(PROCESSING, true);
     try {
       while (this.#has(WRITABLE)) {
-        const lane = this.#writer !== null ? this.#writerJobs : this.#jobs;
-        const job = lane?.shift();
+        const queue = this.#queue;
+        if (queue === null) break;
+        const job = (queue.writer !== null ? queue.writerJobs : queue.jobs).shift();
         if (job === undefined) break;
-        this.#queuedBytes -= job.bytes;
+        queue.bytes -= job.bytes;
         const failure = this.#writeFailure();
         if (failure !== null) {
           job.reject(failure);
@@ -1438,13 +1507,24 @@ export class Conn implements AsyncIterable<Message> {
       }
     } finally {
       this.#set(PROCESSING, false);
+      this.#dropQueueIfEmpty();
+    }
+  }
+
+  /** Lets go of the write queue once nothing waits in it and no writer holds it. */
+  #dropQueueIfEmpty(): void {
+    const queue = this.#queue;
+    if (queue !== null && queue.writer === null && queue.jobs.length === 0 && queue.writerJobs.length === 0) {
+      this.#queue = null;
     }
   }
 
   #rejectQueued(error: CloseError): void {
-    const jobs = [...(this.#jobs ?? []), ...(this.#writerJobs ?? [])];
-    this.#jobs = this.#writerJobs = null;
-    this.#queuedBytes = 0;
+    const queue = this.#queue;
+    if (queue === null) return;
+    const jobs = queue.jobs.splice(0).concat(queue.writerJobs.splice(0));
+    queue.bytes = 0;
+    this.#dropQueueIfEmpty();
     for (const job of jobs) job.reject(error);
   }
 
@@ -1457,7 +1537,7 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #settlePings(data: Uint8Array): void {
-    const pings = this.#pings;
+    const pings = this.#control?.pings ?? null;
     if (pings === null) return;
     const index = pings.findIndex((ping) => equalBytes(ping.data, data));
     if (index < 0) return;

@@ -338,6 +338,36 @@ describe('backpressure', () => {
   });
 });
 
+describe('backpressure, again after a backlog drained (the write queue is made and dropped as needed)', () => {
+  it('a second backlog queues, counts and drains in order like the first', async () => {
+    const { server, client } = await openPair({ writeHighWaterMark: 4 * 1024 }, {
+      readHighWaterMark: 4 * 1024,
+    });
+    for (let round = 0; round < 2; round++) {
+      const writes = Array.from(
+        { length: 20 },
+        (_, i) => server.writeMessage('binary', new Uint8Array(2048).fill(round * 20 + i)),
+      );
+      await settle(10);
+      expect(server.bufferedAmount).toBeGreaterThan(4 * 1024);
+      for (let i = 0; i < 20; i++) {
+        expect((await client.readMessage()).data).toHaveProperty('0', round * 20 + i);
+      }
+      await Promise.all(writes);
+      await settle();
+      expect(server.bufferedAmount).toBe(0);
+    }
+    // A streamed writer holds the queue; whole messages wait behind it and go once it is closed.
+    const writer = await server.nextWriter('text');
+    const after = server.writeMessage('text', 'after');
+    await writer.write('str');
+    await writer.close('eamed');
+    await after;
+    expect(await client.readMessage()).toEqual({ type: 'text', data: 'streamed' });
+    expect(await client.readMessage()).toEqual({ type: 'text', data: 'after' });
+  });
+});
+
 describe('control frames (RFC 6455 §5.5)', () => {
   it('ping resolves with the round-trip time on the virtual clock', async () => {
     const { client, serverTransport, clock } = await openPair();
