@@ -10,7 +10,7 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { type Conn, serveTransport, type ShutdownOptions } from '@sansws/conn';
+import { type Conn, serveTransport, type ShutdownOptions, type Transport } from '@sansws/conn';
 import type { HttpRequest } from '@sansws/core';
 import { NodeTransport, onSocketClosed } from './transport.ts';
 import type { Duplex } from 'node:stream';
@@ -60,6 +60,7 @@ export interface Listener {
 export async function listen(options: ListenOptions): Promise<Listener> {
   const upgrader = options.upgrader ?? new Upgrader();
   const onError = options.onError ?? (() => {});
+  /** Sockets not (yet) upgraded: the Upgrader keeps the open WebSocket connections for shutdown. */
   const sockets = new Set<Socket>();
   const settings = {
     upgrader,
@@ -67,6 +68,9 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     secure: options.tls !== undefined,
     // A handler's failure is reported from the handler's own promise, not through serveTransport's.
     onHandlerError: onError,
+    onUpgraded: (transport: Transport): void => {
+      sockets.delete(transport.raw as Socket);
+    },
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     ...(options.maxBodySize !== undefined ? { maxBodySize: options.maxBodySize } : {}),
   };

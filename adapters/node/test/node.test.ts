@@ -102,6 +102,22 @@ describe('the listener keeps track of its sockets without listeners of its own',
     expect(socket.destroyed).toBe(true);
   });
 
+  it('an upgraded socket is left to the Upgrader: shutdown ends one whose peer never answers the close', async () => {
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const local = await listen({ handler: () => opened() });
+    const socket = netConnect(local.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.on('data', () => {}); // reads the 101 and the close frame, never answers
+    await once(socket, 'connect');
+    socket.write(`${HANDSHAKE}\r\n`);
+    await open;
+    const closed = once(socket, 'close');
+    await local.shutdown({ timeout: 200 });
+    await closed;
+    expect(socket.destroyed).toBe(true);
+  });
+
   it("an 'error' on an accepted socket is taken by the transport, not thrown", async () => {
     let raised = false;
     const local = await listen({

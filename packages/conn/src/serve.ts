@@ -50,6 +50,12 @@ export interface ServeTransportOptions {
    * connection's memory); without it, the handler's failure rejects that promise.
    */
   readonly onHandlerError?: (error: unknown) => void;
+  /**
+   * Called with the transport once it carries an open WebSocket connection, before the handler runs. From
+   * then on the Upgrader keeps the connection for its `shutdown`, so a listener that tracks its transports
+   * for its own shutdown can let go of this one (an idle connection's memory).
+   */
+  readonly onUpgraded?: (transport: Transport) => void;
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -101,6 +107,7 @@ export async function serveTransport(transport: Transport, options: ServeTranspo
   // A GET without Upgrade is answered 426 by the core, as are all other invalid handshakes.
   // A refusal was answered and the transport ended by the Conn, which also bounds the wait for the peer.
   const conn = await upgrader.upgradeParsedRequest(request, transport, rest);
+  options.onUpgraded?.(transport);
   const report = options.onHandlerError;
   if (report !== undefined) {
     runHandler(options.handler, conn, request, report);
