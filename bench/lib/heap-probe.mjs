@@ -8,7 +8,8 @@
  * - `{ probe: 'census' }` → two full GCs, then a V8 heap snapshot summed by node type and constructor name
  *   (self sizes and counts), so that two censuses can be diffed: what N more connections hold, by kind.
  * - `{ probe: 'detail' }` → the same, each kind split further by its first retainer and the edge from it
- *   (`object:Array  <- object:Conn.#jobs`): which field holds what.
+ *   (`object:Array  <- object:Conn.#jobs`): which field holds what. A generic retainer (an array, a plain,
+ *   hidden or context object) is followed by its own (`array  <- object:Array.elements  <- object:X.#list`).
  *
  * @module
  */
@@ -16,6 +17,9 @@
 import { getHeapSnapshot } from 'node:v8';
 
 const gc = /** @type {(() => void) | undefined} */ (globalThis.gc);
+
+/** Holders named by their own holder too, in `detail` (see census). */
+const GENERIC = new Set(['array', 'hidden', 'object:Array', 'object:Object', 'object:system']);
 
 function fullGc() {
   gc?.();
@@ -85,10 +89,19 @@ async function census(detail = false) {
     // Object names may carry details ("Object / …"); nameOf keeps the constructor part.
     let key = byName ? nameOf(i) : type;
     if (retainer !== null && retainerEdge !== null) {
-      const owner = retainer[i / width] ?? -1;
-      const edge = retainerEdge[i / width] ?? -1;
-      const via = edge <= -2 ? `[${-2 - edge}]` : `.${String(strings[edge]).slice(0, 30)}`;
-      if (owner >= 0) key += `  <- ${nameOf(owner * width)}${via}`;
+      // A generic holder (an array, a hidden or plain object, a context) says little: its own holder is
+      // named too, one level up.
+      let node = i / width;
+      for (let level = 0; level < 2; level++) {
+        const owner = retainer[node] ?? -1;
+        const edge = retainerEdge[node] ?? -1;
+        if (owner < 0) break;
+        const via = edge <= -2 ? `[${-2 - edge}]` : `.${String(strings[edge]).slice(0, 30)}`;
+        const ownerName = nameOf(owner * width);
+        key += `  <- ${ownerName}${via}`;
+        if (!GENERIC.has(ownerName)) break;
+        node = owner;
+      }
     }
     const entry = (out[key] ??= { count: 0, bytes: 0 });
     entry.count++;

@@ -259,16 +259,20 @@ class ParsedRequest implements HttpRequest {
   declare headers: HeaderField[];
   /** The field lines as received (validated, without their CRLF), joined by LF. */
   readonly #lines: string;
-  /** Fields the application assigned, which replace the received ones. */
-  #assigned: HeaderField[] | null = null;
 
   static {
     requestHeaders = {
       get(this: ParsedRequest): HeaderField[] {
-        return this.#assigned ?? requestFields(this.#lines);
+        return requestFields(this.#lines);
       },
+      // Assigned fields replace the received ones: `headers` becomes a plain data property.
       set(this: ParsedRequest, headers: HeaderField[]): void {
-        this.#assigned = headers;
+        Object.defineProperty(this, 'headers', {
+          value: headers,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
       },
       enumerable: true,
       configurable: true,

@@ -259,6 +259,10 @@ describe('RequestHeadParser (RFC 9112 §2–§5)', () => {
       const replaced: HeaderField[] = [['Host', 'elsewhere']];
       request.headers = replaced;
       expect(request.headers).toBe(replaced);
+      request.headers.push(['X-Added', '1']);
+      expect(request.headers).toEqual([['Host', 'elsewhere'], ['X-Added', '1']]);
+      request.headers = [];
+      expect({ ...request }).toEqual({ method: 'GET', target: '/chat', version: 'HTTP/1.1', headers: [] });
     });
 
     it('has own enumerable method, target, version and headers, like a plain object', () => {
