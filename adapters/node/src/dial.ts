@@ -16,7 +16,7 @@ import {
   type Transport,
 } from '@sansws/conn';
 import { nodeTimers } from './timers.ts';
-import { NodeTransport, tlsOptions } from './transport.ts';
+import { allocateUnzeroed, NodeTransport, tlsOptions } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
 import type { NodeClientCompression } from './upgrader.ts';
 
@@ -81,6 +81,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   }
   return connDial(url, {
     validateUtf8: isUtf8,
+    allocate: allocateUnzeroed,
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? nodeTimers,

@@ -283,6 +283,15 @@ const MERGE_LIMIT = 64 * 1024;
 /** Chunks from this size on are written as they are (views, never copied) when a flush cannot merge all. */
 const LARGE_CHUNK = 16 * 1024;
 
+/**
+ * The engine's `allocate` on Node: message buffers from `Buffer.allocUnsafeSlow` (its own, unzeroed
+ * ArrayBuffer: the engine writes every byte before delivering a message, so zero-filling it, as
+ * `new Uint8Array` must, is wasted), as plain `Uint8Array`s like every other message the engine delivers.
+ */
+export function allocateUnzeroed(byteLength: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
+}
+
 /** A Buffer over the same memory (node's `write` would make one anyway). */
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);

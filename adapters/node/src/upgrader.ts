@@ -16,7 +16,7 @@ import {
 import type { HeaderField, HttpRequest } from '@sansws/core';
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { nodeTimers } from './timers.ts';
-import { NodeTransport } from './transport.ts';
+import { allocateUnzeroed, NodeTransport } from './transport.ts';
 
 /** Server compression on Node: the core's options, with the codec defaulting to `zlibCodec`. */
 export type NodeServerCompression = ZlibServerCompression;
@@ -42,6 +42,7 @@ export class Upgrader extends ConnUpgrader {
   constructor(options: UpgraderOptions = {}) {
     super({
       validateUtf8: isUtf8,
+      allocate: allocateUnzeroed,
       ...options,
       timers: options.timers ?? nodeTimers,
       compression: serverCompression(options.compression),

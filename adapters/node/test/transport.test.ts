@@ -8,7 +8,8 @@
 import { Duplex } from 'node:stream';
 import type { TransportHandler } from '@sansws/conn';
 import { describe, expect, it } from 'vitest';
-import { NodeTransport } from '../src/transport.ts';
+import { allocateUnzeroed, NodeTransport } from '../src/transport.ts';
+import { Upgrader } from '../src/upgrader.ts';
 
 /** A Duplex whose every _write / _writev call is recorded, as one list of buffers per call. */
 function recordingSocket(): { socket: Duplex; calls: Buffer[][] } {
@@ -87,5 +88,24 @@ describe('NodeTransport writes', () => {
     expect(calls.length).toBe(1);
     expect(drained).toBe(1);
     expect(transport.bufferedAmount).toBe(0);
+  });
+});
+
+describe('allocateUnzeroed (the engine allocate option of the node Upgrader and dial)', () => {
+  it('gives a plain Uint8Array of exactly the length asked, over memory of its own', () => {
+    for (const length of [1, 125, 65536, 1 << 20]) {
+      const buffer = allocateUnzeroed(length);
+      expect(Object.getPrototypeOf(buffer)).toBe(Uint8Array.prototype);
+      expect(buffer.length).toBe(length);
+      expect(buffer.byteOffset).toBe(0);
+      expect(buffer.buffer.byteLength).toBe(length);
+    }
+    expect(allocateUnzeroed(65536).buffer).not.toBe(allocateUnzeroed(65536).buffer);
+  });
+
+  it('is what the node Upgrader hands the engine unless the options say otherwise', () => {
+    expect(new Upgrader().options.allocate).toBe(allocateUnzeroed);
+    const zeroed = (length: number): Uint8Array => new Uint8Array(length);
+    expect(new Upgrader({ allocate: zeroed }).options.allocate).toBe(zeroed);
   });
 });

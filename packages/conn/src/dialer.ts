@@ -72,6 +72,11 @@ export interface DialOptions extends ConnOptions {
    * node:buffer `isUtf8`); see the core's `ConnectionOptions.validateUtf8`.
    */
   readonly validateUtf8?: (bytes: Uint8Array) => boolean;
+  /**
+   * Allocates the buffers received messages are assembled in, if the runtime has an unzeroed allocator
+   * (e.g. over node:buffer `Buffer.allocUnsafeSlow`); see the core's `ConnectionOptions.allocate`.
+   */
+  readonly allocate?: (byteLength: number) => Uint8Array;
   /** Largest body of a refusal kept for the error. Default 64 KiB. */
   readonly maxResponseBodySize?: number;
   /** Source of random bytes (masking keys, the handshake key). Default `crypto.getRandomValues`. */
@@ -116,6 +121,7 @@ export async function dial(url: string, options: DialOptions): Promise<DialResul
   if (options.origin !== undefined) engineOptions.origin = options.origin;
   if (options.randomBytes !== undefined) engineOptions.randomBytes = options.randomBytes;
   if (options.validateUtf8 !== undefined) engineOptions.validateUtf8 = options.validateUtf8;
+  if (options.allocate !== undefined) engineOptions.allocate = options.allocate;
   if (options.compression !== undefined && options.compression !== false) {
     engineOptions.compression = clientPerMessageDeflate(options.compression);
   }

@@ -86,6 +86,11 @@ export interface UpgraderOptions extends ConnOptions {
    * node:buffer `isUtf8`); see the core's `ConnectionOptions.validateUtf8`.
    */
   readonly validateUtf8?: (bytes: Uint8Array) => boolean;
+  /**
+   * Allocates the buffers received messages are assembled in, if the runtime has an unzeroed allocator
+   * (e.g. over node:buffer `Buffer.allocUnsafeSlow`); see the core's `ConnectionOptions.allocate`.
+   */
+  readonly allocate?: (byteLength: number) => Uint8Array;
 }
 
 /** Options of {@link Upgrader.shutdown}. */
@@ -250,6 +255,7 @@ export class Upgrader {
     if (o.maxMessageSize !== undefined) engine.maxMessageSize = o.maxMessageSize;
     if (o.maxHandshakeSize !== undefined) engine.maxHandshakeSize = o.maxHandshakeSize;
     if (o.validateUtf8 !== undefined) engine.validateUtf8 = o.validateUtf8;
+    if (o.allocate !== undefined) engine.allocate = o.allocate;
     if (o.checkOrigin !== undefined) engine.checkOrigin = o.checkOrigin;
     if (o.subprotocols !== undefined) engine.subprotocols = o.subprotocols;
     if (o.selectSubprotocol !== undefined) engine.selectSubprotocol = o.selectSubprotocol;
