@@ -1,13 +1,14 @@
 // @ts-check
 /**
- * Same-run A/B of two builds of the Node sansws echo server on the 1 × 1 path: one connection, one message in
- * flight. Each checkout's own `bench/servers/node-sansws.mjs` (with its built `dist/`) runs as a server
+ * Same-run A/B of two builds of the Node sansws echo server over one connection, one message in flight
+ * (the 1 × 1 path) or `--inflight N` pipelined (p50 and p99 only with one in flight). Each checkout's own
+ * `bench/servers/node-sansws.mjs` (with its built `dist/`) runs as a server
  * pinned to core 0 (`taskset`, when there are two cores); this process drives both from core 1, alternating
  * windows A B A B …, and reports per build the median over windows of the server's CPU time per echo (user +
  * system from /proc) and of the round-trip p50 and p99.
  *
  *   node bench/ab-node.mjs --a /path/to/old/checkout --b /path/to/new/checkout [--size 16] [--type binary]
- *                          [--windows 10] [--ms 1000] [--script-a FILE] [--script-b FILE]
+ *                          [--inflight 1] [--windows 10] [--ms 1000] [--script-a FILE] [--script-b FILE]
  *
  * `--script-a` / `--script-b` run another echo server of `bench/servers/` as A or B (default
  * `bench/servers/node-sansws.mjs`), e.g. `--script-a bench/servers/node-ws.mjs` to set sansws against `ws`
@@ -41,6 +42,7 @@ const size = Number(option('--size', '16'));
 const type = option('--type', 'binary') === 'text' ? 'text' : 'binary';
 const windows = Number(option('--windows', '10'));
 const windowMs = Number(option('--ms', '1000'));
+const inflight = Math.max(1, Number(option('--inflight', '1')));
 const pin = os.cpus().length >= 2;
 const message = makeMessage(size, type, false);
 const echoLength = size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
@@ -92,11 +94,64 @@ function connect(port) {
 }
 
 /**
- * Echoes one message at a time for `ms`; returns the echoes and their round trips (µs).
+ * Echoes for `ms` with `inflight` messages in flight; returns the echoes, the seconds they took (until
+ * the last one sent is back) and, with one in flight, their round trips (µs).
  * @param {net.Socket} socket
  * @param {number} ms
+ * @returns {Promise<{ echoes: number, seconds: number, rtts: number[] }>}
  */
-function run(socket, ms) {
+async function run(socket, ms) {
+  const started = performance.now();
+  if (inflight > 1) {
+    const echoes = await pipelined(socket, ms);
+    return { echoes, seconds: (performance.now() - started) / 1000, rtts: [] };
+  }
+  const rtts = await oneByOne(socket, ms);
+  return { echoes: rtts.length, seconds: (performance.now() - started) / 1000, rtts };
+}
+
+/**
+ * Keeps `inflight` messages in flight for `ms` (a new one sent for every echo back), then waits for the
+ * last ones; returns the echoes.
+ * @param {net.Socket} socket
+ * @param {number} ms
+ * @returns {Promise<number>}
+ */
+function pipelined(socket, ms) {
+  return new Promise((resolve) => {
+    const end = performance.now() + ms;
+    let sent = 0;
+    let echoes = 0;
+    let partial = 0;
+    const send = (/** @type {number} */ n) => {
+      socket.cork();
+      for (let i = 0; i < n; i++) socket.write(message.frame);
+      socket.uncork();
+      sent += n;
+    };
+    const onData = (/** @type {Buffer} */ chunk) => {
+      partial += chunk.length;
+      const back = Math.floor(partial / echoLength);
+      partial -= back * echoLength;
+      echoes += back;
+      if (back > 0 && performance.now() < end) send(back);
+      else if (echoes === sent) {
+        socket.off('data', onData);
+        resolve(echoes);
+      }
+    };
+    socket.on('data', onData);
+    send(inflight);
+  });
+}
+
+/**
+ * Echoes one message at a time for `ms`; returns the round trips (µs).
+ * @param {net.Socket} socket
+ * @param {number} ms
+ * @returns {Promise<number[]>}
+ */
+function oneByOne(socket, ms) {
   return new Promise((resolve) => {
     /** @type {number[]} */
     const rtts = [];
@@ -129,8 +184,11 @@ const quantile = (/** @type {number[]} */ v, /** @type {number} */ q) =>
   [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(q * v.length))] ?? NaN;
 
 const servers = { A: await startServer(roots.A, scripts.A), B: await startServer(roots.B, scripts.B) };
-/** @type {Record<'A' | 'B', { cpu: number[], p50: number[], p99: number[], rate: number[] }>} */
-const stats = { A: { cpu: [], p50: [], p99: [], rate: [] }, B: { cpu: [], p50: [], p99: [], rate: [] } };
+/** @type {Record<'A' | 'B', { cpu: number[], p50: number[], p99: number[], rate: number[], faults: number[] }>} */
+const stats = {
+  A: { cpu: [], p50: [], p99: [], rate: [], faults: [] },
+  B: { cpu: [], p50: [], p99: [], rate: [], faults: [] },
+};
 try {
   const sockets = { A: await connect(servers.A.port), B: await connect(servers.B.port) };
   for (const id of /** @type {const} */ (['A', 'B'])) await run(sockets[id], 300); // warm-up
@@ -139,13 +197,14 @@ try {
     const order = w % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
     for (const id of order) {
       const before = readCpuTicks(servers[id].pid);
-      const rtts = /** @type {number[]} */ (await run(sockets[id], windowMs));
+      const { echoes, seconds, rtts } = await run(sockets[id], windowMs);
       const after = readCpuTicks(servers[id].pid);
       const cpuUs = (after.user + after.system - before.user - before.system) * TICK_MS * 1000;
-      stats[id].cpu.push(cpuUs / rtts.length);
+      stats[id].cpu.push(cpuUs / echoes);
       stats[id].p50.push(quantile(rtts, 0.5));
       stats[id].p99.push(quantile(rtts, 0.99));
-      stats[id].rate.push(rtts.length / (windowMs / 1000));
+      stats[id].rate.push(echoes / seconds);
+      stats[id].faults.push((after.minorFaults - before.minorFaults) / echoes);
     }
   }
   for (const socket of Object.values(sockets)) socket.destroy();
@@ -153,14 +212,17 @@ try {
   servers.A.kill();
   servers.B.kill();
 }
-console.log(`${type} ${size} B, 1×1, ${windows} windows of ${windowMs} ms each, alternating (medians):`);
+console.log(
+  `${type} ${size} B, 1×${inflight}, ${windows} windows of ${windowMs} ms each, alternating (medians):`,
+);
 for (const id of /** @type {const} */ (['A', 'B'])) {
   const s = stats[id];
   console.log(
     `  ${id} ${roots[id]} ${scripts[id]}: ${median(s.rate).toFixed(0)} msg/s, CPU ${
       median(s.cpu).toFixed(1)
     } µs/msg, ` +
-      `p50 ${median(s.p50).toFixed(0)} µs, p99 ${median(s.p99).toFixed(0)} µs`,
+      `p50 ${median(s.p50).toFixed(0)} µs, p99 ${median(s.p99).toFixed(0)} µs, ` +
+      `${median(s.faults).toFixed(1)} page faults/msg`,
   );
   if (argv.includes('--verbose')) {
     console.log(`    CPU µs/msg per window: ${s.cpu.map((v) => v.toFixed(0)).join(' ')}`);

@@ -15,14 +15,15 @@ export const TICK_MS = 1000 /
 
 /**
  * utime and stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat; the command name in
- * field 2 may contain spaces, so fields are counted after its closing parenthesis).
+ * field 2 may contain spaces, so fields are counted after its closing parenthesis), and its minor page
+ * faults so far (field 10: pages the kernel had to map in, e.g. fresh memory from the allocator).
  * @param {number} pid
- * @returns {{ user: number, system: number }}
+ * @returns {{ user: number, system: number, minorFaults: number }}
  */
 export function readCpuTicks(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]), system: Number(fields[12]) };
+  return { user: Number(fields[11]), system: Number(fields[12]), minorFaults: Number(fields[7]) };
 }
 
 /**
