@@ -14,7 +14,7 @@ import {
   type Transport,
 } from '@sansws/conn';
 import { bunTimers } from './timers.ts';
-import { type BunSocketData, bunTlsOptions, BunTransport } from './transport.ts';
+import { allocateUnzeroed, type BunSocketData, bunTlsOptions, BunTransport } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
 import type { BunClientCompression } from './upgrader.ts';
 
@@ -101,6 +101,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   }
   return connDial(url, {
     validateUtf8: isUtf8,
+    allocate: allocateUnzeroed,
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? bunTimers,

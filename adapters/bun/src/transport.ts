@@ -35,6 +35,7 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
 import type { Socket, SocketHandler } from 'bun';
 import type { ClientTlsOptions, NetAddress, Transport, TransportHandler } from '@sansws/conn';
 
@@ -451,6 +452,16 @@ export class BunTransport implements Transport {
     if (error !== null) socket.terminate();
     ready(socket, error);
   }
+}
+
+/**
+ * The engine's `allocate` on Bun: message buffers from `Buffer.allocUnsafeSlow` (unzeroed: the engine writes
+ * every byte before delivering a message), as plain `Uint8Array`s like every other message the engine
+ * delivers. Receiving 1 MiB messages in 64 KiB chunks, same process: 1.22–1.50× the messages per second of
+ * `new Uint8Array` (64 KiB: 0.96–1.05×).
+ */
+export function allocateUnzeroed(byteLength: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
 }
 
 /** Bun TLS options for sansws's ClientTlsOptions. */

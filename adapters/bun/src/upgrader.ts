@@ -13,7 +13,7 @@ import {
 } from '@sansws/conn';
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { bunTimers } from './timers.ts';
-import type { BunTransport } from './transport.ts';
+import { allocateUnzeroed, type BunTransport } from './transport.ts';
 
 /** Server compression on Bun: the core's options, with the codec defaulting to `zlibCodec`. */
 export type BunServerCompression = ZlibServerCompression;
@@ -39,6 +39,7 @@ export class Upgrader extends ConnUpgrader {
   constructor(options: UpgraderOptions = {}) {
     super({
       validateUtf8: isUtf8,
+      allocate: allocateUnzeroed,
       ...options,
       timers: options.timers ?? bunTimers,
       compression: serverCompression(options.compression),

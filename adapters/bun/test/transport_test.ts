@@ -6,7 +6,8 @@
 import { describe, expect, test } from 'bun:test';
 import type { Socket } from 'bun';
 import type { TransportHandler } from '@sansws/conn';
-import { type BunSocketData, BunTransport } from '../src/mod.ts';
+import { type BunSocketData, BunTransport, Upgrader } from '../src/mod.ts';
+import { allocateUnzeroed } from '../src/transport.ts';
 
 /**
  * A Bun socket that takes `accept` bytes per write (all of them by default) and records what it got: a copy
@@ -239,5 +240,20 @@ describe('Bun sockets', () => {
       client.end();
       server.stop(true);
     }
+  });
+});
+
+describe('allocateUnzeroed (the engine allocate option of the Bun Upgrader and dial)', () => {
+  test("Bun's Buffer.allocUnsafeSlow gives it a whole ArrayBuffer of its own, seen as a plain Uint8Array", () => {
+    const [a, b] = [allocateUnzeroed(1 << 20), allocateUnzeroed(1 << 20)];
+    expect([Object.getPrototypeOf(a), a.length, a.byteOffset, a.buffer.byteLength])
+      .toEqual([Uint8Array.prototype, 1 << 20, 0, 1 << 20]);
+    expect(a.buffer).not.toBe(b.buffer);
+  });
+
+  test('the Bun Upgrader hands it to the engine unless the options name another', () => {
+    expect(new Upgrader().options.allocate).toBe(allocateUnzeroed);
+    const zeroed = (length: number): Uint8Array => new Uint8Array(length);
+    expect(new Upgrader({ allocate: zeroed }).options.allocate).toBe(zeroed);
   });
 });
