@@ -65,6 +65,7 @@ export class NodeTransport implements Transport {
   #socketClosed: ((socket: Duplex) => void) | undefined;
 
   constructor(socket: Duplex) {
+    if (!allocatorPrimed) primeAllocator();
     this.#socket = socket as NodeSocket;
     this.#socket.setNoDelay?.(true);
     this.#socket.setTimeout?.(0);
@@ -282,6 +283,27 @@ export class NodeTransport implements Transport {
 const MERGE_LIMIT = 64 * 1024;
 /** Chunks from this size on are written as they are (views, never copied) when a flush cannot merge all. */
 const LARGE_CHUNK = 16 * 1024;
+
+/** Bytes of the one buffer `primeAllocator` allocates and drops. */
+const PRIME_BYTES = 4 * 1024 * 1024;
+let allocatorPrimed = false;
+
+/**
+ * Allocates one large buffer and drops it, once per process (from the first transport). glibc's malloc
+ * serves it with mmap (above its default 128 KiB threshold), and when V8 frees it at a later GC, glibc
+ * raises its mmap threshold to that size and its trim threshold to twice it (the dynamic threshold of
+ * mallopt(3)). Without that, a server whose messages stay below 128 KiB keeps trimming the top of its heap
+ * each time V8 frees a batch of message and read buffers, and faults every page of the next ones in again:
+ * in `bench/ab-node.mjs` runs of 64 KiB echoes, 3 of 8 fresh processes at 2.3–6.5 page faults and up to
+ * three times the CPU per echo; primed with 4 MiB, none of 8 (16 MiB: none of 8; 1 MiB: 2 of 8). The
+ * buffer is never touched, so it costs no resident memory itself; what it costs is the heap glibc no longer
+ * trims, about 5 MiB per process (`bench/idle.mjs`: +1.1 KiB per connection at 5,000, +0.4–0.5 at 10,000).
+ * Elsewhere than glibc it is only a short-lived allocation. See docs/performance.md.
+ */
+function primeAllocator(): void {
+  allocatorPrimed = true;
+  Buffer.allocUnsafeSlow(PRIME_BYTES);
+}
 
 /**
  * The engine's `allocate` on Node: message buffers from `Buffer.allocUnsafeSlow` (its own, unzeroed

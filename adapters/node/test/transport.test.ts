@@ -7,7 +7,7 @@
 
 import { Duplex } from 'node:stream';
 import type { TransportHandler } from '@sansws/conn';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { allocateUnzeroed, NodeTransport } from '../src/transport.ts';
 import { Upgrader } from '../src/upgrader.ts';
 
@@ -107,5 +107,21 @@ describe('allocateUnzeroed (the engine allocate option of the node Upgrader and 
     expect(new Upgrader().options.allocate).toBe(allocateUnzeroed);
     const zeroed = (length: number): Uint8Array => new Uint8Array(length);
     expect(new Upgrader({ allocate: zeroed }).options.allocate).toBe(zeroed);
+  });
+});
+
+describe('priming the allocator (one large buffer from the first transport)', () => {
+  it('the first transport of the process allocates one 4 MiB buffer, later ones nothing', async () => {
+    vi.resetModules();
+    const spy = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const { NodeTransport: Fresh } = await import('../src/transport.ts');
+      new Fresh(recordingSocket().socket);
+      new Fresh(recordingSocket().socket);
+      new Fresh(recordingSocket().socket);
+      expect(spy.mock.calls).toEqual([[4 * 1024 * 1024]]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
