@@ -100,8 +100,11 @@ async function minify(dir, source, label, modules) {
   return bundle;
 }
 
-/** The core bundled whole (with its bytes per module) and as a server-only and a client-only user would. */
-async function coreBundles(dir, specifier) {
+/**
+ * The core bundled whole (with its bytes per module), as a server-only and a client-only user would, and
+ * the same with permessage-deflate (`deflate`: the specifier of the `@sansws/core/deflate` entry point).
+ */
+async function coreBundles(dir, specifier, deflate) {
   return [
     await minify(dir, `export * from '${specifier}';`, '@sansws/core, everything', 'core/dist/'),
     await minify(
@@ -114,15 +117,27 @@ async function coreBundles(dir, specifier) {
       `export { ClientConnection } from '${specifier}';`,
       '@sansws/core, `ClientConnection` only',
     ),
+    await minify(
+      dir,
+      `export * from '${specifier}'; export * from '${deflate}';`,
+      '@sansws/core and @sansws/core/deflate, everything',
+    ),
+    await minify(
+      dir,
+      `export { ServerConnection } from '${specifier}'; export { serverPerMessageDeflate } from '${deflate}';`,
+      '`ServerConnection` with `serverPerMessageDeflate`',
+    ),
   ];
 }
 
 const kb = (n) => (n === null ? '—' : `${(n / 1024).toFixed(1)} KB`);
 
 function printBundles(bundles) {
-  console.log('| bundle (esbuild, minified ESM) | minified | gzipped |');
-  console.log('| --- | ---: | ---: |');
-  for (const b of bundles) console.log(`| ${b.label} | ${kb(b.minified)} | ${kb(b.gzipped)} |`);
+  console.log('| bundle (esbuild, minified ESM) | minified | bytes | gzipped |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const b of bundles) {
+    console.log(`| ${b.label} | ${kb(b.minified)} | ${b.minified} | ${kb(b.gzipped)} |`);
+  }
   const modules = bundles.find((b) => b.modules !== undefined)?.modules;
   if (modules === undefined) return;
   console.log('\n| `@sansws/core` module (share of the whole bundle) | minified bytes |');
@@ -132,7 +147,7 @@ function printBundles(bundles) {
 
 if (coreOnly) {
   execFileSync(join(root, 'node_modules/.bin/tsc'), ['-b', 'packages/core'], { cwd: root, stdio: 'inherit' });
-  const bundles = await coreBundles(join(root, 'packages/core'), './dist/mod.js');
+  const bundles = await coreBundles(join(root, 'packages/core'), './dist/mod.js', './dist/deflate-entry.js');
   if (asJson) console.log(JSON.stringify({ bundles }, null, 2));
   else printBundles(bundles);
   process.exit(0);
@@ -218,7 +233,7 @@ try {
 
   log('minifying…');
   const bundles = [
-    ...(await coreBundles(nodeDir, '@sansws/core')),
+    ...(await coreBundles(nodeDir, '@sansws/core', '@sansws/core/deflate')),
     await minify(nodeDir, `export * from '@sansws/node';`, '@sansws/node with conn, core, zlib, minizlib'),
     await minify(wsDir, `export * from 'ws';`, `ws@${wsVersion}`),
   ];
