@@ -941,7 +941,6 @@ export class Conn implements AsyncIterable<Message> {
         return;
       case 'open':
         this.#set(IS_OPEN, true);
-        this.#clearHandshakeTimer();
         this.#opening?.resolve();
         this.#handshakeDone();
         return;
@@ -997,7 +996,6 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #finish(event: ClosedEvent): void {
-    this.#clearHandshakeTimer();
     const code = closeErrorCode(event.code, event.clean);
     const error = new CloseError(
       code,
@@ -1029,16 +1027,11 @@ export class Conn implements AsyncIterable<Message> {
 
   /** Lets go of what only the opening handshake needed (an idle connection keeps nothing it won't use). */
   #handshakeDone(): void {
-    this.#clearHandshakeTimer();
+    const timer = this.#opening?.timer;
+    if (timer !== undefined) this.#timers.clearTimeout(timer);
     this.#opening = null;
     // A failed handshake keeps its rejected promise for late askers; an open one needs none.
     if (this.#has(IS_OPEN)) this.#opened = RESOLVED;
-  }
-
-  #clearHandshakeTimer(): void {
-    const opening = this.#opening;
-    if (opening?.timer !== undefined) this.#timers.clearTimeout(opening.timer);
-    if (opening !== null) opening.timer = undefined;
   }
 
   #endingOf(): Ending {

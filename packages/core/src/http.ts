@@ -249,8 +249,9 @@ let requestHeaders: PropertyDescriptor;
 /**
  * A request as {@link RequestHeadParser} returns it: the field lines kept as one flat string (one byte
  * per character), `headers` an own enumerable accessor that builds the fields from them on each read (see
- * {@link HttpRequest}). An open server connection keeps its request for `request`, and this is what an idle
- * one holds of it.
+ * {@link HttpRequest}). The first read gets the fields the parser built while validating (the
+ * handshake's read, so they are not built twice); later ones build them again. An open server connection
+ * keeps its request for `request`, and this is what an idle one holds of it.
  */
 class ParsedRequest implements HttpRequest {
   method: string;
@@ -259,14 +260,20 @@ class ParsedRequest implements HttpRequest {
   declare headers: HeaderField[];
   /** The field lines as received (validated, without their CRLF), joined by LF. */
   readonly #lines: string;
+  /** The fields the parser built while validating, handed out by the first read (the handshake's). */
+  #parsed: HeaderField[] | null;
 
   static {
     requestHeaders = {
       get(this: ParsedRequest): HeaderField[] {
-        return requestFields(this.#lines);
+        const parsed = this.#parsed;
+        if (parsed === null) return requestFields(this.#lines);
+        this.#parsed = null;
+        return parsed;
       },
       // Assigned fields replace the received ones: `headers` becomes a plain data property.
       set(this: ParsedRequest, headers: HeaderField[]): void {
+        this.#parsed = null;
         Object.defineProperty(this, 'headers', {
           value: headers,
           writable: true,
@@ -279,12 +286,13 @@ class ParsedRequest implements HttpRequest {
     };
   }
 
-  constructor(method: string, target: string, version: string, lines: string) {
+  constructor(method: string, target: string, version: string, lines: string, parsed: HeaderField[]) {
     // The usual method and version as literals: shared strings instead of a copy per connection.
     this.method = method === 'GET' ? 'GET' : method;
     this.target = target;
     this.version = version === 'HTTP/1.1' ? 'HTTP/1.1' : version;
     this.#lines = lines;
+    this.#parsed = parsed;
     Object.defineProperty(this, 'headers', requestHeaders);
   }
 }
@@ -409,7 +417,7 @@ function createParser(response: boolean, maxHeadSize: number, maxBodySize = 0): 
         rest,
       }
       // One flat string: a join copies the lines into a new sequential string, which keeps no line alive.
-      : { kind: 'done', request: new ParsedRequest(a, b, c, lines.join('\n')), rest };
+      : { kind: 'done', request: new ParsedRequest(a, b, c, lines.join('\n'), fields), rest };
   };
 
   /**
