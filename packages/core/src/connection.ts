@@ -27,7 +27,18 @@ import {
   type WebSocketError,
 } from './errors.ts';
 import type { TextEvent, WebSocketEvent } from './events.ts';
-import { headerSize, isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode, writeHeader } from './frames.ts';
+import {
+  headerSize,
+  isValidReceivedCloseCode,
+  MAX_CONTROL_PAYLOAD,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONTINUATION,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  writeHeader,
+} from './frames.ts';
 import { applyMask } from './mask.ts';
 import { getRandomValues, utf8Decoder, utf8Encoder } from './platform.ts';
 import { isValidText, type MessageInflater, Receiver, type ReceiverHandler } from './receiver.ts';
@@ -367,16 +378,16 @@ export abstract class Connection {
       // Short text is encoded into a shared scratch buffer; #sendFrame copies it (it is far below
       // COPY_THRESHOLD) and compression only reads it, so nothing keeps a reference.
       const written = utf8Encoder.encodeInto(data, scratch).written;
-      this.#sendMessage(Opcode.Text, scratch.subarray(0, written), options, false);
+      this.#sendMessage(OP_TEXT, scratch.subarray(0, written), options, false);
     } else {
-      this.#sendMessage(Opcode.Text, utf8Encoder.encode(data), options, true);
+      this.#sendMessage(OP_TEXT, utf8Encoder.encode(data), options, true);
     }
   }
 
   /** Sends a whole binary message. A server references (does not copy) payloads above 16 KiB. */
   sendBinary(data: Uint8Array, options?: SendOptions): void {
     this.#checkSend('send binary');
-    this.#sendMessage(Opcode.Binary, data, options, false);
+    this.#sendMessage(OP_BINARY, data, options, false);
   }
 
   /**
@@ -392,7 +403,7 @@ export abstract class Connection {
     ) {
       for (const chunk of serverFrame(message)) this.#output.push(chunk);
     } else {
-      this.#sendMessage(message.type === 'text' ? Opcode.Text : Opcode.Binary, message.data, options, false);
+      this.#sendMessage(message.type === 'text' ? OP_TEXT : OP_BINARY, message.data, options, false);
     }
   }
 
@@ -436,7 +447,7 @@ export abstract class Connection {
   sendPong(data: Uint8Array = EMPTY): void {
     checkCommand('send a pong', this.#state);
     checkControlPayload(data);
-    this.#sendFrame(true, false, Opcode.Pong, data);
+    this.#sendFrame(true, false, OP_PONG, data);
   }
 
   /**
@@ -587,7 +598,7 @@ export abstract class Connection {
     if (first && this.#sendingMayCompress) {
       this.#sendingCompressed = this.#compression!.shouldCompress(payload.length, fin);
     }
-    const opcode = first ? (type === 'text' ? Opcode.Text : Opcode.Binary) : Opcode.Continuation;
+    const opcode = first ? (type === 'text' ? OP_TEXT : OP_BINARY) : OP_CONTINUATION;
     if (this.#sendingCompressed) {
       // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
       this.#sendFrame(fin, first, opcode, this.#compression!.compress(payload, fin));
@@ -600,12 +611,12 @@ export abstract class Connection {
     const pings = this.#pendingPings ??= [];
     if (pings.length === MAX_PENDING_PINGS) pings.shift();
     pings.push({ data: data.slice(), sentAt: this.#now, keepalive });
-    this.#sendFrame(true, false, Opcode.Ping, data);
+    this.#sendFrame(true, false, OP_PING, data);
   }
 
   #sendClose(payload: Uint8Array): void {
     this.#closeSent = true;
-    this.#sendFrame(true, false, Opcode.Close, payload);
+    this.#sendFrame(true, false, OP_CLOSE, payload);
   }
 
   #sendFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array, owned = false): void {
@@ -711,7 +722,7 @@ export abstract class Connection {
       onPing(data: Uint8Array): void {
         this.c.emit({ type: 'ping', data });
         // RFC 6455 §5.5.2: a ping is answered with a pong carrying the same data, unless a close was sent.
-        if (this.c.autoPong && this.c.#state === 'open') this.c.#sendFrame(true, false, Opcode.Pong, data);
+        if (this.c.autoPong && this.c.#state === 'open') this.c.#sendFrame(true, false, OP_PONG, data);
       }
       onPong(data: Uint8Array): void {
         this.c.emit({ type: 'pong', data, rtt: this.c.#matchPong(data) });

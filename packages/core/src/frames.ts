@@ -2,15 +2,13 @@
  * Frame constants and the frame header writer (RFC 6455 §5.2).
  */
 
-/** Frame opcodes (RFC 6455 §5.2, §11.8). */
-export const Opcode = {
-  Continuation: 0x0,
-  Text: 0x1,
-  Binary: 0x2,
-  Close: 0x8,
-  Ping: 0x9,
-  Pong: 0xa,
-} as const;
+/** Frame opcodes (RFC 6455 §5.2, §11.8); plain constants, which bundlers inline. */
+export const OP_CONTINUATION = 0x0;
+export const OP_TEXT = 0x1;
+export const OP_BINARY = 0x2;
+export const OP_CLOSE = 0x8;
+export const OP_PING = 0x9;
+export const OP_PONG = 0xa;
 
 /** Largest payload of a control frame (RFC 6455 §5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;

@@ -5,7 +5,7 @@
  */
 
 import { usageError } from './errors.ts';
-import { headerSize, Opcode, writeHeader } from './frames.ts';
+import { headerSize, OP_BINARY, OP_TEXT, writeHeader } from './frames.ts';
 import { utf8Decoder, utf8Encoder } from './platform.ts';
 
 /** Payloads up to this size share one buffer with their header; larger ones are a separate chunk. */
@@ -51,7 +51,7 @@ export function serverFrame(message: PreparedMessage): readonly Uint8Array[] {
   if (chunks === undefined) {
     const payload = message.data;
     const length = payload.length;
-    const opcode = message.type === 'text' ? Opcode.Text : Opcode.Binary;
+    const opcode = message.type === 'text' ? OP_TEXT : OP_BINARY;
     const header = new Uint8Array(headerSize(length, false) + (length <= COPY_THRESHOLD ? length : 0));
     const offset = writeHeader(header, 0, true, false, opcode, length, null);
     if (length <= COPY_THRESHOLD) {

@@ -28,7 +28,15 @@
  */
 
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
-import { isValidReceivedCloseCode, MAX_CONTROL_PAYLOAD, Opcode } from './frames.ts';
+import {
+  isValidReceivedCloseCode,
+  MAX_CONTROL_PAYLOAD,
+  OP_BINARY,
+  OP_CONTINUATION,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+} from './frames.ts';
 import { unmaskWasm, WASM_MASK_MIN, type WasmExports, wasmKernels } from './kernels.ts';
 import { applyMask } from './mask.ts';
 import { utf8Decoder } from './platform.ts';
@@ -271,7 +279,7 @@ export class Receiver {
             this.#readByte()) >>> 0;
           // RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.
           if (high >= 0x80000000) {
-            this.#fail('LENGTH_TOO_LARGE', 1002, 'frame length has the most significant bit set');
+            this.#fail('LENGTH_TOO_LARGE', 'frame length has the most significant bit set');
             return;
           }
           this.#length = high * 0x100000000 + low;
@@ -362,7 +370,7 @@ export class Receiver {
             const utf8 = this.#utf8 ??= new Utf8Validator();
             utf8.reset();
             if (!unmaskWasm(kernels, chunk, key, 0, payload, stop, chunk, payload, utf8) || !utf8.finish()) {
-              this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+              this.#badText();
               return true;
             }
           } else {
@@ -379,7 +387,7 @@ export class Receiver {
       if (text) {
         // RFC 6455 §8.1: a text message is valid UTF-8 (pure ASCII is).
         if (high >= 0x80 && length > 0 && !this.#validRange(chunk, payload, stop)) {
-          this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+          this.#badText();
           return true;
         }
         // No view here: a text event that is never asked for its bytes never needs one.
@@ -484,38 +492,37 @@ export class Receiver {
 
     // RFC 6455 §5.2: RSV bits MUST be 0 unless an extension defining them was negotiated. RFC 7692 §6:
     // permessage-deflate defines RSV1, on the first frame of a data message only (§6.1).
-    if ((b0 & 0x30) !== 0) return this.#fail('RESERVED_BITS', 1002, 'RSV2 or RSV3 is set');
-    if (rsv1 && (this.inflater === null || opcode === Opcode.Continuation || opcode >= 8)) {
-      return this.#fail('RESERVED_BITS', 1002, 'RSV1 is set without a negotiated extension using it');
+    if ((b0 & 0x30) !== 0) return this.#fail('RESERVED_BITS', 'RSV2 or RSV3 is set');
+    if (rsv1 && (this.inflater === null || opcode === OP_CONTINUATION || opcode >= 8)) {
+      return this.#fail('RESERVED_BITS', 'RSV1 is set without a negotiated extension using it');
     }
 
+    // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved.
+    if ((opcode & 7) > 2) return this.#fail('RESERVED_OPCODE', `reserved opcode ${opcode}`);
     if (opcode >= 8) {
       // RFC 6455 §5.5: control frames.
-      if (opcode > Opcode.Pong) return this.#fail('RESERVED_OPCODE', 1002, `reserved opcode ${opcode}`);
-      if (!fin) return this.#fail('CONTROL_FRAME_FRAGMENTED', 1002, 'control frames must not be fragmented');
+      if (!fin) return this.#fail('CONTROL_FRAME_FRAGMENTED', 'control frames must not be fragmented');
       if (length > MAX_CONTROL_PAYLOAD) {
-        return this.#fail('CONTROL_FRAME_TOO_LONG', 1002, 'control frame payload longer than 125 bytes');
+        return this.#fail('CONTROL_FRAME_TOO_LONG', 'control frame payload longer than 125 bytes');
       }
-    } else if (opcode === Opcode.Continuation) {
+    } else if (opcode === OP_CONTINUATION) {
       // RFC 6455 §5.4: a continuation frame continues a fragmented message; there must be one.
       if (!this.#inMessage) {
-        return this.#fail('UNEXPECTED_CONTINUATION', 1002, 'continuation with nothing to continue');
+        return this.#fail('UNEXPECTED_CONTINUATION', 'continuation with nothing to continue');
       }
-    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
-      // RFC 6455 §5.4: fragments of one message are not interleaved with another data message.
+    } else {
+      // A text or binary frame. RFC 6455 §5.4: fragments of one message are not interleaved with another data message.
       if (this.#inMessage) {
-        return this.#fail('EXPECTED_CONTINUATION', 1002, 'new data frame inside a fragmented message');
+        return this.#fail('EXPECTED_CONTINUATION', 'new data frame inside a fragmented message');
       }
       this.#compressed = rsv1;
-    } else {
-      return this.#fail('RESERVED_OPCODE', 1002, `reserved opcode ${opcode}`);
     }
 
     // RFC 6455 §5.1: a server MUST close on an unmasked frame, a client on a masked one.
     if (this.#masked !== this.#expectMask) {
       return this.#expectMask
-        ? this.#fail('MASK_EXPECTED', 1002, 'client frames must be masked')
-        : this.#fail('MASK_UNEXPECTED', 1002, 'server frames must not be masked');
+        ? this.#fail('MASK_EXPECTED', 'client frames must be masked')
+        : this.#fail('MASK_UNEXPECTED', 'server frames must not be masked');
     }
 
     if (length === 126) this.#state = LENGTH16;
@@ -530,13 +537,13 @@ export class Receiver {
     if (this.#opcode < 8) {
       // Refuse oversized frames before buffering any of their payload.
       if (this.#length > this.#maxFrameSize) {
-        return this.#fail('FRAME_TOO_BIG', 1009, `frame of ${this.#length} bytes exceeds the limit`);
+        return this.#fail('FRAME_TOO_BIG', `frame of ${this.#length} bytes exceeds the limit`, 1009);
       }
-      const starting = this.#opcode !== Opcode.Continuation;
+      const starting = this.#opcode !== OP_CONTINUATION;
       const sofar = starting ? 0 : this.#messageLength;
       // Compressed sizes say nothing of the message size: those are counted while inflating.
       if (!this.#compressed && sofar + this.#length > this.#maxMessageSize) {
-        return this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
+        return this.#tooBig();
       }
     }
     if (this.#masked) this.#state = MASK;
@@ -547,9 +554,9 @@ export class Receiver {
     this.#read = 0;
     this.#state = PAYLOAD;
     const opcode = this.#opcode;
-    if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+    if (opcode === OP_TEXT || opcode === OP_BINARY) {
       this.#inMessage = true;
-      this.#text = opcode === Opcode.Text;
+      this.#text = opcode === OP_TEXT;
       this.#messageLength = 0;
       if (this.#text) (this.#utf8 ??= new Utf8Validator()).reset();
       this.#assembling = this.wholeMessages;
@@ -617,7 +624,7 @@ export class Receiver {
     if (
       !unmaskWasm(kernels, piece, this.#key(), phase, 0, n, frame, at, inline ? this.#utf8 : null) ||
       (this.#text && !inline && !this.#validateText(frame.subarray(at, at + n)))
-    ) return this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+    ) return this.#badText();
     this.#frameFilled = at + n;
     if (frameDone) {
       this.#frame = null;
@@ -633,15 +640,15 @@ export class Receiver {
       const onInflated = this.#onInflated ??= (chunk) => this.#deliver(chunk);
       const result = this.inflater!.decompress(piece, messageDone, budget, onInflated);
       if (this.#state === STOPPED) return; // failed inside #deliver
-      if (result === 'too-big') return this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
+      if (result === 'too-big') return this.#tooBig();
       if (result === 'invalid') {
-        return this.#fail('INVALID_COMPRESSED_DATA', 1007, 'compressed data cannot be inflated');
+        return this.#fail('INVALID_COMPRESSED_DATA', 'compressed data cannot be inflated', 1007);
       }
     } else if (piece.length > 0) {
       if (messageDone && piece.length === this.#length && this.#messageLength === 0) {
         // A whole single-frame message in one piece: whole-buffer validation, delivered as is.
         if (this.#text && !this.#validWhole(piece)) {
-          return this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+          return this.#badText();
         }
         this.#messageLength = piece.length;
         this.#inMessage = false;
@@ -659,7 +666,7 @@ export class Receiver {
     if (messageDone) {
       // RFC 6455 §8.1: a text message must end on a code point boundary.
       if (this.#text && !this.#utf8!.finish()) {
-        return this.#fail('INVALID_UTF8', 1007, 'text message ends inside a UTF-8 sequence');
+        return this.#fail('INVALID_UTF8', 'text message ends inside a UTF-8 sequence', 1007);
       }
       this.#inMessage = false;
       if (this.#assembling) this.#handler.onMessage(this.#text, this.#takeMessage());
@@ -716,12 +723,12 @@ export class Receiver {
   #accept(data: Uint8Array): boolean {
     this.#messageLength += data.length;
     if (this.#compressed && this.#messageLength > this.#maxMessageSize) {
-      this.#fail('MESSAGE_TOO_BIG', 1009, 'message exceeds the size limit');
+      this.#tooBig();
       return false;
     }
     // RFC 6455 §8.1: fail fast, at the first piece that can no longer be valid UTF-8.
     if (this.#text && !this.#validateText(data)) {
-      this.#fail('INVALID_UTF8', 1007, 'text message is not valid UTF-8');
+      this.#badText();
       return false;
     }
     return true;
@@ -771,10 +778,10 @@ export class Receiver {
 
   #control(payload: Uint8Array): void {
     switch (this.#opcode) {
-      case Opcode.Ping:
+      case OP_PING:
         this.#handler.onPing(payload);
         return;
-      case Opcode.Pong:
+      case OP_PONG:
         this.#handler.onPong(payload);
         return;
       default:
@@ -787,17 +794,17 @@ export class Receiver {
     let reason = '';
     if (payload.length === 1) {
       // RFC 6455 §5.5.1: a close body, if present, starts with a 2-byte status code.
-      return this.#fail('INVALID_CLOSE_PAYLOAD', 1002, 'close frame payload of 1 byte');
+      return this.#fail('INVALID_CLOSE_PAYLOAD', 'close frame payload of 1 byte');
     }
     if (payload.length >= 2) {
       code = (payload[0]! << 8) | payload[1]!;
       if (!isValidReceivedCloseCode(code)) {
-        return this.#fail('INVALID_CLOSE_CODE', 1002, `invalid close code ${code}`);
+        return this.#fail('INVALID_CLOSE_CODE', `invalid close code ${code}`);
       }
       const validator = new Utf8Validator();
       // RFC 6455 §5.5.1: the close reason is UTF-8.
       if (!validator.update(payload, 2) || !validator.finish()) {
-        return this.#fail('INVALID_UTF8', 1007, 'close reason is not valid UTF-8');
+        return this.#fail('INVALID_UTF8', 'close reason is not valid UTF-8', 1007);
       }
       reason = utf8Decoder.decode(payload.subarray(2));
     }
@@ -805,7 +812,18 @@ export class Receiver {
     this.#handler.onClose(code, reason);
   }
 
-  #fail(code: ProtocolErrorCode, closeCode: number, message: string): void {
+  /** A text message's bytes cannot be UTF-8 (RFC 6455 §8.1): 1007. */
+  #badText(): void {
+    this.#fail('INVALID_UTF8', 'text message is not valid UTF-8', 1007);
+  }
+
+  /** The message would exceed `maxMessageSize` (RFC 6455 §7.4.1): 1009. */
+  #tooBig(): void {
+    this.#fail('MESSAGE_TOO_BIG', 'message exceeds the size limit', 1009);
+  }
+
+  /** Stops the receiver and reports the peer's violation `code` with the close code to send (default 1002). */
+  #fail(code: ProtocolErrorCode, message: string, closeCode = 1002): void {
     if (this.#state === STOPPED) return;
     this.stop();
     this.#handler.onError(new ProtocolError(code, closeCode, message));
