@@ -23,7 +23,7 @@ import {
   HandshakeError,
   ProtocolError,
   type ProtocolErrorCode,
-  UsageError,
+  usageError,
   type WebSocketError,
 } from './errors.ts';
 import type { TextEvent, WebSocketEvent } from './events.ts';
@@ -137,10 +137,24 @@ interface Settings {
   readonly allocate: ((byteLength: number) => Uint8Array) | undefined;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+type NumericOption =
+  | 'maxMessageSize'
+  | 'maxFrameSize'
+  | 'maxHandshakeSize'
+  | 'closeTimeout'
+  | 'pingInterval'
+  | 'pongTimeout';
+
+function positive(
+  options: ConnectionOptions,
+  name: NumericOption,
+  fallback: number,
+  allowZero = false,
+): number {
+  const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (value === 0 && !allowZero)) {
-    throw new UsageError('INVALID_ARGUMENT', `${name} must be a positive number, got ${String(value)}`);
+    throw usageError(`${name} must be a positive number, got ${String(value)}`);
   }
   return value;
 }
@@ -149,15 +163,15 @@ function positive(name: string, value: number | undefined, fallback: number, all
 let lastSettings: Settings | null = null;
 
 function settings(options: ConnectionOptions): Settings {
-  const maxMessageSize = positive('maxMessageSize', options.maxMessageSize, DEFAULT_MAX_MESSAGE);
-  const pingInterval = positive('pingInterval', options.pingInterval, 0, true);
+  const maxMessageSize = positive(options, 'maxMessageSize', DEFAULT_MAX_MESSAGE);
+  const pingInterval = positive(options, 'pingInterval', 0, true);
   const made: Settings = {
     maxMessageSize,
-    maxFrameSize: positive('maxFrameSize', options.maxFrameSize, maxMessageSize),
-    maxHandshakeSize: positive('maxHandshakeSize', options.maxHandshakeSize, DEFAULT_MAX_HANDSHAKE),
-    closeTimeout: positive('closeTimeout', options.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
+    maxFrameSize: positive(options, 'maxFrameSize', maxMessageSize),
+    maxHandshakeSize: positive(options, 'maxHandshakeSize', DEFAULT_MAX_HANDSHAKE),
+    closeTimeout: positive(options, 'closeTimeout', DEFAULT_CLOSE_TIMEOUT),
     pingInterval,
-    pongTimeout: positive('pongTimeout', options.pongTimeout, pingInterval || DEFAULT_CLOSE_TIMEOUT),
+    pongTimeout: positive(options, 'pongTimeout', pingInterval || DEFAULT_CLOSE_TIMEOUT),
     randomBytes: options.randomBytes ?? getRandomValues,
     validateUtf8: options.validateUtf8,
     allocate: options.allocate,
@@ -179,6 +193,13 @@ interface PendingPing {
 
 // Set by Connection's static block (a class there can use the engine's private fields).
 let ReceiverEvents: new (connection: Connection) => ReceiverHandler;
+
+/** Throws unless `code` may be sent in a close frame (RFC 6455 §7.4). */
+function checkCloseCode(code: number): void {
+  if (!Number.isInteger(code) || !isValidReceivedCloseCode(code)) {
+    throw usageError(`close code ${code} may not be sent`);
+  }
+}
 
 /**
  * The engine for one connection. Use {@link ServerConnection} or {@link ClientConnection}.
@@ -252,7 +273,7 @@ export abstract class Connection {
   }
   set streaming(value: boolean) {
     if (this.#receiver?.inMessage) {
-      throw new UsageError('INVALID_STATE', 'cannot change streaming mode in the middle of a message');
+      throw usageError('cannot change streaming mode in the middle of a message', 'INVALID_STATE');
     }
     this.#streaming = value;
     if (this.#receiver !== null) this.#receiver.wholeMessages = !value;
@@ -331,9 +352,7 @@ export abstract class Connection {
         this.#abnormal('ABNORMAL_CLOSURE', 'the transport closed without a closing handshake', 'end');
         return;
       case 'closing':
-        if (this.#closeReceived !== null) {
-          this.#finish(this.#closeReceived.code, this.#closeReceived.reason, true, undefined, 'end');
-        } else this.#abnormal('ABNORMAL_CLOSURE', 'the transport closed during the closing handshake', 'end');
+        this.#endClosing('ABNORMAL_CLOSURE', 'the transport closed during the closing handshake', 'end');
         return;
       case 'closed':
         return;
@@ -346,12 +365,7 @@ export abstract class Connection {
     this.#failHeld();
     if (this.#state === 'closing') {
       if (this.#closeDeadline !== undefined && now >= this.#closeDeadline) {
-        if (this.#closeReceived !== null) {
-          // The close frames were exchanged; only the peer's end of the transport is missing.
-          this.#finish(this.#closeReceived.code, this.#closeReceived.reason, true, undefined, 'abort');
-        } else {
-          this.#abnormal('CLOSE_TIMEOUT', 'the closing handshake timed out', 'abort');
-        }
+        this.#endClosing('CLOSE_TIMEOUT', 'the closing handshake timed out', 'abort');
       }
       return;
     }
@@ -362,9 +376,7 @@ export abstract class Connection {
     }
     if (this.#pingDeadline !== undefined && now >= this.#pingDeadline) {
       this.#pingDeadline = undefined;
-      const data = new Uint8Array(4);
-      this.settings.randomBytes(data);
-      this.#ping(data, true);
+      this.#ping(this.randomBytes(4), true);
       this.#pongDeadline = now + this.settings.pongTimeout;
     }
   }
@@ -414,7 +426,7 @@ export abstract class Connection {
   sendMessageStart(type: 'text' | 'binary', options?: SendOptions): void {
     checkCommand('start a message', this.#state);
     if (this.#sending !== null) {
-      throw new UsageError('INVALID_STATE', 'cannot start a message while one is being sent');
+      throw usageError('cannot start a message while one is being sent', 'INVALID_STATE');
     }
     this.#sending = type;
     this.#sendingStarted = false;
@@ -425,13 +437,11 @@ export abstract class Connection {
 
   /** Sends one piece of the streamed message as one frame. Text may be a string or UTF-8 bytes. */
   sendMessageChunk(data: Uint8Array | string): void {
-    checkCommand('send a message chunk', this.#state);
     this.#sendFragment(data, false, 'send a message chunk');
   }
 
   /** Ends the streamed message, with an optional last piece. */
   sendMessageEnd(data: Uint8Array | string = EMPTY): void {
-    checkCommand('end a message', this.#state);
     this.#sendFragment(data, true, 'end a message');
     this.#sending = null;
   }
@@ -457,10 +467,12 @@ export abstract class Connection {
   close(code = 1000, reason = ''): void {
     checkCommand('close', this.#state);
     if (this.#state !== 'open') return;
-    if (!Number.isInteger(code) || !isValidReceivedCloseCode(code)) {
-      throw new UsageError('INVALID_ARGUMENT', `close code ${code} may not be sent`);
-    }
-    const payload = closePayload(code, reason);
+    checkCloseCode(code);
+    this.#startClosing(closePayload(code, reason));
+  }
+
+  /** Sends a close frame with `payload` and waits for the peer's (RFC 6455 §7.1.2), until the timeout. */
+  #startClosing(payload: Uint8Array): void {
     this.#sendClose(payload);
     this.#transition('closing');
     this.#closeDeadline = this.#now + this.settings.closeTimeout;
@@ -473,9 +485,7 @@ export abstract class Connection {
    */
   fail(code: number, reason = '', error?: WebSocketError): void {
     if (this.#state === 'closed') return;
-    if (!Number.isInteger(code) || !isValidReceivedCloseCode(code)) {
-      throw new UsageError('INVALID_ARGUMENT', `close code ${code} may not be sent`);
-    }
+    checkCloseCode(code);
     if (this.#state === 'connecting') {
       this.#finish(1006, reason, false, error, 'abort');
       return;
@@ -526,13 +536,7 @@ export abstract class Connection {
     this.#subprotocol = subprotocol;
     this.#extensions = extensions;
     this.#compression = compression;
-    this.#receiver = new Receiver(new ReceiverEvents(this), {
-      role: this.role,
-      maxFrameSize: this.settings.maxFrameSize,
-      maxMessageSize: this.settings.maxMessageSize,
-      validateUtf8: this.settings.validateUtf8,
-      allocate: this.settings.allocate,
-    });
+    this.#receiver = new Receiver(new ReceiverEvents(this), { ...this.settings, role: this.role });
     this.#receiver.inflater = compression;
     this.#receiver.wholeMessages = !this.#streaming;
     if (this.settings.pingInterval > 0) this.#pingDeadline = this.#now + this.settings.pingInterval;
@@ -556,7 +560,7 @@ export abstract class Connection {
   #checkSend(command: Command): void {
     checkCommand(command, this.#state);
     if (this.#sending !== null) {
-      throw new UsageError('INVALID_STATE', `cannot ${command} while a streamed message is being sent`);
+      throw usageError(`cannot ${command} while a streamed message is being sent`, 'INVALID_STATE');
     }
   }
 
@@ -573,12 +577,13 @@ export abstract class Connection {
   }
 
   #sendFragment(data: Uint8Array | string, fin: boolean, command: Command): void {
+    checkCommand(command, this.#state);
     const type = this.#sending;
-    if (type === null) throw new UsageError('INVALID_STATE', `cannot ${command}: no message was started`);
+    if (type === null) throw usageError(`cannot ${command}: no message was started`, 'INVALID_STATE');
     let payload: Uint8Array;
     if (typeof data === 'string') {
       if (type !== 'text') {
-        throw new UsageError('INVALID_ARGUMENT', 'a binary message takes Uint8Array chunks');
+        throw usageError('a binary message takes Uint8Array chunks');
       }
       payload = utf8Encoder.encode(data);
     } else {
@@ -590,7 +595,7 @@ export abstract class Connection {
         const valid = fin && !this.#sendingStarted
           ? isValidText(this.settings.validateUtf8, payload)
           : utf8.update(payload) && (!fin || utf8.finish());
-        if (!valid) throw new UsageError('INVALID_ARGUMENT', 'text chunks must be valid UTF-8');
+        if (!valid) throw usageError('text chunks must be valid UTF-8');
       }
     }
     const first = !this.#sendingStarted;
@@ -670,6 +675,16 @@ export abstract class Connection {
     return key;
   }
 
+  /**
+   * Ends `closing`: cleanly with the peer's code if its close frame came (only the peer's end of the
+   * transport is missing), else abnormally as `code`.
+   */
+  #endClosing(code: ProtocolErrorCode, message: string, action: TransportAction): void {
+    const received = this.#closeReceived;
+    if (received !== null) this.#finish(received.code, received.reason, true, undefined, action);
+    else this.#abnormal(code, message, action);
+  }
+
   #abnormal(code: ProtocolErrorCode, message: string, action: TransportAction): void {
     this.#finish(1006, '', false, new ProtocolError(code, 1006, message), action);
   }
@@ -732,9 +747,7 @@ export abstract class Connection {
         this.c.emit({ type: 'close', code, reason });
         if (this.c.#state === 'open') {
           // RFC 6455 §5.5.1: answer with a close frame, typically echoing the status code received.
-          this.c.#sendClose(code === 1005 ? EMPTY : closePayload(code, ''));
-          this.c.#transition('closing');
-          this.c.#closeDeadline = this.c.#now + this.c.settings.closeTimeout;
+          this.c.#startClosing(code === 1005 ? EMPTY : closePayload(code, ''));
         }
         // RFC 6455 §7.1.1: the server closes the TCP connection first; the client waits for it.
         if (this.c.role === 'server') this.c.#finish(code, reason, true, undefined, 'end');
@@ -744,7 +757,7 @@ export abstract class Connection {
         // echo goes out before the close, as Autobahn's strict cases 3.2, 4.1.3, 5.15… expect): the
         // failure waits until those events were taken. The receiver has stopped; nothing else is parsed.
         if (this.c.#messagesUntaken > 0) this.c.#heldFailure = error;
-        else this.c.fail(error.closeCode, error.message.slice(0, 120), error);
+        else this.c.#failWith(error);
       }
     };
   }
@@ -753,6 +766,11 @@ export abstract class Connection {
     const error = this.#heldFailure;
     if (error === null) return;
     this.#heldFailure = null;
+    this.#failWith(error);
+  }
+
+  /** Fails the connection for the peer's violation `error`, with its close code and message as reason. */
+  #failWith(error: ProtocolError): void {
     this.fail(error.closeCode, error.message.slice(0, 120), error);
   }
 
@@ -785,7 +803,7 @@ function min(a: number | undefined, b: number | undefined): number | undefined {
 function checkControlPayload(data: Uint8Array): void {
   // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
   if (data.length > MAX_CONTROL_PAYLOAD) {
-    throw new UsageError('INVALID_ARGUMENT', `control frame payload of ${data.length} bytes exceeds 125`);
+    throw usageError(`control frame payload of ${data.length} bytes exceeds 125`);
   }
 }
 
@@ -793,7 +811,7 @@ function closePayload(code: number, reason: string): Uint8Array {
   const encoded = utf8Encoder.encode(reason);
   // RFC 6455 §5.5: the whole close payload (2-byte code + reason) is at most 125 bytes.
   if (encoded.length > MAX_CONTROL_PAYLOAD - 2) {
-    throw new UsageError('INVALID_ARGUMENT', `close reason of ${encoded.length} bytes exceeds 123`);
+    throw usageError(`close reason of ${encoded.length} bytes exceeds 123`);
   }
   const payload = new Uint8Array(2 + encoded.length);
   payload[0] = code >>> 8;
