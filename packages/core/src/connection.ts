@@ -28,6 +28,7 @@ import {
 } from './errors.ts';
 import type { TextEvent, WebSocketEvent } from './events.ts';
 import {
+  EMPTY,
   headerSize,
   isValidReceivedCloseCode,
   MAX_CONTROL_PAYLOAD,
@@ -120,7 +121,6 @@ const RANDOM_POOL_SIZE = 4096;
 /** Strings up to this many UTF-16 units are encoded into `scratch` (3 bytes per unit at most). */
 const SCRATCH_CHARS = 4096;
 const scratch = new Uint8Array(SCRATCH_CHARS * 3);
-const EMPTY = new Uint8Array(0);
 /** The masking key of the frame being sent (filled and used within one call, so shared by all engines). */
 const maskKey = new Uint8Array(4);
 

@@ -10,6 +10,9 @@ export const OP_CLOSE = 0x8;
 export const OP_PING = 0x9;
 export const OP_PONG = 0xa;
 
+/** A zero-length buffer shared inside the engine (never given to the application as its own). */
+export const EMPTY = new Uint8Array(0);
+
 /** Largest payload of a control frame (RFC 6455 §5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;
 

@@ -29,6 +29,7 @@
  */
 
 import { HandshakeError, type HeaderField, usageError } from './errors.ts';
+import { EMPTY } from './frames.ts';
 
 /**
  * A parsed or to-be-sent HTTP request head. Header names keep their case; lookups ignore it.
@@ -104,7 +105,6 @@ export const TRANSFER_ENCODING = 'Transfer-Encoding';
 
 const CR = 0x0d;
 const LF = 0x0a;
-const EMPTY = new Uint8Array(0);
 
 /** Whether `text` is an RFC 9110 §5.6.2 token (header names, methods, subprotocols). */
 export function isToken(text: string): boolean {

@@ -29,6 +29,7 @@
 
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
 import {
+  EMPTY,
   isValidReceivedCloseCode,
   MAX_CONTROL_PAYLOAD,
   OP_BINARY,
@@ -95,7 +96,6 @@ const MASK = 3;
 const PAYLOAD = 4;
 const STOPPED = 5;
 
-const EMPTY = new Uint8Array(0);
 /** Pieces of text shorter than this go to the incremental validator even when a faster one is injected. */
 const FAST_UTF8_MIN = 64;
 /** Frames up to this size that span chunks are assembled in a buffer allocated at their first piece. */
@@ -273,16 +273,14 @@ export class Receiver {
         }
         case LENGTH64: {
           if (this.#buffered < 8) return;
-          const high = ((this.#readByte() << 24) | (this.#readByte() << 16) | (this.#readByte() << 8) |
-            this.#readByte()) >>> 0;
-          const low = ((this.#readByte() << 24) | (this.#readByte() << 16) | (this.#readByte() << 8) |
-            this.#readByte()) >>> 0;
+          let length = this.#readByte();
           // RFC 6455 §5.2: the most significant bit of a 64-bit length MUST be 0.
-          if (high >= 0x80000000) {
+          if (length >= 0x80) {
             this.#fail('LENGTH_TOO_LARGE', 'frame length has the most significant bit set');
             return;
           }
-          this.#length = high * 0x100000000 + low;
+          for (let i = 1; i < 8; i++) length = length * 256 + this.#readByte();
+          this.#length = length;
           this.#afterLength();
           break;
         }
@@ -295,8 +293,9 @@ export class Receiver {
             this.#keyWord = chunk[at]! | (chunk[at + 1]! << 8) | (chunk[at + 2]! << 16) |
               (chunk[at + 3]! << 24);
           } else {
-            this.#keyWord = this.#readByte() | (this.#readByte() << 8) | (this.#readByte() << 16) |
-              (this.#readByte() << 24);
+            let key = 0;
+            for (let i = 0; i < 32; i += 8) key |= this.#readByte() << i;
+            this.#keyWord = key;
           }
           this.#startPayload();
           break;

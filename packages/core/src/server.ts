@@ -9,8 +9,7 @@ import { HandshakeError, type HeaderField, usageError } from './errors.ts';
 import { acceptRequest, rejectResponse, type ServerHandshakeOptions } from './handshake.ts';
 import { concat, type HttpRequest, type HttpResponse, RequestHeadParser, serializeResponse } from './http.ts';
 import { checkCommand } from './states.ts';
-
-const EMPTY = new Uint8Array(0);
+import { EMPTY } from './frames.ts';
 
 /** Options of a server connection: the engine's, the handshake policy's, and compression. */
 export interface ServerConnectionOptions extends ConnectionOptions, ServerHandshakeOptions {
