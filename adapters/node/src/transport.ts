@@ -65,7 +65,6 @@ export class NodeTransport implements Transport {
   #socketClosed: ((socket: Duplex) => void) | undefined;
 
   constructor(socket: Duplex) {
-    if (!allocatorPrimed) primeAllocator();
     this.#socket = socket as NodeSocket;
     this.#socket.setNoDelay?.(true);
     this.#socket.setTimeout?.(0);
@@ -286,19 +285,25 @@ const LARGE_CHUNK = 16 * 1024;
 
 /** Bytes of the one buffer `primeAllocator` allocates and drops. */
 const PRIME_BYTES = 4 * 1024 * 1024;
+/** Message buffers from this size on prime the allocator first (see `primeAllocator`). */
+const PRIME_FROM = 64 * 1024;
 let allocatorPrimed = false;
 
 /**
- * Allocates one large buffer and drops it, once per process (from the first transport). glibc's malloc
- * serves it with mmap (above its default 128 KiB threshold), and when V8 frees it at a later GC, glibc
+ * Allocates one large buffer and drops it, once per process: from the first message buffer of at least
+ * 64 KiB that `allocateUnzeroed` is asked for, so before the first large message is assembled, and never in
+ * a process that only sees smaller messages. It changes glibc's malloc for the whole process: glibc serves
+ * the buffer with mmap (above its default 128 KiB threshold), and when V8 frees it at a later GC, glibc
  * raises its mmap threshold to that size and its trim threshold to twice it (the dynamic threshold of
- * mallopt(3)). Without that, a server whose messages stay below 128 KiB keeps trimming the top of its heap
- * each time V8 frees a batch of message and read buffers, and faults every page of the next ones in again:
- * in `bench/ab-node.mjs` runs of 64 KiB echoes, 3 of 8 fresh processes at 2.3–6.5 page faults and up to
- * three times the CPU per echo; primed with 4 MiB, none of 8 (16 MiB: none of 8; 1 MiB: 2 of 8). The
+ * mallopt(3)), for good. Without that, a server whose messages stay below 128 KiB keeps trimming the top of
+ * its heap each time V8 frees a batch of message and read buffers, and faults every page of the next ones
+ * in again: in `bench/ab-node.mjs` runs of 64 KiB echoes, 3 of 8 fresh processes at 2.3–6.5 page faults and
+ * up to three times the CPU per echo; primed with 4 MiB, none of 8 (16 MiB: none of 8; 1 MiB: 2 of 8). The
  * buffer is never touched, so it costs no resident memory itself; what it costs is the heap glibc no longer
- * trims, about 5 MiB per process (`bench/idle.mjs`: +1.1 KiB per connection at 5,000, +0.4–0.5 at 10,000).
- * Elsewhere than glibc it is only a short-lived allocation. See docs/performance.md.
+ * trims, about 5 MiB per process (`bench/idle.mjs`: +0.4–0.5 KiB per connection at 10,000 when it was done
+ * for every process). 64 KiB is the smallest message size measured in that state, and a masked message
+ * that large never fits in one of node's 64 KiB reads, so a server always assembles it (and asks for its
+ * buffer). Elsewhere than glibc it is only a short-lived allocation. See docs/performance.md.
  */
 function primeAllocator(): void {
   allocatorPrimed = true;
@@ -309,8 +314,10 @@ function primeAllocator(): void {
  * The engine's `allocate` on Node: message buffers from `Buffer.allocUnsafeSlow` (its own, unzeroed
  * ArrayBuffer: the engine writes every byte before delivering a message, so zero-filling it, as
  * `new Uint8Array` must, is wasted), as plain `Uint8Array`s like every other message the engine delivers.
+ * The first one of 64 KiB or more primes glibc first (`primeAllocator`).
  */
 export function allocateUnzeroed(byteLength: number): Uint8Array {
+  if (byteLength >= PRIME_FROM && !allocatorPrimed) primeAllocator();
   return new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
 }
 

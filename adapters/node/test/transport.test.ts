@@ -6,7 +6,7 @@
  */
 
 import { Duplex } from 'node:stream';
-import type { TransportHandler } from '@sansws/conn';
+import type { Conn, TransportHandler } from '@sansws/conn';
 import { describe, expect, it, vi } from 'vitest';
 import { allocateUnzeroed, NodeTransport } from '../src/transport.ts';
 import { Upgrader } from '../src/upgrader.ts';
@@ -110,18 +110,45 @@ describe('allocateUnzeroed (the engine allocate option of the node Upgrader and 
   });
 });
 
-describe('priming the allocator (one large buffer from the first transport)', () => {
-  it('the first transport of the process allocates one 4 MiB buffer, later ones nothing', async () => {
+describe('priming the allocator (one 4 MiB buffer before the first message buffer of 64 KiB or more)', () => {
+  it('connections that exchange only smaller messages never prime; the first 64 KiB message does, once', async () => {
     vi.resetModules();
     const spy = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const primings = (): number => spy.mock.calls.filter(([size]) => size === 4 * 1024 * 1024).length;
+    // A fresh module, so that the process-wide flag starts unset whatever ran before in this worker.
+    const node = await import('../src/mod.ts');
+    const echo = async (conn: Conn): Promise<void> => {
+      try {
+        for (;;) {
+          const message = await conn.readMessageBytes();
+          await conn.writeMessage(message.type, message.data);
+        }
+      } catch {
+        // the client's close ends the echo
+      }
+    };
+    const server = await node.listen({ port: 0, host: '127.0.0.1', handler: echo });
     try {
-      const { NodeTransport: Fresh } = await import('../src/transport.ts');
-      new Fresh(recordingSocket().socket);
-      new Fresh(recordingSocket().socket);
-      new Fresh(recordingSocket().socket);
-      expect(spy.mock.calls).toEqual([[4 * 1024 * 1024]]);
+      const clients = await Promise.all([0, 1, 2].map(() => node.dial(server.url)));
+      // 65,535 bytes: the largest message below the threshold, assembled across reads like a large one.
+      for (const size of [0, 16, 125, 126, 4096, 65535]) {
+        for (const { conn } of clients) {
+          await conn.writeMessage('binary', new Uint8Array(size).fill(7));
+          expect((await conn.readMessageBytes()).data.length).toBe(size);
+        }
+      }
+      expect(primings()).toBe(0);
+      const { conn } = clients[0]!;
+      for (let i = 0; i < 2; i++) {
+        await conn.writeMessage('binary', new Uint8Array(65536).fill(i));
+        const echoed = await conn.readMessageBytes();
+        expect(echoed.data).toEqual(new Uint8Array(65536).fill(i));
+        expect(primings()).toBe(1);
+      }
+      await Promise.all(clients.map(({ conn }) => conn.close()));
     } finally {
       spy.mockRestore();
+      await server.shutdown({ timeout: 1000 });
     }
   });
 });
