@@ -399,8 +399,7 @@ export class Receiver {
     }
     if (at === start) return false;
     if (at === end) {
-      this.#chunks.shift();
-      this.#offset = 0;
+      this.#shiftChunk();
     }
     return true;
   }
@@ -434,17 +433,26 @@ export class Receiver {
     this.#buffered -= n;
     this.#offset += n;
     if (this.#offset === chunk.length) {
-      this.#chunks.shift();
-      this.#offset = 0;
+      this.#shiftChunk();
     }
+  }
+
+  /**
+   * Drops the consumed `chunks[0]`. The last one goes with `length = 0`, which lets V8 free the list's
+   * backing store: `shift()` keeps it, about 140 B on every idle connection.
+   */
+  #shiftChunk(): void {
+    const chunks = this.#chunks;
+    if (chunks.length === 1) chunks.length = 0;
+    else chunks.shift();
+    this.#offset = 0;
   }
 
   #readByte(): number {
     const chunk = this.#chunks[0]!;
     const byte = chunk[this.#offset++]!;
     if (this.#offset === chunk.length) {
-      this.#chunks.shift();
-      this.#offset = 0;
+      this.#shiftChunk();
     }
     this.#buffered--;
     return byte;
@@ -459,8 +467,7 @@ export class Receiver {
       const view = new Uint8Array(first.buffer, first.byteOffset + this.#offset, n);
       this.#offset += n;
       if (this.#offset === first.length) {
-        this.#chunks.shift();
-        this.#offset = 0;
+        this.#shiftChunk();
       }
       return view;
     }
@@ -473,8 +480,7 @@ export class Receiver {
       filled += take;
       this.#offset += take;
       if (this.#offset === chunk.length) {
-        this.#chunks.shift();
-        this.#offset = 0;
+        this.#shiftChunk();
       }
     }
     return out;
