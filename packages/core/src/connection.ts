@@ -42,7 +42,7 @@ import {
 } from './frames.ts';
 import { applyMask } from './mask.ts';
 import { getRandomValues, utf8Decoder, utf8Encoder } from './platform.ts';
-import { isValidText, type MessageInflater, Receiver, type ReceiverHandler } from './receiver.ts';
+import { isValidText, type MessageInflater, NONE, Receiver, type ReceiverHandler } from './receiver.ts';
 import { type PreparedMessage, serverFrame } from './prepared.ts';
 import { checkCommand, checkTransition, type Command, type ConnectionState } from './states.ts';
 import { Utf8Validator } from './utf8.ts';
@@ -185,6 +185,16 @@ function settings(options: ConnectionOptions): Settings {
   return lastSettings = made;
 }
 
+/** A streamed message being sent, from `sendMessageStart` to `sendMessageEnd`. */
+interface Outgoing {
+  readonly type: 'text' | 'binary';
+  started: boolean;
+  readonly mayCompress: boolean;
+  compressed: boolean;
+  /** Text: the UTF-8 check of the chunks sent so far. */
+  readonly utf8: Utf8Validator | null;
+}
+
 interface PendingPing {
   readonly data: Uint8Array;
   readonly sentAt: number;
@@ -212,8 +222,8 @@ export abstract class Connection {
 
   protected readonly settings: Settings;
   #state: ConnectionState = 'connecting';
-  #events: WebSocketEvent[] = [];
-  #output: Uint8Array[] = [];
+  #events: WebSocketEvent[] = NONE;
+  #output: Uint8Array[] = NONE;
   #transportAction: TransportAction = 'none';
   #now = 0;
   #receiver: Receiver | null = null;
@@ -222,15 +232,9 @@ export abstract class Connection {
   #subprotocol: string | null = null;
   #extensions: string | null = null;
 
-  // Outgoing streamed message.
-  #sending: 'text' | 'binary' | null = null;
-  #sendingStarted = false;
-  #sendingMayCompress = false;
-  #sendingCompressed = false;
-  #sendUtf8: Utf8Validator | null = null; // made by the first streamed text message
+  #sending: Outgoing | null = null;
 
   // Closing handshake.
-  #closeSent = false;
   #closeReceived: { code: number; reason: string } | null = null;
   #closeDeadline: number | undefined;
 
@@ -243,9 +247,8 @@ export abstract class Connection {
   #pongDeadline: number | undefined;
   #pendingPings: PendingPing[] | null = null; // made by the first ping
 
-  // Masking keys come from a pool so that the random source is not called per frame.
-  #randomPool: Uint8Array | null = null;
-  #randomOffset = RANDOM_POOL_SIZE;
+  // Masking keys come from a pool so that the random source is not called per frame (made by the first).
+  #keys: { readonly pool: Uint8Array; offset: number } | null = null;
 
   constructor(options: ConnectionOptions = {}) {
     this.settings = settings(options);
@@ -281,7 +284,7 @@ export abstract class Connection {
 
   // ---- outputs -------------------------------------------------------------------------------------
 
-  /** Takes the events produced since the last call, in order. */
+  /** Takes the events produced since the last call, in order (none: a shared, frozen empty array). */
   takeEvents(): WebSocketEvent[] {
     // A failure held back behind messages (see #handler.onError) happens once they were taken and
     // handled: the caller asks again and finds nothing else queued.
@@ -289,18 +292,19 @@ export abstract class Connection {
     const events = this.#events;
     this.#messagesUntaken = 0;
     if (events.length === 0) return events;
-    this.#events = [];
+    this.#events = NONE;
     return events;
   }
 
   /**
    * Takes the bytes to write, in order. The engine keeps no reference to them afterwards, except that a
-   * large binary payload sent by a server is referenced, not copied: do not modify it until written.
+   * large binary payload sent by a server is referenced, not copied: do not modify it until written. None:
+   * a shared, frozen empty array.
    */
   takeOutput(): Uint8Array[] {
     const output = this.#output;
     if (output.length === 0) return output;
-    this.#output = [];
+    this.#output = NONE;
     return output;
   }
 
@@ -413,7 +417,7 @@ export abstract class Connection {
       this.role === 'server' &&
       (compression === null || options?.compress === false || !compression.shouldCompress(message.size, true))
     ) {
-      for (const chunk of serverFrame(message)) this.#output.push(chunk);
+      for (const chunk of serverFrame(message)) this.write(chunk);
     } else {
       this.#sendMessage(message.type === 'text' ? OP_TEXT : OP_BINARY, message.data, options, false);
     }
@@ -428,11 +432,13 @@ export abstract class Connection {
     if (this.#sending !== null) {
       throw usageError('cannot start a message while one is being sent', 'INVALID_STATE');
     }
-    this.#sending = type;
-    this.#sendingStarted = false;
-    this.#sendingMayCompress = this.#compression !== null && options?.compress !== false;
-    this.#sendingCompressed = false;
-    if (type === 'text') (this.#sendUtf8 ??= new Utf8Validator()).reset();
+    this.#sending = {
+      type,
+      started: false,
+      mayCompress: this.#compression !== null && options?.compress !== false,
+      compressed: false,
+      utf8: type === 'text' ? new Utf8Validator() : null,
+    };
   }
 
   /** Sends one piece of the streamed message as one frame. Text may be a string or UTF-8 bytes. */
@@ -473,7 +479,7 @@ export abstract class Connection {
 
   /** Sends a close frame with `payload` and waits for the peer's (RFC 6455 §7.1.2), until the timeout. */
   #startClosing(payload: Uint8Array): void {
-    this.#sendClose(payload);
+    this.#sendFrame(true, false, OP_CLOSE, payload);
     this.#transition('closing');
     this.#closeDeadline = this.#now + this.settings.closeTimeout;
   }
@@ -490,7 +496,8 @@ export abstract class Connection {
       this.#finish(1006, reason, false, error, 'abort');
       return;
     }
-    if (!this.#closeSent) this.#sendClose(closePayload(code, reason));
+    // A close frame was sent iff closing (#startClosing).
+    if (this.#state === 'open') this.#sendFrame(true, false, OP_CLOSE, closePayload(code, reason));
     this.#finish(code, reason, false, error, 'end');
   }
 
@@ -512,11 +519,13 @@ export abstract class Connection {
   protected abstract handshakeEof(): void;
 
   protected emit(event: WebSocketEvent): void {
-    this.#events.push(event);
+    if (this.#events === NONE) this.#events = [event];
+    else this.#events.push(event);
   }
 
   protected write(bytes: Uint8Array): void {
-    this.#output.push(bytes);
+    if (this.#output === NONE) this.#output = [bytes];
+    else this.#output.push(bytes);
   }
 
   protected randomBytes(n: number): Uint8Array {
@@ -536,7 +545,7 @@ export abstract class Connection {
     this.#subprotocol = subprotocol;
     this.#extensions = extensions;
     this.#compression = compression;
-    this.#receiver = new Receiver(new ReceiverEvents(this), { ...this.settings, role: this.role });
+    this.#receiver = new Receiver(new ReceiverEvents(this), this.settings, this.role === 'server');
     this.#receiver.inflater = compression;
     this.#receiver.wholeMessages = !this.#streaming;
     if (this.settings.pingInterval > 0) this.#pingDeadline = this.#now + this.settings.pingInterval;
@@ -578,8 +587,9 @@ export abstract class Connection {
 
   #sendFragment(data: Uint8Array | string, fin: boolean, command: Command): void {
     checkCommand(command, this.#state);
-    const type = this.#sending;
-    if (type === null) throw usageError(`cannot ${command}: no message was started`, 'INVALID_STATE');
+    const sending = this.#sending;
+    if (sending === null) throw usageError(`cannot ${command}: no message was started`, 'INVALID_STATE');
+    const type = sending.type;
     let payload: Uint8Array;
     if (typeof data === 'string') {
       if (type !== 'text') {
@@ -591,20 +601,20 @@ export abstract class Connection {
       // Sending invalid UTF-8 would make a correct peer fail the connection with 1007: refuse it here. A
       // whole message (the usual echo of received text bytes) may use the injected validator.
       if (type === 'text') {
-        const utf8 = this.#sendUtf8!;
-        const valid = fin && !this.#sendingStarted
+        const utf8 = sending.utf8!;
+        const valid = fin && !sending.started
           ? isValidText(this.settings.validateUtf8, payload)
           : utf8.update(payload) && (!fin || utf8.finish());
         if (!valid) throw usageError('text chunks must be valid UTF-8');
       }
     }
-    const first = !this.#sendingStarted;
-    this.#sendingStarted = true;
-    if (first && this.#sendingMayCompress) {
-      this.#sendingCompressed = this.#compression!.shouldCompress(payload.length, fin);
+    const first = !sending.started;
+    sending.started = true;
+    if (first && sending.mayCompress) {
+      sending.compressed = this.#compression!.shouldCompress(payload.length, fin);
     }
     const opcode = first ? (type === 'text' ? OP_TEXT : OP_BINARY) : OP_CONTINUATION;
-    if (this.#sendingCompressed) {
+    if (sending.compressed) {
       // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
       this.#sendFrame(fin, first, opcode, this.#compression!.compress(payload, fin));
     } else {
@@ -619,11 +629,6 @@ export abstract class Connection {
     this.#sendFrame(true, false, OP_PING, data);
   }
 
-  #sendClose(payload: Uint8Array): void {
-    this.#closeSent = true;
-    this.#sendFrame(true, false, OP_CLOSE, payload);
-  }
-
   #sendFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array, owned = false): void {
     const length = payload.length;
     if (this.role === 'client') {
@@ -634,7 +639,8 @@ export abstract class Connection {
         const header = new Uint8Array(headerSize(length, true));
         writeHeader(header, 0, fin, rsv1, opcode, length, key);
         applyMask(payload, key, 0);
-        this.#output.push(header, payload);
+        this.write(header);
+        this.write(payload);
         return;
       }
       const out = new Uint8Array(headerSize(length, true) + length);
@@ -646,32 +652,34 @@ export abstract class Connection {
         out.set(payload, offset);
         applyMask(out, key, 0, offset);
       }
-      this.#output.push(out);
+      this.write(out);
     } else if (length <= COPY_THRESHOLD) {
       const out = new Uint8Array(headerSize(length, false) + length);
       out.set(payload, writeHeader(out, 0, fin, rsv1, opcode, length, null));
-      this.#output.push(out);
+      this.write(out);
     } else {
       // Header and payload separately, so a large payload is never copied.
       const header = new Uint8Array(headerSize(length, false));
       writeHeader(header, 0, fin, rsv1, opcode, length, null);
-      this.#output.push(header, payload);
+      this.write(header);
+      this.write(payload);
     }
   }
 
   #nextKey(): Uint8Array {
-    if (this.#randomOffset + 4 > RANDOM_POOL_SIZE) {
-      this.#randomPool ??= new Uint8Array(RANDOM_POOL_SIZE);
-      this.settings.randomBytes(this.#randomPool);
-      this.#randomOffset = 0;
+    const keys = this.#keys ??= { pool: new Uint8Array(RANDOM_POOL_SIZE), offset: RANDOM_POOL_SIZE };
+    const pool = keys.pool;
+    let at = keys.offset;
+    if (at + 4 > RANDOM_POOL_SIZE) {
+      this.settings.randomBytes(pool);
+      at = 0;
     }
-    const pool = this.#randomPool!;
     const key = maskKey;
-    key[0] = pool[this.#randomOffset]!;
-    key[1] = pool[this.#randomOffset + 1]!;
-    key[2] = pool[this.#randomOffset + 2]!;
-    key[3] = pool[this.#randomOffset + 3]!;
-    this.#randomOffset += 4;
+    key[0] = pool[at]!;
+    key[1] = pool[at + 1]!;
+    key[2] = pool[at + 2]!;
+    key[3] = pool[at + 3]!;
+    keys.offset = at + 4;
     return key;
   }
 
@@ -717,22 +725,22 @@ export abstract class Connection {
     ReceiverEvents = class implements ReceiverHandler {
       constructor(readonly c: Connection) {}
       onMessageStart(text: boolean, compressed: boolean): void {
-        this.c.#events.push({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
+        this.c.emit({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
       }
       onMessageData(data: Uint8Array): void {
-        this.c.#events.push({ type: 'messageChunk', data });
+        this.c.emit({ type: 'messageChunk', data });
       }
       onMessageEnd(): void {
         this.c.#messagesUntaken++;
-        this.c.#events.push({ type: 'messageEnd' });
+        this.c.emit({ type: 'messageEnd' });
       }
       onMessage(text: boolean, data: Uint8Array): void {
         this.c.#messagesUntaken++;
-        this.c.#events.push(text ? new LazyTextEvent(data, 0, data.length) : { type: 'binary', data });
+        this.c.emit(text ? new LazyTextEvent(data, 0, data.length) : { type: 'binary', data });
       }
       onTextIn(source: Uint8Array, start: number, length: number): void {
         this.c.#messagesUntaken++;
-        this.c.#events.push(new LazyTextEvent(source, start, length));
+        this.c.emit(new LazyTextEvent(source, start, length));
       }
       onPing(data: Uint8Array): void {
         this.c.emit({ type: 'ping', data });

@@ -75,9 +75,8 @@ export interface ReceiverHandler {
   onError(error: ProtocolError): void;
 }
 
+/** The receiver's limits and hooks: the engine's settings, one object shared by many receivers and kept. */
 export interface ReceiverOptions {
-  /** 'server' expects masked frames, 'client' unmasked ones (RFC 6455 §5.1). */
-  readonly role: 'server' | 'client';
   readonly maxFrameSize: number;
   readonly maxMessageSize: number;
   /**
@@ -107,6 +106,11 @@ const INLINE_MAX = 32;
  * call: those calls do not re-enter any receiver, so one array serves every receiver.
  */
 const maskKey = new Uint8Array(4);
+/**
+ * The chunk list (and the engine's event and output lists) of every receiver that has none: frozen, never
+ * pushed to; the first chunk makes a list of the receiver's own.
+ */
+export const NONE = Object.freeze([]) as unknown as never[];
 
 /**
  * The injected validator's verdict on `bytes`, complete text that starts and ends between code points.
@@ -163,16 +167,12 @@ export class Receiver {
   wholeMessages = true;
 
   readonly #handler: ReceiverHandler;
+  /** 'server' expects masked frames, 'client' unmasked ones (RFC 6455 §5.1). */
   readonly #expectMask: boolean;
-  readonly #maxFrameSize: number;
-  readonly #maxMessageSize: number;
-  /** The smaller of the two limits: a single-frame message up to this size passes both. */
-  readonly #maxSingleFrame: number;
-  readonly #validateUtf8: ((bytes: Uint8Array) => boolean) | undefined;
-  readonly #allocate: ((byteLength: number) => Uint8Array) | undefined;
+  readonly #options: ReceiverOptions;
 
   // Input: chunks[0] is consumed from `offset`; `buffered` counts unread bytes in all chunks.
-  #chunks: Uint8Array[] = [];
+  #chunks: Uint8Array[] = NONE;
   #offset = 0;
   #buffered = 0;
 
@@ -192,25 +192,19 @@ export class Receiver {
   #messageLength = 0;
   // Assembly of the current message in whole-message mode (see the theory of operation).
   #assembling = false;
-  /** The message's first piece (a view or a whole pre-sized frame), then `#pieces` for any others. */
-  #first: Uint8Array | null = null;
-  #pieces: Uint8Array[] | null = null;
-  /** The pre-sized buffer of the current frame, and how much of it is filled. */
+  /** The message's pieces so far (views or whole pre-sized frames): the first alone, then a list. */
+  #kept: Uint8Array | Uint8Array[] | null = null;
+  /** The pre-sized buffer of the current frame (filled up to `#read` less the piece at hand). */
   #frame: Uint8Array | null = null;
-  #frameFilled = 0;
   /** Made by the first text message. */
   #utf8: Utf8Validator | null = null;
   /** Made by the first compressed message. */
   #onInflated: ((chunk: Uint8Array) => void) | null = null;
 
-  constructor(handler: ReceiverHandler, options: ReceiverOptions) {
+  constructor(handler: ReceiverHandler, options: ReceiverOptions, expectMask: boolean) {
     this.#handler = handler;
-    this.#expectMask = options.role === 'server';
-    this.#maxFrameSize = options.maxFrameSize;
-    this.#maxMessageSize = options.maxMessageSize;
-    this.#maxSingleFrame = Math.min(options.maxFrameSize, options.maxMessageSize);
-    this.#validateUtf8 = options.validateUtf8;
-    this.#allocate = options.allocate;
+    this.#options = options;
+    this.#expectMask = expectMask;
   }
 
   /** True once the receiver discards its input (after an error or a close frame). */
@@ -226,11 +220,10 @@ export class Receiver {
   /** Stops processing: later input is discarded. */
   stop(): void {
     this.#state = STOPPED;
-    this.#chunks = [];
+    this.#chunks = NONE;
     this.#buffered = 0;
     this.#offset = 0;
-    this.#first = null;
-    this.#pieces = null;
+    this.#kept = null;
     this.#frame = null;
   }
 
@@ -240,7 +233,8 @@ export class Receiver {
    */
   push(data: Uint8Array): void {
     if (this.#state === STOPPED || data.length === 0) return;
-    this.#chunks.push(data);
+    if (this.#chunks === NONE) this.#chunks = [data];
+    else this.#chunks.push(data);
     this.#buffered += data.length;
     this.#run();
   }
@@ -318,7 +312,9 @@ export class Receiver {
   #smallFrames(chunk: Uint8Array, at: number): boolean {
     const end = chunk.length;
     const masked = this.#expectMask;
-    const limit = this.#maxSingleFrame;
+    const { maxFrameSize, maxMessageSize, validateUtf8 } = this.#options;
+    // A single-frame message up to the smaller limit passes both.
+    const limit = maxFrameSize < maxMessageSize ? maxFrameSize : maxMessageSize;
     const handler = this.#handler;
     const start = at;
     while (end - at >= 2) {
@@ -361,7 +357,7 @@ export class Receiver {
           key[1] = k1;
           key[2] = k2;
           key[3] = k3;
-          const kernels = text && length >= WASM_MASK_MIN && this.#validateUtf8 === undefined
+          const kernels = text && length >= WASM_MASK_MIN && validateUtf8 === undefined
             ? wasmKernels()
             : null;
           if (kernels !== null) {
@@ -417,12 +413,12 @@ export class Receiver {
 
   /** Validates a whole text message that arrived as one piece. */
   #validWhole(data: Uint8Array): boolean {
-    return isValidText(this.#validateUtf8, data);
+    return isValidText(this.#options.validateUtf8, data);
   }
 
   /** Validates a whole text message that is `source[start, end)`. */
   #validRange(source: Uint8Array, start: number, end: number): boolean {
-    const fast = this.#validateUtf8;
+    const fast = this.#options.validateUtf8;
     return fast !== undefined && end - start >= FAST_UTF8_MIN
       ? askInjected(fast, new Uint8Array(source.buffer, source.byteOffset + start, end - start))
       : isValidUtf8(source, start, end);
@@ -438,12 +434,12 @@ export class Receiver {
   }
 
   /**
-   * Drops the consumed `chunks[0]`. The last one goes with `length = 0`, which lets V8 free the list's
-   * backing store: `shift()` keeps it, about 140 B on every idle connection.
+   * Drops the consumed `chunks[0]`. After the last one the receiver goes back to the shared empty list
+   * (`shift()` would keep the list's backing store, about 140 B on every idle connection).
    */
   #shiftChunk(): void {
     const chunks = this.#chunks;
-    if (chunks.length === 1) chunks.length = 0;
+    if (chunks.length === 1) this.#chunks = NONE;
     else chunks.shift();
     this.#offset = 0;
   }
@@ -541,13 +537,13 @@ export class Receiver {
   #afterLength(): void {
     if (this.#opcode < 8) {
       // Refuse oversized frames before buffering any of their payload.
-      if (this.#length > this.#maxFrameSize) {
+      if (this.#length > this.#options.maxFrameSize) {
         return this.#fail('FRAME_TOO_BIG', `frame of ${this.#length} bytes exceeds the limit`, 1009);
       }
       const starting = this.#opcode !== OP_CONTINUATION;
       const sofar = starting ? 0 : this.#messageLength;
       // Compressed sizes say nothing of the message size: those are counted while inflating.
-      if (!this.#compressed && sofar + this.#length > this.#maxMessageSize) {
+      if (!this.#compressed && sofar + this.#length > this.#options.maxMessageSize) {
         return this.#tooBig();
       }
     }
@@ -617,20 +613,15 @@ export class Receiver {
    * memory and one out, instead of unmasking in place, validating and copying.
    */
   #gatherMasked(kernels: WasmExports, piece: Uint8Array, phase: number, frameDone: boolean): void {
-    let frame = this.#frame;
-    if (frame === null) {
-      frame = this.#frame = allocateWith(this.#allocate, this.#length);
-      this.#frameFilled = 0;
-    }
-    const at = this.#frameFilled;
+    const frame = this.#frame ??= allocateWith(this.#options.allocate, this.#length);
+    const at = phase;
     const n = piece.length;
     this.#messageLength += n;
-    const inline = this.#text && this.#validateUtf8 === undefined;
+    const inline = this.#text && this.#options.validateUtf8 === undefined;
     if (
       !unmaskWasm(kernels, piece, this.#key(), phase, 0, n, frame, at, inline ? this.#utf8 : null) ||
       (this.#text && !inline && !this.#validateText(frame.subarray(at, at + n)))
     ) return this.#badText();
-    this.#frameFilled = at + n;
     if (frameDone) {
       this.#frame = null;
       this.#keep(frame);
@@ -641,7 +632,7 @@ export class Receiver {
   #payloadPiece(piece: Uint8Array, frameDone: boolean): void {
     const messageDone = frameDone && this.#fin;
     if (this.#compressed) {
-      const budget = this.#maxMessageSize - this.#messageLength;
+      const budget = this.#options.maxMessageSize - this.#messageLength;
       const onInflated = this.#onInflated ??= (chunk) => this.#deliver(chunk);
       const result = this.inflater!.decompress(piece, messageDone, budget, onInflated);
       if (this.#state === STOPPED) return; // failed inside #deliver
@@ -689,11 +680,10 @@ export class Receiver {
     if (frame === null) {
       // The first piece of a frame that does not fit in it (a whole frame in one piece is kept as is).
       if (frameDone || this.#length > PRESIZE_MAX) return this.#keep(piece);
-      frame = this.#frame = allocateWith(this.#allocate, this.#length);
-      this.#frameFilled = 0;
+      frame = this.#frame = allocateWith(this.#options.allocate, this.#length);
     }
-    frame.set(piece, this.#frameFilled);
-    this.#frameFilled += piece.length;
+    // #read counts this piece already.
+    frame.set(piece, this.#read - piece.length);
     if (frameDone) {
       this.#frame = null;
       this.#keep(frame);
@@ -701,23 +691,21 @@ export class Receiver {
   }
 
   #keep(piece: Uint8Array): void {
-    if (this.#first === null) this.#first = piece;
-    else if (this.#pieces === null) this.#pieces = [piece];
-    else this.#pieces.push(piece);
+    const kept = this.#kept;
+    if (kept === null) this.#kept = piece;
+    else if (kept instanceof Uint8Array) this.#kept = [kept, piece];
+    else kept.push(piece);
   }
 
   /** Whole-message mode: the message gathered so far, as one buffer (copied only if in pieces). */
   #takeMessage(): Uint8Array {
-    const first = this.#first;
-    const pieces = this.#pieces;
-    this.#first = null;
-    this.#pieces = null;
-    if (first === null) return new Uint8Array(0);
-    if (pieces === null) return first;
-    const out = allocateWith(this.#allocate, this.#messageLength);
-    out.set(first, 0);
-    let offset = first.length;
-    for (const piece of pieces) {
+    const kept = this.#kept;
+    this.#kept = null;
+    if (kept === null) return new Uint8Array(0);
+    if (kept instanceof Uint8Array) return kept;
+    const out = allocateWith(this.#options.allocate, this.#messageLength);
+    let offset = 0;
+    for (const piece of kept) {
       out.set(piece, offset);
       offset += piece.length;
     }
@@ -727,7 +715,7 @@ export class Receiver {
   /** Counts and validates a piece of (decompressed) message data; false when the connection failed. */
   #accept(data: Uint8Array): boolean {
     this.#messageLength += data.length;
-    if (this.#compressed && this.#messageLength > this.#maxMessageSize) {
+    if (this.#compressed && this.#messageLength > this.#options.maxMessageSize) {
       this.#tooBig();
       return false;
     }
@@ -755,7 +743,7 @@ export class Receiver {
    * fast.
    */
   #validateText(data: Uint8Array): boolean {
-    const fast = this.#validateUtf8;
+    const fast = this.#options.validateUtf8;
     const utf8 = this.#utf8!;
     if (fast === undefined || data.length < FAST_UTF8_MIN) return utf8.update(data);
     const end = data.length;

@@ -25,23 +25,32 @@ export type AcceptOutcome =
   | { readonly ok: true; readonly response: HttpResponse }
   | { readonly ok: false; readonly response: HttpResponse; readonly error: HandshakeError };
 
+/** What only the opening handshake uses (one object, dropped once the handshake is over). */
+interface Opening {
+  readonly options: ServerConnectionOptions;
+  /** Made by the first handshake bytes, dropped once the request is parsed. */
+  parser?: RequestHeadParser | undefined;
+  /** Bytes sent after the request, before the response (RFC 6455 §4.1 forbids it): frames, at most a few. */
+  pending?: Uint8Array;
+}
+
 /**
  * A server-side connection. Feed it the bytes of a raw socket from the first byte (it parses the HTTP
  * request), or hand it a request another HTTP server parsed with {@link ServerConnection.receiveRequest}.
  * On the `request` event, call `accept()` or `reject()`.
  */
 export class ServerConnection extends Connection {
-  readonly role = 'server' as const;
-  readonly #options: ServerConnectionOptions;
-  /** Made by the first handshake bytes, dropped once the request is parsed. */
-  #parser: RequestHeadParser | null = null;
+  #opening: Opening | null;
   #request: HttpRequest | null = null;
-  #pending: Uint8Array[] | null = null; // frames sent before the response (RFC 6455 §4.1 forbids it)
-  #pendingLength = 0;
 
   constructor(options: ServerConnectionOptions = {}) {
     super(options);
-    this.#options = options;
+    this.#opening = { options };
+  }
+
+  /** 'server' (a getter, not a field: one less on every engine). */
+  get role(): 'server' {
+    return 'server';
   }
 
   /** The handshake request, once received. */
@@ -68,19 +77,20 @@ export class ServerConnection extends Connection {
     checkCommand('accept', this.state);
     const request = this.#request;
     if (request === null) throw usageError('no request received yet', 'INVALID_STATE');
-    const merged: ServerHandshakeOptions = { ...this.#options, ...options };
+    const opening = this.#opening!;
+    const merged: ServerHandshakeOptions = { ...opening.options, ...options };
     // Compression applies only when its own negotiation ran (an application hook replaces it).
-    const compression = merged.negotiateExtensions === undefined ? this.#options.compression : undefined;
+    const compression = merged.negotiateExtensions === undefined ? opening.options.compression : undefined;
     if (compression !== undefined) merged.negotiateExtensions = compression.negotiate;
     const result = acceptRequest(request, merged);
     const bytes = serializeResponse(result.response);
+    this.#opening = null;
     if (!result.ok) {
       this.handshakeFailed(result.error, bytes);
       return { ok: false, response: result.response, error: result.error };
     }
     this.write(bytes);
-    const rest = this.#pending === null ? EMPTY : concat(this.#pending, this.#pendingLength);
-    this.#pending = null;
+    const rest = opening.pending ?? EMPTY;
     this.opened(
       result.subprotocol,
       result.extensionsHeader,
@@ -106,26 +116,28 @@ export class ServerConnection extends Connection {
   }
 
   protected receiveHandshake(data: Uint8Array): void {
+    const opening = this.#opening!;
     if (this.#request !== null) {
       // RFC 6455 §4.1: the client waits for the response before sending frames; tolerate a little.
-      this.#pendingLength += data.length;
-      if (this.#pendingLength > this.settings.maxHandshakeSize) {
+      const pending = opening.pending;
+      const all = pending === undefined ? data : concat([pending, data], pending.length + data.length);
+      if (all.length > this.settings.maxHandshakeSize) {
         this.#refuse(
           new HandshakeError('MALFORMED_HTTP', 400, 'too much data before the handshake completed'),
         );
         return;
       }
-      (this.#pending ??= []).push(data);
+      opening.pending = all;
       return;
     }
-    const result = (this.#parser ??= new RequestHeadParser(this.settings.maxHandshakeSize)).push(data);
+    const result = (opening.parser ??= new RequestHeadParser(this.settings.maxHandshakeSize)).push(data);
     if (result.kind === 'incomplete') return;
     if (result.kind === 'error') {
       this.#refuse(result.error);
       return;
     }
     this.#request = result.request;
-    this.#parser = null;
+    opening.parser = undefined;
     this.emit({ type: 'request', request: result.request });
     if (result.rest.length > 0) this.receiveHandshake(result.rest);
   }

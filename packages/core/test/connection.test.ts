@@ -199,6 +199,30 @@ describe('RFC 6455 §4 handshake inside the engine', () => {
       { type: 'text', data: 'early' },
     ]);
   });
+  it('§4.1: frames sent after the request and before the response are kept, in order, and parsed once open', () => {
+    const server = new ServerConnection();
+    const second = frame({ opcode: 2, payload: Uint8Array.of(1, 2, 3), mask: Uint8Array.of(9, 8, 7, 6) });
+    server.receiveData(bytes(REQUEST));
+    server.receiveData(frame({ opcode: 1, payload: 'early', mask: Uint8Array.of(1, 2, 3, 4) }));
+    server.receiveData(second.subarray(0, 3));
+    server.receiveData(second.subarray(3));
+    expect(server.takeEvents().map((e) => e.type)).toEqual(['request']);
+    server.accept();
+    expect(server.takeEvents()).toEqual([
+      { type: 'open', subprotocol: null, extensions: null },
+      { type: 'text', data: 'early' },
+      { type: 'binary', data: Uint8Array.of(1, 2, 3) },
+    ]);
+  });
+  it('§4.1: more than maxHandshakeSize bytes before the response refuse the handshake with 400', () => {
+    const server = new ServerConnection({ maxHandshakeSize: 300 });
+    server.receiveData(bytes(REQUEST));
+    server.receiveData(new Uint8Array(200));
+    expect(server.state).toBe('connecting');
+    server.receiveData(new Uint8Array(101));
+    expect(new TextDecoder().decode(concatBytes(server.takeOutput()))).toMatch(/^HTTP\/1\.1 400 /);
+    expect(server.state).toBe('closed');
+  });
   it('a refused handshake writes the status and ends in closed with a HandshakeError', () => {
     const server = new ServerConnection();
     server.receiveData(bytes(REQUEST));
@@ -213,6 +237,22 @@ describe('RFC 6455 §4 handshake inside the engine', () => {
     server.receiveData(bytes('GET / HTTP/1.1\r\nX: ' + 'a'.repeat(300)));
     expect(new TextDecoder().decode(concatBytes(server.takeOutput()))).toMatch(/^HTTP\/1\.1 431 /);
     expect(server.state).toBe('closed');
+  });
+});
+
+describe('outputs', () => {
+  it('an empty list from takeEvents or takeOutput stays empty: later events and bytes go to new lists', () => {
+    const { server, client } = openPair();
+    const noEvents = server.takeEvents();
+    const noOutput = server.takeOutput();
+    expect([noEvents.length, noOutput.length]).toEqual([0, 0]);
+    client.sendText('one');
+    pump(client, server);
+    server.sendText('two');
+    expect(server.takeEvents()).toHaveLength(1);
+    expect(server.takeOutput()).toHaveLength(1);
+    expect(client.takeEvents()).toEqual([]);
+    expect([noEvents.length, noOutput.length]).toEqual([0, 0]);
   });
 });
 
