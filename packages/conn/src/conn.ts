@@ -524,11 +524,13 @@ export class Conn implements AsyncIterable<Message> {
   /**
    * Reads the next whole message like {@link Conn.readMessage}, but leaves text as its UTF-8 bytes, not
    * decoded to a string: for passing text on (an echo, a relay) or parsing it from bytes. Writing the
-   * bytes back as text (`writeMessage('text', bytes)`) sends the same message.
+   * bytes back as text (`writeMessage('text', bytes)`, on this or any connection) sends the same message,
+   * and is not validated a second time: text bytes returned here are trusted as they are, so changing
+   * them first is the caller's responsibility (invalid UTF-8 would make the peer close with 1007).
    */
   readMessageBytes(options?: CallOptions): Promise<MessageBytes> {
     const whole = this.#takeWholeMessage(options);
-    if (whole !== null) return Promise.resolve(whole);
+    if (whole !== null) return Promise.resolve(delivered(whole));
     return (this.#park(options, false) ?? this.#readWholeMessage(options, false, false)) as Promise<
       MessageBytes
     >;
@@ -586,8 +588,9 @@ export class Conn implements AsyncIterable<Message> {
   /**
    * Writes a whole message. Resolves once its frame is handed to the transport, which happens when every
    * earlier write was and the transport is below its write high-water mark. Text may be given as a string
-   * or as UTF-8 bytes (validated); binary as bytes or a string (sent as UTF-8). The bytes are referenced,
-   * not copied: do not modify them until they are written (`bufferedAmount`).
+   * or as UTF-8 bytes (validated, unless `readMessageBytes` returned them); binary as bytes or a string (sent
+   * as UTF-8). The bytes are referenced, not copied: do not modify them until they are written
+   * (`bufferedAmount`).
    */
   writeMessage(type: MessageType, data: string | Uint8Array, options?: WriteOptions): Promise<void> {
     if (type !== 'text' && type !== 'binary') {
@@ -1211,7 +1214,7 @@ export class Conn implements AsyncIterable<Message> {
       this.#shiftItem();
       this.#unlockRead();
       const whole = wholeMessage(item.type, item.data);
-      resolve(decode ? decoded(whole) : whole);
+      resolve(decode ? decoded(whole) : delivered(whole));
     } else {
       // A streamed message, the close: the general path, which keeps the turn.
       resolve(this.#readWholeMessage(undefined, decode, true));
@@ -1243,7 +1246,7 @@ export class Conn implements AsyncIterable<Message> {
           if (current === null) {
             if (item.kind === 'message') {
               const whole = wholeMessage(item.type, item.data);
-              return decode ? decoded(whole) : whole;
+              return decode ? decoded(whole) : delivered(whole);
             }
             if (item.kind === 'start') {
               this.#current = { type: item.type, parts: [], bytes: 0, discard: false, complete: false };
@@ -1257,7 +1260,7 @@ export class Conn implements AsyncIterable<Message> {
           } else if (item.kind === 'end') {
             this.#current = null;
             const whole = wholeMessage(current.type, concatBytes(current.parts, current.bytes));
-            return decode ? decoded(whole) : whole;
+            return decode ? decoded(whole) : delivered(whole);
           }
         }
       } finally {
@@ -1470,7 +1473,11 @@ export class Conn implements AsyncIterable<Message> {
     } else if (type === 'binary') {
       this.#engine.sendBinary(data, send);
     } else {
-      this.#engine.sendMessageStart('text', send);
+      // Bytes that readMessageBytes returned were validated on arrival: not again (see `receivedText`).
+      const trusted = receivedText.has(data)
+        ? (send === undefined ? VALIDATED : VALIDATED_NO_COMPRESS)
+        : send;
+      this.#engine.sendMessageStart('text', trusted);
       this.#engine.sendMessageEnd(data);
     }
   }
@@ -1569,6 +1576,24 @@ const WRITABLE = 1 << 11;
 const PROCESSING = 1 << 12;
 
 const NO_COMPRESS: SendOptions = { compress: false };
+const VALIDATED: SendOptions = { validated: true };
+const VALIDATED_NO_COMPRESS: SendOptions = { compress: false, validated: true };
+
+/**
+ * Text bytes of `TRUST_MIN` bytes or more that `readMessageBytes` returned: the engine validated them as they
+ * arrived, so writing them back as text (an echo, a relay to other connections) skips a second validation.
+ * Shared by all connections; a WeakSet keeps none of them alive. Smaller text is validated again, which
+ * costs less than remembering it (adding and finding a WeakSet entry costs about what `isUtf8` does on 4–8
+ * KiB).
+ */
+const receivedText = new WeakSet<Uint8Array>();
+const TRUST_MIN = 16 * 1024;
+
+/** A whole message handed to the application as bytes (see `receivedText`). */
+function delivered(message: MessageBytes): MessageBytes {
+  if (message.type === 'text' && message.data.length >= TRUST_MIN) receivedText.add(message.data);
+  return message;
+}
 
 function ignore(): void {}
 

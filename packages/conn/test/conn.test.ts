@@ -124,6 +124,81 @@ describe('whole messages (RFC 6455 §5.6)', () => {
   });
 });
 
+describe('RFC 6455 §8.1: text bytes from readMessageBytes are validated once, on arrival', () => {
+  /** A server whose injected validator records the length of every buffer it checks. */
+  async function recordingPair() {
+    const checked: number[] = [];
+    const validateUtf8 = (bytes: Uint8Array): boolean => {
+      checked.push(bytes.length);
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes) !== null;
+    };
+    return { checked, ...(await openPair({ validateUtf8 })) };
+  }
+  const large = 'héllo wörld, € 🎉 '.repeat(4000); // 84 KiB
+
+  it('written back as text (the echo), the bytes are not checked again, however the read got them', async () => {
+    const { server, client, checked } = await recordingPair();
+    // Three ways a read gets its message: already in the inbox, parked before it came, waiting with a signal.
+    const reads = [
+      async () => (await client.writeMessage('text', large), await settle(), server.readMessageBytes()),
+      async () => {
+        const read = server.readMessageBytes();
+        await settle();
+        await client.writeMessage('text', large);
+        return read;
+      },
+      async () => {
+        const read = server.readMessageBytes({ signal: new AbortController().signal });
+        await settle();
+        await client.writeMessage('text', large);
+        return read;
+      },
+    ];
+    for (const read of reads) {
+      const message = await read();
+      expect(checked.reduce((a, b) => a + b, 0)).toBe(message.data.length); // on arrival, once
+      checked.length = 0;
+      await server.writeMessage(message.type, message.data);
+      expect(checked).toEqual([]);
+      expect(await client.readMessage()).toEqual({ type: 'text', data: large });
+    }
+  });
+
+  it('relayed to another connection, they are not checked again either', async () => {
+    const from = await recordingPair();
+    const to = await recordingPair();
+    await from.client.writeMessage('text', large);
+    const message = await from.server.readMessageBytes();
+    await to.server.writeMessage('text', message.data);
+    expect(to.checked).toEqual([]);
+    expect(await to.client.readMessage()).toEqual({ type: 'text', data: large });
+  });
+
+  it('other bytes are checked: a copy, text read with readMessage, binary, and text under 16 KiB', async () => {
+    const { server, client, checked } = await recordingPair();
+    const small = 'é'.repeat(4000); // 8,000 bytes
+    for (const [type, payload] of [['text', large], ['binary', large], ['text', small]] as const) {
+      await client.writeMessage(type, payload);
+      const message = await server.readMessageBytes();
+      checked.length = 0;
+      await server.writeMessage('text', message.data.slice());
+      await server.writeMessage('text', message.data);
+      expect(checked).toEqual(
+        type === 'text' && payload === large ? [message.data.length] : [
+          message.data.length,
+          message.data.length,
+        ],
+      );
+    }
+    await client.writeMessage('text', large);
+    const decoded = await server.readMessage();
+    const bytes = text(decoded.data as string);
+    checked.length = 0;
+    await server.writeMessage('text', bytes);
+    expect(checked).toEqual([bytes.length]);
+  });
+});
+
 describe('an idle connection keeps its request compactly (built when read)', () => {
   it("the request's headers still read as sent after many messages, equal on every read", async () => {
     const { server, client } = await openPair({}, { headers: [['X-Trace', 'a, b'], ['X-Trace', 'c']] });

@@ -106,6 +106,13 @@ export interface ConnectionOptions {
 export interface SendOptions {
   /** Set false to send this message uncompressed even when compression was negotiated. */
   compress?: boolean;
+  /**
+   * `sendMessageStart('text')`: the bytes of this message are known to be valid UTF-8, so they are not
+   * checked again. Only for bytes this library validated on receipt and nobody changed since (Conn sets it
+   * when text bytes that `readMessageBytes` returned are written back); invalid UTF-8 sent with it makes a
+   * correct peer fail the connection with 1007 (RFC 6455 §8.1).
+   */
+  validated?: boolean;
 }
 
 const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
@@ -191,7 +198,7 @@ interface Outgoing {
   started: boolean;
   readonly mayCompress: boolean;
   compressed: boolean;
-  /** Text: the UTF-8 check of the chunks sent so far. */
+  /** Text: the UTF-8 check of the chunks sent so far (none when sent with `validated`). */
   readonly utf8: Utf8Validator | null;
 }
 
@@ -437,7 +444,7 @@ export abstract class Connection {
       started: false,
       mayCompress: this.#compression !== null && options?.compress !== false,
       compressed: false,
-      utf8: type === 'text' ? new Utf8Validator() : null,
+      utf8: type === 'text' && options?.validated !== true ? new Utf8Validator() : null,
     };
   }
 
@@ -600,8 +607,8 @@ export abstract class Connection {
       payload = data;
       // Sending invalid UTF-8 would make a correct peer fail the connection with 1007: refuse it here. A
       // whole message (the usual echo of received text bytes) may use the injected validator.
-      if (type === 'text') {
-        const utf8 = sending.utf8!;
+      const utf8 = sending.utf8;
+      if (utf8 !== null) {
         const valid = fin && !sending.started
           ? isValidText(this.settings.validateUtf8, payload)
           : utf8.update(payload) && (!fin || utf8.finish());

@@ -17,6 +17,7 @@ import {
   frame,
   openClient,
   openServer,
+  parseFrames,
 } from './helpers.ts';
 import { runs } from './fc-runs.ts';
 
@@ -263,6 +264,27 @@ describe('sending text bytes with validateUtf8 injected (RFC 6455 §8.1: a sende
       conn.sendMessageStart('text');
       conn.sendMessageChunk(invalid.subarray(0, 90));
       expect(() => conn.sendMessageEnd(invalid.subarray(90))).toThrow(/valid UTF-8/);
+    });
+    it(`${role}: { validated: true } sends the bytes unchecked, for that message only`, () => {
+      const seen: number[] = [];
+      const conn = open(role, (b) => {
+        seen.push(b.length);
+        return isUtf8(b);
+      });
+      conn.sendMessageStart('text', { validated: true });
+      conn.sendMessageEnd(valid);
+      conn.sendMessageStart('text', { validated: true });
+      conn.sendMessageChunk(valid.subarray(0, 5));
+      conn.sendMessageEnd(valid.subarray(5));
+      expect(seen).toEqual([]);
+      // The caller's promise is taken as given: these bytes go out as they are.
+      conn.sendMessageStart('text', { validated: true });
+      conn.sendMessageEnd(invalid);
+      const sent = parseFrames(concatBytes(conn.takeOutput())).map((f) => f.payload);
+      expect(sent).toEqual([valid, valid.subarray(0, 5), valid.subarray(5), invalid]);
+      conn.sendMessageStart('text');
+      expect(() => conn.sendMessageEnd(invalid)).toThrow(/valid UTF-8/);
+      expect(seen).toEqual([invalid.length]);
     });
   }
 });
