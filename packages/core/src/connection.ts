@@ -209,7 +209,7 @@ interface PendingPing {
 }
 
 // Set by Connection's static block (a class there can use the engine's private fields).
-let ReceiverEvents: new (connection: Connection) => ReceiverHandler;
+let EngineReceiver: new (connection: Connection) => Receiver;
 
 /** Throws unless `code` may be sent in a close frame (RFC 6455 §7.4). */
 function checkCloseCode(code: number): void {
@@ -552,10 +552,14 @@ export abstract class Connection {
     this.#subprotocol = subprotocol;
     this.#extensions = extensions;
     this.#compression = compression;
-    this.#receiver = new Receiver(new ReceiverEvents(this), this.settings, this.role === 'server');
+    this.#receiver = new EngineReceiver(this);
     this.#receiver.inflater = compression;
     this.#receiver.wholeMessages = !this.#streaming;
-    if (this.settings.pingInterval > 0) this.#pingDeadline = this.#now + this.settings.pingInterval;
+    // Whole milliseconds (rounded up): a small integer, where a fractional time would be one more 16-byte
+    // heap number on every idle connection.
+    if (this.settings.pingInterval > 0) {
+      this.#pingDeadline = Math.ceil(this.#now + this.settings.pingInterval);
+    }
     this.emit({ type: 'open', subprotocol, extensions });
     if (rest.length > 0) this.#receiver.push(rest);
   }
@@ -724,13 +728,15 @@ export abstract class Connection {
   }
 
   /**
-   * The receiver's callbacks (the engine's reaction to what the peer sent): one small object per engine
-   * with its methods on a shared prototype, not a closure per callback. Defined here so that it can
-   * reach the engine's private fields.
+   * The engine's receiver, its own handler: the callbacks (the engine's reaction to what the peer sent)
+   * are methods on a shared prototype, not a closure per callback nor a second object per engine. Defined
+   * here so that it can reach the engine's private fields.
    */
   static {
-    ReceiverEvents = class implements ReceiverHandler {
-      constructor(readonly c: Connection) {}
+    EngineReceiver = class extends Receiver implements ReceiverHandler {
+      constructor(readonly c: Connection) {
+        super(null, c.settings, c.role === 'server');
+      }
       onMessageStart(text: boolean, compressed: boolean): void {
         this.c.emit({ type: 'messageStart', messageType: text ? 'text' : 'binary', compressed });
       }
@@ -800,7 +806,7 @@ export abstract class Connection {
       if (ping.keepalive || this.#pongDeadline !== undefined) {
         this.#pongDeadline = undefined;
         if (this.settings.pingInterval > 0) {
-          this.#pingDeadline = Math.max(this.#now, ping.sentAt + this.settings.pingInterval);
+          this.#pingDeadline = Math.ceil(Math.max(this.#now, ping.sentAt + this.settings.pingInterval));
         }
       }
       return this.#now - ping.sentAt;

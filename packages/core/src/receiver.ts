@@ -201,8 +201,9 @@ export class Receiver {
   /** Made by the first compressed message. */
   #onInflated: ((chunk: Uint8Array) => void) | null = null;
 
-  constructor(handler: ReceiverHandler, options: ReceiverOptions, expectMask: boolean) {
-    this.#handler = handler;
+  /** `handler` null: the receiver is its own handler (a subclass that implements it). */
+  constructor(handler: ReceiverHandler | null, options: ReceiverOptions, expectMask: boolean) {
+    this.#handler = handler ?? (this as unknown as ReceiverHandler);
     this.#options = options;
     this.#expectMask = expectMask;
   }

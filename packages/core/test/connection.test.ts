@@ -168,6 +168,18 @@ describe('keepalive and round-trip time', () => {
     expect(client.takeEvents()).toEqual([{ type: 'pong', data: ping!.payload, rtt: 42 }]);
     expect(client.pollTimeout()).toBe(60_000);
   });
+  it('keepalive deadlines are whole milliseconds, rounded up, whatever the clock gives', () => {
+    const { server, client } = openPair({}, { pingInterval: 30_000 });
+    client.handleTimeout(30_000.5);
+    const [ping] = parseFrames(concatBytes(client.takeOutput()));
+    server.receiveData(frame({ opcode: 9, payload: ping!.payload }));
+    client.receiveData(concatBytes(server.takeOutput()), 30_042.75);
+    expect(client.pollTimeout()).toBe(60_001);
+    const fresh = new ServerConnection({ pingInterval: 1_000 });
+    fresh.receiveData(bytes(REQUEST), 0.25);
+    fresh.accept();
+    expect(fresh.pollTimeout()).toBe(1_001);
+  });
   it('closes a dead peer with 1006 when the pong does not come, even if nothing else happens', () => {
     const { client } = openPair({}, { pingInterval: 30_000, pongTimeout: 10_000 });
     client.handleTimeout(30_000);
