@@ -59,9 +59,8 @@ export class NodeTransport implements Transport {
   #pending: Uint8Array[] | null = null;
   #pendingBytes = 0;
   #highWaterMark = 64 * 1024;
-  #needDrain = false;
-  #error: unknown = undefined;
-  #detached = false;
+  /** NEED_DRAIN, DETACHED (one number rather than two fields on every transport). */
+  #flags = 0;
   #socketClosed: ((socket: Duplex) => void) | undefined;
 
   constructor(socket: Duplex) {
@@ -92,7 +91,7 @@ export class NodeTransport implements Transport {
     if (early === null) return;
     for (const item of early) {
       if (item === 'end') handler.end();
-      else if (item === 'closed') handler.closed(this.#error);
+      else if (item === 'closed') handler.closed(this.#error());
       else handler.data(item);
     }
   }
@@ -107,7 +106,7 @@ export class NodeTransport implements Transport {
     }
     this.#pendingBytes += chunk.length;
     if (this.bufferedAmount < this.#highWaterMark) return true;
-    this.#needDrain = true;
+    this.#flags |= NEED_DRAIN;
     return false;
   }
 
@@ -137,7 +136,7 @@ export class NodeTransport implements Transport {
     const socket = this.#socket;
     if (socket.destroyed || socket.writableEnded) return;
     // Only the last write needs a callback: it completes after the earlier ones.
-    const callback = this.#needDrain ? (this.#afterWrite ??= () => this.#checkDrain()) : undefined;
+    const callback = this.#flags & NEED_DRAIN ? (this.#afterWrite ??= () => this.#checkDrain()) : undefined;
     if (pending.length === 1) {
       socket.write(asBuffer(pending[0]!), callback);
     } else if (total <= MERGE_LIMIT) {
@@ -216,7 +215,7 @@ export class NodeTransport implements Transport {
   /** Hands the socket over (to TLS): our listeners go. */
   #detach(): void {
     this.#flush();
-    this.#detached = true;
+    this.#flags |= DETACHED;
     this.#socket.off('data', NodeTransport.#onData);
     this.#socket.off('end', NodeTransport.#onEnd);
     this.#socket.off('close', NodeTransport.#onClose);
@@ -237,12 +236,12 @@ export class NodeTransport implements Transport {
     else this.#handler.end();
   }
   #closed(): void {
-    if (this.#detached) return;
-    this.#detached = true;
+    if (this.#flags & DETACHED) return;
+    this.#flags |= DETACHED;
     this.#pending = null;
     this.#pendingBytes = 0;
     if (this.#handler === null) (this.#early ??= []).push('closed');
-    else this.#handler.closed(this.#error);
+    else this.#handler.closed(this.#error());
   }
   /** Created on the first write that waits for a drain. */
   #afterWrite: (() => void) | undefined;
@@ -261,10 +260,14 @@ export class NodeTransport implements Transport {
     transport.#closed();
     transport.#socketClosed?.(this);
   }
-  static #onError(this: TaggedSocket, error: Error): void {
-    // 'close' follows; an error without a handler must not crash the process.
-    const transport = this[TRANSPORT];
-    if (transport !== undefined) transport.#error ??= error;
+  static #onError(): void {
+    // 'close' follows, and the socket keeps the error (`errored`, see #error); an error without a
+    // listener would crash the process.
+  }
+
+  /** The error the socket ended with, if any: node keeps the first one (`errored`). */
+  #error(): unknown {
+    return this.#socket.errored ?? undefined;
   }
   static #onDrain(this: TaggedSocket): void {
     const transport = this[TRANSPORT];
@@ -272,11 +275,14 @@ export class NodeTransport implements Transport {
   }
 
   #checkDrain(): void {
-    if (!this.#needDrain || this.bufferedAmount >= this.#highWaterMark) return;
-    this.#needDrain = false;
+    if (!(this.#flags & NEED_DRAIN) || this.bufferedAmount >= this.#highWaterMark) return;
+    this.#flags &= ~NEED_DRAIN;
     this.#handler?.drain();
   }
 }
+
+const NEED_DRAIN = 1;
+const DETACHED = 2;
 
 /** Collected bytes up to which a flush merges everything into one buffer. */
 const MERGE_LIMIT = 64 * 1024;

@@ -91,6 +91,36 @@ describe('NodeTransport writes', () => {
   });
 });
 
+describe('NodeTransport closes', () => {
+  it("a socket's error reaches the handler's closed, whether it came before or after start", async () => {
+    for (const early of [false, true]) {
+      const { socket } = recordingSocket();
+      const transport = new NodeTransport(socket);
+      const closed: unknown[] = [];
+      const start = (): void =>
+        transport.start({ ...handler, closed: (error) => closed.push(error) }, {
+          writeHighWaterMark: 1 << 20,
+        });
+      if (!early) start();
+      const boom = new Error('boom');
+      socket.destroy(boom);
+      await new Promise((resolve) => socket.once('close', resolve));
+      if (early) start();
+      expect(closed).toEqual([boom]);
+    }
+  });
+
+  it('a socket closed without an error reports none, and only once', async () => {
+    const { socket } = recordingSocket();
+    const transport = new NodeTransport(socket);
+    const closed: unknown[] = [];
+    transport.start({ ...handler, closed: (error) => closed.push(error) }, { writeHighWaterMark: 1 << 20 });
+    socket.destroy();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(closed).toEqual([undefined]);
+  });
+});
+
 describe('allocateUnzeroed (the engine allocate option of the node Upgrader and dial)', () => {
   it('gives a plain Uint8Array of exactly the length asked, over memory of its own', () => {
     for (const length of [1, 125, 65536, 1 << 20]) {
