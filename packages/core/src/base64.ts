@@ -3,7 +3,7 @@
  *
  * The handshake needs it twice: to check that Sec-WebSocket-Key is the base64 of 16 bytes and to write
  * Sec-WebSocket-Accept (RFC 6455 §4.2.1, §4.2.2). Both directions use the universal `atob`/`btoa` (on
- * Latin-1 strings, one character per byte); `atob` forgives whitespace and missing padding, so a decoded
+ * Latin-1 strings, one character per byte, made by the two helpers at the end, which http.ts uses too); `atob` forgives whitespace and missing padding, so a decoded
  * text is accepted only if it is exactly the canonical encoding of its bytes.
  */
 
@@ -13,9 +13,7 @@ import { atob, btoa } from './platform.ts';
  * Encodes `bytes` as base64 with the standard alphabet and `=` padding (RFC 4648 §4).
  */
 export function encodeBase64(bytes: Uint8Array): string {
-  let latin1 = '';
-  for (const byte of bytes) latin1 += String.fromCharCode(byte);
-  return btoa(latin1);
+  return btoa(decodeLatin1(bytes));
 }
 
 /**
@@ -33,8 +31,26 @@ export function decodeBase64(text: string): Uint8Array | null {
   } catch {
     return null;
   }
-  const bytes = new Uint8Array(latin1.length);
-  for (let i = 0; i < latin1.length; i++) bytes[i] = latin1.charCodeAt(i);
+  const bytes = encodeLatin1(latin1);
   // Every rule above holds exactly when re-encoding gives the same text back.
   return encodeBase64(bytes) === text ? bytes : null;
+}
+
+/**
+ * Decodes bytes as Latin-1 (also the head of an HTTP message), one code unit per byte, in slices to stay
+ * clear of argument-count limits.
+ */
+export function decodeLatin1(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 4096) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return text;
+}
+
+/** Encodes a string whose code units are all ≤ 0xFF (checked by the callers) as Latin-1 bytes. */
+export function encodeLatin1(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }

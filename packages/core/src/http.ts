@@ -28,6 +28,7 @@
  * @module
  */
 
+import { decodeLatin1, encodeLatin1 } from './base64.ts';
 import { HandshakeError, type HeaderField, usageError } from './errors.ts';
 import { EMPTY } from './frames.ts';
 
@@ -166,22 +167,6 @@ export function getHeaderList(headers: readonly HeaderField[], name: string): st
 export function hasToken(headers: readonly HeaderField[], name: string, token: string): boolean {
   const wanted = token.toLowerCase();
   return getHeaderList(headers, name).some((element) => element.toLowerCase() === wanted);
-}
-
-/** Decodes bytes as Latin-1, one code unit per byte, in slices to stay clear of argument-count limits. */
-function decodeLatin1(bytes: Uint8Array): string {
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 4096) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
-  }
-  return text;
-}
-
-/** Encodes a string whose code units are all ≤ 0xFF (checked by the callers) as Latin-1 bytes. */
-function encodeLatin1(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
 }
 
 /** Joins `parts`, whose total length is `length`; a single part is returned as it is. @internal */
