@@ -406,6 +406,7 @@ const METRICS = /** @type {const} */ ([
   'p99Us',
   'serverCpuUsPerMsg',
   'serverCpuPct',
+  'serverFaultsPerMsg',
   'loadCpuPct',
   'serverRssBytes',
 ]);

@@ -236,6 +236,9 @@ async function runCell(c) {
       serverCpuMs,
       serverCpuUsPerMsg: count > 0 ? (serverCpuMs * 1000) / count : null,
       serverCpuPct: (serverCpuMs / (t1 - t0)) * 100,
+      // Fresh pages mapped in: ~0 when the allocator reuses memory, 1+ per message when glibc keeps returning
+      // and re-faulting it (round 3 and 4 of docs/performance.md), which decides a large-message cell.
+      serverFaultsPerMsg: count > 0 ? (cpu1.minorFaults - cpu0.minorFaults) / count : null,
       loadCpuPct: (loadCpuMs / (t1 - t0)) * 100,
       serverRssBytes: rss,
     };

@@ -184,6 +184,9 @@ function ratioTables(data) {
     isLatency(c) ? ratio(div(get(c, 'sansws-node', 'p50Us'), get(c, 'ws-node', 'p50Us'))) : '',
     isLatency(c) ? ratio(div(get(c, 'sansws-node', 'p99Us'), get(c, 'ws-node', 'p99Us'))) : '',
     ratio(div(get(c, 'sansws-node', 'msgPerSec'), get(c, 'raw-node', 'msgPerSec'))),
+    `${num(get(c, 'sansws-node', 'serverFaultsPerMsg'), 1)} / ${
+      num(get(c, 'ws-node', 'serverFaultsPerMsg'), 1)
+    }`,
   ]);
   const node = table(
     [
@@ -195,6 +198,7 @@ function ratioTables(data) {
       'p50 ÷ ws',
       'p99 ÷ ws',
       'msg/s ÷ raw',
+      'page faults/msg: sansws / ws',
     ],
     nodeRows,
   );
