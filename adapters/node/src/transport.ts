@@ -290,7 +290,7 @@ const MERGE_LIMIT = 64 * 1024;
 const LARGE_CHUNK = 16 * 1024;
 
 /** Bytes of the one buffer `primeAllocator` allocates and drops. */
-const PRIME_BYTES = 4 * 1024 * 1024;
+const PRIME_BYTES = 16 * 1024 * 1024;
 /** Message buffers from this size on prime the allocator first (see `primeAllocator`). */
 const PRIME_FROM = 64 * 1024;
 let allocatorPrimed = false;
@@ -304,12 +304,14 @@ let allocatorPrimed = false;
  * mallopt(3)), for good. Without that, a server whose messages stay below 128 KiB keeps trimming the top of
  * its heap each time V8 frees a batch of message and read buffers, and faults every page of the next ones
  * in again: in `bench/ab-node.mjs` runs of 64 KiB echoes, 3 of 8 fresh processes at 2.3–6.5 page faults and
- * up to three times the CPU per echo; primed with 4 MiB, none of 8 (16 MiB: none of 8; 1 MiB: 2 of 8). The
- * buffer is never touched, so it costs no resident memory itself; what it costs is the heap glibc no longer
- * trims, about 5 MiB per process (`bench/idle.mjs`: +0.4–0.5 KiB per connection at 10,000 when it was done
- * for every process). 64 KiB is the smallest message size measured in that state, and a masked message
- * that large never fits in one of node's 64 KiB reads, so a server always assembles it (and asks for its
- * buffer). Elsewhere than glibc it is only a short-lived allocation. See docs/performance.md.
+ * up to three times the CPU per echo; primed with 4 MiB, none of 8 (16 MiB: none of 8; 1 MiB: 2 of 8). 16 MiB
+ * (so a trim threshold of 32 MiB), because sixteen 1 MiB echoes in flight free more than 8 MiB at the heap's
+ * top at once, which glibc trimmed after a 4 MiB priming (10 of 13 fresh processes at 2.0–54 faults per echo;
+ * primed with 16 MiB, 0.3–1.2 in all 12). The buffer is never touched, so it costs no resident memory itself;
+ * what it costs is the heap glibc no longer trims: a process that has handled large messages may keep up to
+ * 32 MiB of freed heap resident. 64 KiB is the smallest message size measured in that state, and a masked
+ * message that large never fits in one of node's 64 KiB reads, so a server always assembles it (and asks for
+ * its buffer). Elsewhere than glibc it is only a short-lived allocation. See docs/performance.md.
  */
 function primeAllocator(): void {
   allocatorPrimed = true;

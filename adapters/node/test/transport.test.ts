@@ -140,11 +140,11 @@ describe('allocateUnzeroed (the engine allocate option of the node Upgrader and 
   });
 });
 
-describe('priming the allocator (one 4 MiB buffer before the first message buffer of 64 KiB or more)', () => {
+describe('priming the allocator (one 16 MiB buffer before the first message buffer of 64 KiB or more)', () => {
   it('connections that exchange only smaller messages never prime; the first 64 KiB message does, once', async () => {
     vi.resetModules();
     const spy = vi.spyOn(Buffer, 'allocUnsafeSlow');
-    const primings = (): number => spy.mock.calls.filter(([size]) => size === 4 * 1024 * 1024).length;
+    const primings = (): number => spy.mock.calls.filter(([size]) => size === 16 * 1024 * 1024).length;
     // A fresh module, so that the process-wide flag starts unset whatever ran before in this worker.
     const node = await import('../src/mod.ts');
     const echo = async (conn: Conn): Promise<void> => {
