@@ -2,6 +2,7 @@
  * The engine's commands, the closing handshake, deadlines and keepalive, in client/server pairs.
  */
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PreparedMessage, ServerConnection, UsageError } from '../src/mod.ts';
 import {
@@ -35,6 +36,37 @@ describe('sending (RFC 6455 §5.2, §5.6)', () => {
       expect(client.takeEvents()).toEqual([{ type: 'binary', data }, { type: 'text', data: text }]);
     });
   }
+  it('RFC 6455 §5.6: text is sent as its UTF-8 at every length the encoder treats differently', () => {
+    const encoder = new TextEncoder();
+    fc.assert(
+      fc.property(
+        // Any UTF-16 units, lone surrogates included (sent as U+FFFD, as TextEncoder does).
+        fc.string({
+          unit: fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)),
+          minLength: 1,
+        }),
+        fc.constantFrom(1, 4096, 4097, 30_000, 65_536, 65_537, 70_000),
+        (unit, length) => {
+          const text = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+          const server = openServer();
+          server.sendText(text);
+          const [sent] = serverFrames(server.takeOutput());
+          expect(sent!.payload).toEqual(encoder.encode(text));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+  it('a text payload that is referenced until written is not changed by the next message', () => {
+    const server = openServer();
+    server.sendText('a'.repeat(20_000));
+    server.sendText('b'.repeat(20_000));
+    const frames = serverFrames(server.takeOutput());
+    expect(frames.map((f) => new TextDecoder().decode(f.payload))).toEqual([
+      'a'.repeat(20_000),
+      'b'.repeat(20_000),
+    ]);
+  });
   it('a server writes a large payload as a header plus the payload itself, not a copy', () => {
     const server = openServer();
     const data = new Uint8Array(100_000);
