@@ -1477,8 +1477,7 @@ export class Conn implements AsyncIterable<Message> {
       const trusted = receivedText.has(data)
         ? (send === undefined ? VALIDATED : VALIDATED_NO_COMPRESS)
         : send;
-      this.#engine.sendMessageStart('text', trusted);
-      this.#engine.sendMessageEnd(data);
+      this.#engine.sendText(data, trusted);
     }
   }
 

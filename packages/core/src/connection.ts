@@ -32,6 +32,7 @@ import {
   headerSize,
   isValidReceivedCloseCode,
   MAX_CONTROL_PAYLOAD,
+  NONE,
   OP_BINARY,
   OP_CLOSE,
   OP_CONTINUATION,
@@ -42,7 +43,7 @@ import {
 } from './frames.ts';
 import { applyMask } from './mask.ts';
 import { getRandomValues, utf8Decoder, utf8Encoder } from './platform.ts';
-import { isValidText, type MessageInflater, NONE, Receiver, type ReceiverHandler } from './receiver.ts';
+import { isValidText, type MessageInflater, Receiver, type ReceiverHandler } from './receiver.ts';
 import { type PreparedMessage, serverFrame } from './prepared.ts';
 import { checkCommand, checkTransition, type Command, type ConnectionState } from './states.ts';
 import { Utf8Validator } from './utf8.ts';
@@ -107,8 +108,8 @@ export interface SendOptions {
   /** Set false to send this message uncompressed even when compression was negotiated. */
   compress?: boolean;
   /**
-   * `sendMessageStart('text')`: the bytes of this message are known to be valid UTF-8, so they are not
-   * checked again. Only for bytes this library validated on receipt and nobody changed since (Conn sets it
+   * Text sent as bytes (`sendText(bytes)`, `sendMessageStart('text')`): the bytes of this message are known to
+   * be valid UTF-8, so they are not checked again. Only for bytes this library validated on receipt and nobody changed since (Conn sets it
    * when text bytes that `readMessageBytes` returned are written back); invalid UTF-8 sent with it makes a
    * correct peer fail the connection with 1007 (RFC 6455 §8.1).
    */
@@ -394,10 +395,19 @@ export abstract class Connection {
 
   // ---- commands ------------------------------------------------------------------------------------
 
-  /** Sends a whole text message. */
-  sendText(data: string, options?: SendOptions): void {
+  /**
+   * Sends a whole text message: a string, or its UTF-8 bytes. Bytes are checked (with `validateUtf8` when
+   * given, as for a received message) unless `options.validated`, and refused with a UsageError if they are not
+   * UTF-8; like binary payloads, a server references them above 16 KiB.
+   */
+  sendText(data: string | Uint8Array, options?: SendOptions): void {
     this.#checkSend('send text');
-    if (data.length <= SCRATCH_CHARS) {
+    if (typeof data !== 'string') {
+      if (options?.validated !== true && !isValidText(this.settings.validateUtf8, data)) {
+        throw usageError('text must be valid UTF-8');
+      }
+      this.#sendMessage(OP_TEXT, data, options, false);
+    } else if (data.length <= SCRATCH_CHARS) {
       // Short text is encoded into a shared scratch buffer; #sendFrame copies it (it is far below
       // COPY_THRESHOLD) and compression only reads it, so nothing keeps a reference.
       const written = utf8Encoder.encodeInto(data, scratch).written;

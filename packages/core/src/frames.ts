@@ -13,6 +13,12 @@ export const OP_PONG = 0xa;
 /** A zero-length buffer shared inside the engine (never given to the application as its own). */
 export const EMPTY = new Uint8Array(0);
 
+/**
+ * The list of every receiver chunk list, engine event list and engine output list that is empty: frozen,
+ * never pushed to (the first item makes a list of the owner's own), so an idle engine holds no array.
+ */
+export const NONE = Object.freeze([]) as unknown as never[];
+
 /** Largest payload of a control frame (RFC 6455 §5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;
 

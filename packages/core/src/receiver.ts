@@ -32,6 +32,7 @@ import {
   EMPTY,
   isValidReceivedCloseCode,
   MAX_CONTROL_PAYLOAD,
+  NONE,
   OP_BINARY,
   OP_CONTINUATION,
   OP_PING,
@@ -106,11 +107,6 @@ const INLINE_MAX = 32;
  * call: those calls do not re-enter any receiver, so one array serves every receiver.
  */
 const maskKey = new Uint8Array(4);
-/**
- * The chunk list (and the engine's event and output lists) of every receiver that has none: frozen, never
- * pushed to; the first chunk makes a list of the receiver's own.
- */
-export const NONE = Object.freeze([]) as unknown as never[];
 
 /**
  * The injected validator's verdict on `bytes`, complete text that starts and ends between code points.
@@ -513,7 +509,8 @@ export class Receiver {
         return this.#fail('UNEXPECTED_CONTINUATION', 'continuation with nothing to continue');
       }
     } else {
-      // A text or binary frame. RFC 6455 §5.4: fragments of one message are not interleaved with another data message.
+      // A text or binary frame. RFC 6455 §5.4: fragments of one message are not interleaved with another
+      // data message.
       if (this.#inMessage) {
         return this.#fail('EXPECTED_CONTINUATION', 'new data frame inside a fragmented message');
       }
@@ -611,16 +608,16 @@ export class Receiver {
   /**
    * Whole-message mode, uncompressed: a masked piece of a frame that spans chunks, unmasked by the
    * kernels straight into the frame's buffer and validated (text) on the way: one copy into the kernels'
-   * memory and one out, instead of unmasking in place, validating and copying.
+   * memory and one out, instead of unmasking in place, validating and copying. `at`: where the piece starts
+   * in the frame, which is also its masking phase.
    */
-  #gatherMasked(kernels: WasmExports, piece: Uint8Array, phase: number, frameDone: boolean): void {
+  #gatherMasked(kernels: WasmExports, piece: Uint8Array, at: number, frameDone: boolean): void {
     const frame = this.#frame ??= allocateWith(this.#options.allocate, this.#length);
-    const at = phase;
     const n = piece.length;
     this.#messageLength += n;
     const inline = this.#text && this.#options.validateUtf8 === undefined;
     if (
-      !unmaskWasm(kernels, piece, this.#key(), phase, 0, n, frame, at, inline ? this.#utf8 : null) ||
+      !unmaskWasm(kernels, piece, this.#key(), at, 0, n, frame, at, inline ? this.#utf8 : null) ||
       (this.#text && !inline && !this.#validateText(frame.subarray(at, at + n)))
     ) return this.#badText();
     if (frameDone) {

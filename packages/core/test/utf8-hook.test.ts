@@ -8,7 +8,7 @@
 import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Connection, WebSocketEvent } from '../src/mod.ts';
+import { type Connection, UsageError, type WebSocketEvent } from '../src/mod.ts';
 import {
   bytes,
   concatBytes,
@@ -264,6 +264,21 @@ describe('sending text bytes with validateUtf8 injected (RFC 6455 §8.1: a sende
       conn.sendMessageStart('text');
       conn.sendMessageChunk(invalid.subarray(0, 90));
       expect(() => conn.sendMessageEnd(invalid.subarray(90))).toThrow(/valid UTF-8/);
+    });
+    it(`${role}: sendText(bytes) checks them with the hook, refuses invalid UTF-8, and trusts { validated: true }`, () => {
+      const seen: number[] = [];
+      const conn = open(role, (b) => {
+        seen.push(b.length);
+        return isUtf8(b);
+      });
+      conn.sendText(valid);
+      expect(seen).toEqual([valid.length]);
+      expect(() => conn.sendText(invalid)).toThrow(UsageError);
+      conn.sendText(invalid, { validated: true });
+      expect(seen).toEqual([valid.length, invalid.length]);
+      const sent = parseFrames(concatBytes(conn.takeOutput()));
+      expect(sent.map((f) => [f.opcode, f.payload])).toEqual([[1, valid], [1, invalid]]);
+      expect(() => open(role, () => false).sendText(valid)).toThrow(/valid UTF-8/);
     });
     it(`${role}: { validated: true } sends the bytes unchecked, for that message only`, () => {
       const seen: number[] = [];
