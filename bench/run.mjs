@@ -408,6 +408,7 @@ const METRICS = /** @type {const} */ ([
   'serverCpuPct',
   'serverFaultsPerMsg',
   'loadCpuPct',
+  'loadFaultsPerMsg',
   'serverRssBytes',
 ]);
 
@@ -727,6 +728,11 @@ function machine() {
     deno: version([DENO, '--version']),
     pinned: hasTaskset ? `servers on core ${SERVER_CORE}, load on core ${LOAD_CORE} (taskset)` : 'not pinned',
     fdLimit,
+    // Allocator settings every server inherits from this process's environment (e.g. MIMALLOC_PURGE_DELAY for
+    // Bun's mimalloc, MALLOC_ARENA_MAX for glibc): they move large-message cells, so the report names them.
+    allocatorEnv: Object.entries(process.env)
+      .filter(([name]) => /^(MIMALLOC_|MALLOC_|GLIBC_TUNABLES$)/.test(name))
+      .map(([name, value]) => `${name}=${value}`),
     clockTickMs: TICK_MS,
     commit: version(['git', 'rev-parse', '--short', 'HEAD']),
     // Library sources that differ from the commit when the run started (the servers run what is built).

@@ -19,6 +19,14 @@ import { Buffer } from 'node:buffer';
 import { checkResponse, CLOSE_FRAME, EchoReader, handshakeRequest, makeMessage, openMany } from './wire.mjs';
 import { readCpuTicks, readRss, TICK_MS } from './proc.mjs';
 
+// The generator must never be the bottleneck. Its socket reads are 64 KiB Buffers from glibc's malloc, which
+// by default returns freed memory at the top of the heap to the kernel (trim threshold 128 KiB) and maps it in
+// again, page by page, on the next reads: seen as 3.7 page faults per echoed 64 KiB message and the generator
+// at 91-93% of its core in some runs, against 0.1 in others. One large block freed at start raises glibc's
+// mmap threshold to its size and the trim threshold to twice that (as `@sansws/node` does for its message
+// buffers), so the generator's reads reuse memory in every run.
+Buffer.allocUnsafeSlow(16 * 1024 * 1024);
+
 /**
  * @typedef {object} CellCommand
  * @property {'cell'} op
@@ -205,12 +213,14 @@ async function runCell(c) {
     measuring = true;
     const cpu0 = readCpuTicks(c.serverPid);
     const load0 = process.cpuUsage();
+    const loadFaults0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
     await sleep(c.windowMs);
     const t1 = performance.now();
     const count = echoes;
     const cpu1 = readCpuTicks(c.serverPid);
     const load1 = process.cpuUsage(load0);
+    const loadFaults = process.resourceUsage().minorPageFault - loadFaults0;
     const rss = readRss(c.serverPid);
     const rttN = rttCount;
     measuring = false;
@@ -240,6 +250,7 @@ async function runCell(c) {
       // and re-faulting it (round 3 and 4 of docs/performance.md), which decides a large-message cell.
       serverFaultsPerMsg: count > 0 ? (cpu1.minorFaults - cpu0.minorFaults) / count : null,
       loadCpuPct: (loadCpuMs / (t1 - t0)) * 100,
+      loadFaultsPerMsg: count > 0 ? loadFaults / count : null,
       serverRssBytes: rss,
     };
   } catch (error) {

@@ -347,7 +347,10 @@ export function renderReport(data, verdicts, charts) {
     }`;
   }).join('\n');
   const summary = [
-    `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}, Bun ${m.bun}, ${m.deno}; ${m.pinned}.`,
+    `Machine: ${m.nproc} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}, Bun ${m.bun}, ${m.deno}; ${m.pinned}.` +
+    (m.allocatorEnv?.length
+      ? ` Allocator settings in every server's environment: ${m.allocatorEnv.join(', ')}.`
+      : ''),
     `Mode: ${data.mode}, ${data.config.repeats} repeats per cell (median), ${data.config.windowMs} ms windows; ${data.durationSeconds} s.`,
     '',
     'Node: sansws ÷ ws (bufferutil) and ÷ raw node:net',
