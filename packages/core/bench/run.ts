@@ -13,11 +13,22 @@
  * until the timed total reaches the target; rounds run over all cells, contenders interleaved and rotated
  * within each cell; the report shows the median over rounds. A full GC runs (untimed) before each sample so
  * that no contender pays for another's garbage (`--no-gc` turns that off).
+ *
+ * The allocator's state. With glibc's default thresholds a freed 64 KiB or 1 MiB message buffer is returned to
+ * the kernel and the next one is mapped in again page by page: measured here, 15.8 minor page faults per 64 KiB
+ * message and 203 per 1 MiB message for every contender alike, which made every contender take 260 µs per 64
+ * KiB message (10 µs without) and hid the engines' differences, at random from one process to the next (the
+ * GC before each sample frees buffers, and whether glibc trims depends on what ran before). So the process
+ * first allocates and frees one 16 MiB block, which raises glibc's mmap threshold to 16 MiB and its trim
+ * threshold to 32 MiB, as `@sansws/node` does in a server on its first large message: every contender then
+ * reuses memory. `--no-prime` leaves glibc as it starts. The report gives the page faults per message of
+ * every row, so a reader sees which state a run was in.
  * Sending times batches of `sendText` / `sendBinary` + `takeOutput()` against ws's `Sender.frame`.
  *
  * This is a benchmark, not a test: nothing here runs in `npm test`.
  */
 
+import { Buffer } from 'node:buffer';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -61,6 +72,7 @@ interface Options {
   contenders: string[] | null;
   json: boolean;
   gc: boolean;
+  prime: boolean;
 }
 
 const ALL_SIZES = [16, 1024, 64 * 1024, 1024 * 1024];
@@ -79,6 +91,7 @@ function parseOptions(argv: readonly string[]): Options {
     contenders: null,
     json: true,
     gc: true,
+    prime: true,
   };
   let rounds: number | null = null;
   let targetMs: number | null = null;
@@ -123,10 +136,13 @@ function parseOptions(argv: readonly string[]): Options {
       case '--no-gc':
         options.gc = false;
         break;
+      case '--no-prime':
+        options.prime = false;
+        break;
       case '--help':
         process.stdout.write(
           'usage: run.js [--quick] [--rounds N] [--ms N] [--only receive|send] [--sizes 16,1k,64k,1m]\n' +
-            '              [--types text,binary] [--contenders ours,ws,...] [--no-json] [--no-gc]\n',
+            '              [--types text,binary] [--contenders ours,ws,...] [--no-json] [--no-gc] [--no-prime]\n',
         );
         process.exit(0);
         break;
@@ -179,13 +195,24 @@ interface Cell {
   readonly restore: (() => void) | null;
   readonly contenders: Contender[];
   readonly samples: Map<string, number[]>;
+  /** Minor page faults per message, per sample. */
+  readonly faults: Map<string, number[]>;
 }
 
-/** Seconds per unit of work: repeated units until the timed total reaches `targetMs`, averaged. */
-async function sample(cell: Cell, contender: Contender, targetMs: number, gc: boolean): Promise<number> {
+/**
+ * Seconds per unit of work: repeated units until the timed total reaches `targetMs`, averaged; and the
+ * minor page faults per message over those units (restores included: they fault only when the process does).
+ */
+async function sample(
+  cell: Cell,
+  contender: Contender,
+  targetMs: number,
+  gc: boolean,
+): Promise<{ seconds: number; faults: number }> {
   if (gc) collectGarbage();
   let elapsed = 0;
   let units = 0;
+  const faults = process.resourceUsage().minorPageFault;
   do {
     cell.restore?.();
     const start = performance.now();
@@ -196,9 +223,10 @@ async function sample(cell: Cell, contender: Contender, targetMs: number, gc: bo
       throw new Error(`${contender.label}: saw ${seen} messages, expected ${cell.messages}`);
     }
   } while (elapsed < targetMs);
+  const faulted = process.resourceUsage().minorPageFault - faults;
   // Lets ws's Writable run its deferred after-write callbacks outside the timing.
   await immediate();
-  return elapsed / units / 1000;
+  return { seconds: elapsed / units / 1000, faults: faulted / (units * cell.messages) };
 }
 
 function median(values: readonly number[]): number {
@@ -257,6 +285,7 @@ function receiveCell(
     restore: () => stream.restore(),
     contenders: all.filter((c) => wanted(options, c.id)),
     samples: new Map(),
+    faults: new Map(),
   };
 }
 
@@ -286,6 +315,7 @@ function sendCell(
     restore: null,
     contenders: all.filter((c) => wanted(options, c.id)),
     samples: new Map(),
+    faults: new Map(),
   };
 }
 
@@ -303,6 +333,8 @@ interface Row {
   megabytesPerSecond: number;
   /** (max − min) / median of the per-round samples. */
   spread: number;
+  /** Median over rounds of the minor page faults per message. */
+  faultsPerMessage: number;
   samples: number[];
   vsWs: number | null;
   vsWsBufferutil: number | null;
@@ -332,6 +364,7 @@ function rowsOf(cell: Cell): Row[] {
       messagesPerSecond: rate,
       megabytesPerSecond: (rate * cell.size) / 1e6,
       spread: (Math.max(...values) - Math.min(...values)) / mid,
+      faultsPerMessage: median(cell.faults.get(c.id) ?? [0]),
       samples: values,
       vsWs: isOurs ? ratio(rate, 'ws') : null,
       vsWsBufferutil: isOurs ? ratio(rate, 'ws-bu') : null,
@@ -356,7 +389,17 @@ function formatRatio(value: number | null): string {
 }
 
 function table(rows: readonly Row[], withCopy: boolean): string {
-  const head = ['size', 'type', 'contender', 'msg/s', 'MB/s', 'spread', 'ours ÷ ws', 'ours ÷ ws+bufferutil'];
+  const head = [
+    'size',
+    'type',
+    'contender',
+    'msg/s',
+    'MB/s',
+    'spread',
+    'page faults/msg',
+    'ours ÷ ws',
+    'ours ÷ ws+bufferutil',
+  ];
   if (withCopy) head.push('ours ÷ copy');
   const lines = [
     `| ${head.join(' | ')} |`,
@@ -374,6 +417,7 @@ function table(rows: readonly Row[], withCopy: boolean): string {
       formatRate(row.messagesPerSecond),
       formatMb(row.megabytesPerSecond),
       `±${((row.spread * 100) / 2).toFixed(0)}%`,
+      row.faultsPerMessage >= 10 ? row.faultsPerMessage.toFixed(0) : row.faultsPerMessage.toFixed(1),
       formatRatio(row.vsWs),
       formatRatio(row.vsWsBufferutil),
     ];
@@ -462,15 +506,23 @@ async function main(): Promise<void> {
   for (const cell of cells) {
     for (const c of cell.contenders) await sample(cell, c, Math.min(options.targetMs, 20), options.gc);
   }
+  if (options.prime) {
+    // See "The allocator's state" above: one 16 MiB block, freed by the collection below.
+    Buffer.allocUnsafeSlow(16 * 1024 * 1024);
+    collectGarbage();
+  }
   for (let round = 0; round < options.rounds; round++) {
     for (const cell of cells) {
       const n = cell.contenders.length;
       for (let k = 0; k < n; k++) {
         const contender = cell.contenders[(k + round) % n]!;
-        const seconds = await sample(cell, contender, options.targetMs, options.gc);
+        const { seconds, faults } = await sample(cell, contender, options.targetMs, options.gc);
         const list = cell.samples.get(contender.id) ?? [];
         list.push(seconds);
         cell.samples.set(contender.id, list);
+        const faultList = cell.faults.get(contender.id) ?? [];
+        faultList.push(faults);
+        cell.faults.set(contender.id, faultList);
       }
     }
     log(`round ${round + 1}/${options.rounds} done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
@@ -493,7 +545,10 @@ async function main(): Promise<void> {
   );
   out.push(
     `Median of ${options.rounds} rounds, each sample ≥ ${options.targetMs} ms of timed work; ` +
-      `spread = ±half the (max − min) range over rounds, relative to the median. MB = 10⁶ payload bytes.`,
+      `spread = ±half the (max − min) range over rounds, relative to the median. MB = 10⁶ payload bytes. ` +
+      (options.prime
+        ? 'glibc primed (one 16 MiB block freed after the warm-up, as @sansws/node does): message buffers reuse memory.'
+        : 'glibc not primed (--no-prime): freed message buffers may go back to the kernel and fault in again.'),
   );
   if (receiveRows.length > 0) {
     out.push('');
