@@ -2,26 +2,31 @@
  * The {@link Transport} over a Deno connection (`Deno.listen` / `Deno.connect`, `Deno.listenTls` /
  * `Deno.connectTls` / `Deno.startTls`).
  *
- * Theory of operation. Reading: one loop calls `conn.read` into a buffer it reuses, and copies out exactly
- * the bytes read before handing them on (the engine takes ownership of its input: it unmasks in place and
- * hands out views). The buffer's size follows the traffic ({@link ReadSizer}): it doubles while reads fill
- * it, up to 64 KiB, and halves after reads that used less than a quarter of it, down to 2 KiB, so an idle
- * connection's pending read holds 2 KiB, not 64 KiB (which was most of an idle connection's memory). Handing
- * on a view of a fresh buffer per read instead would save the copy, but zeroing a new 64 KiB buffer (and its
- * page faults) per read costs about what the copy saves (perf, 64 KiB echoes: `memset` under `#read` was 5.6%
- * of the samples, besides page faults; CPU per message no better, within this machine's noise). Read
- * backpressure is simply not calling `read`: `pause()` stops the loop after the read in flight (whose chunk
- * may still arrive), `resume()` restarts it. Writing: `conn.write` resolves once Deno accepted some bytes
- * (possibly fewer than given), so the write buffer is ours: chunks wait in a queue that one write loop drains
- * in order, retrying the unwritten remainder. The loop starts from `process.nextTick`, which Deno (like Node)
- * runs, when it was queued from a microtask, once the microtask queue is empty; a Conn writes from microtasks
- * (continuations of the awaited read, the application's replies), so what the engine produced for one read
- * and the replies to each of its messages leave together (`strace -c` on the echo server, 16 B messages 64 in
- * flight: one `sendto` per read, where starting the loop at the first write made about one per message). A
- * turn can be long, though: Deno resolves every ready connection's read in one turn, so with 100 connections
- * compressing 64 KiB messages the replies of the first would wait for the work of all; so the loop starts at
- * once when 64 KiB wait or the first waited 1 ms. Queued chunks below 16 KiB are joined into one `conn.write`
- * (up to 256 KiB), bigger ones are written as they are (no copy). `bufferedAmount` is the queue's size,
+ * Theory of operation. Reading: one loop calls `conn.read` into a buffer, and the engine takes ownership of
+ * what it is handed (it unmasks in place and hands out views). A read that filled the buffer is handed on in
+ * it, and the next read gets a new one; a smaller read is copied out and the buffer kept (so no read
+ * allocates more than it hands on). The buffer's size follows the traffic ({@link ReadSizer}): it doubles
+ * while reads fill it, up to 256 KiB, and halves after reads that used less than a quarter of it, down to
+ * 2 KiB, so an idle connection's pending read holds 2 KiB (after bulk traffic, until a few small reads).
+ * Large reads make most 64 KiB frames lie within one chunk, which the engine delivers as a view, where 64 KiB
+ * reads made every such frame span two chunks and be assembled in a new buffer; handing the buffer on saves
+ * the copy (both zero-filled allocations and copies showed in perf: docs/performance.md, "Deno: large
+ * messages"). Read backpressure is simply not calling `read`: `pause()` stops the loop after the read in
+ * flight (whose chunk may still arrive), `resume()` restarts it. Writing: `conn.write` resolves once Deno
+ * accepted some bytes (possibly fewer than given), so the write buffer is ours: chunks wait in a queue that
+ * one write loop drains in order, retrying the unwritten remainder. The loop starts from `process.nextTick`,
+ * which Deno (like Node) runs, when it was queued from a microtask, once the microtask queue is empty; a Conn
+ * writes from microtasks (continuations of the awaited read, the application's replies), so what the engine
+ * produced for one read and the replies to each of its messages leave together (`strace -c` on the echo
+ * server, 16 B messages 64 in flight: one `sendto` per read, where starting the loop at the first write made
+ * about one per message). A turn can be long, though: Deno resolves every ready connection's read in one
+ * turn, so with 100 connections compressing 64 KiB messages the replies of the first would wait for the work
+ * of all; so the loop starts at once when 64 KiB wait or the first waited 1 ms. A lone chunk is written as it
+ * is; several waiting chunks are copied into one `conn.write`: into a new buffer when they total less than
+ * 16 KiB, else into the transport's 128 KiB gather buffer (filled to the end, the chunk that does not fit
+ * cut), which is reused until a write loop run no longer needs it. A frame's header and its payload thus
+ * leave in one write, and a queue of large messages in 128 KiB writes, where writing each chunk as it was
+ * made two writes (and a 10-byte TCP segment) per large message. `bufferedAmount` is the queue's size,
  * `write` returns whether it is below the high-water mark, and `drain` is reported once the loop brings it
  * below again. `end()` lets the queue empty, then `closeWrite()` sends the FIN. The connection is closed once
  * both directions are done (`read` saw EOF and our FIN went out), on `destroy()` or on an error; `closed` is
@@ -33,12 +38,17 @@
 import process from 'node:process';
 import type { ClientTlsOptions, NetAddress, Transport, TransportHandler } from '@sansws/conn';
 
-/** Queued chunks smaller than this are joined into one `conn.write`, up to {@link JOIN_LIMIT} bytes. */
-const JOIN_BELOW = 16 * 1024;
-const JOIN_LIMIT = 256 * 1024;
+/** Several queued chunks totalling less than this are joined into one new buffer for one `conn.write`. */
+const GATHER_FROM = 16 * 1024;
+/**
+ * From {@link GATHER_FROM} bytes, queued chunks are copied into the transport's gather buffer, of this size,
+ * for one `conn.write` (a chunk that does not fit is cut); a first chunk this big is written as it is.
+ */
+const GATHER_SIZE = 128 * 1024;
 /** Writing starts at once when this many bytes wait, or when the first of them waited this long. */
 const FLUSH_BYTES = 64 * 1024;
 const FLUSH_DELAY_MS = 1;
+const EMPTY = new Uint8Array(0);
 
 /**
  * The size of the next read's buffer: starts at {@link ReadSizer.MIN}, doubles (up to {@link ReadSizer.MAX})
@@ -49,7 +59,7 @@ const FLUSH_DELAY_MS = 1;
  */
 class ReadSizer {
   static readonly MIN = 2 * 1024;
-  static readonly MAX = 64 * 1024;
+  static readonly MAX = 256 * 1024;
   static readonly SHRINK_AFTER = 4;
   #size = ReadSizer.MIN;
   #small = 0;
@@ -81,13 +91,16 @@ export class DenoTransport implements Transport {
   #early: Array<Uint8Array | 'end' | 'closed'> = [];
   #highWaterMark = 64 * 1024;
   readonly #readSize = new ReadSizer();
-  /** Reused while the size stays the same; replaced when the {@link ReadSizer} changes it. */
-  #readBuffer = new Uint8Array(0);
+  /** Reused while the size stays the same and reads are small; replaced after a large read or a resize. */
+  #readBuffer = EMPTY;
   #reading = false;
   #paused = false;
   #readDone = false;
   #queue: Uint8Array[] = [];
   #queued = 0;
+  /** Reused by every gathered write; dropped after a write loop run that wrote without needing it. */
+  #gather: Uint8Array | null = null;
+  #gathered = false;
   #writing = false;
   /** The write loop will start from `process.nextTick`; since when (`performance.now()`). */
   #startScheduled = false;
@@ -219,8 +232,15 @@ export class DenoTransport implements Transport {
         }
         if (n === 0) continue;
         this.#readSize.update(n);
-        // The buffer is reused by the next read; the engine owns what it is given.
-        const chunk = buffer.slice(0, n);
+        // The engine owns what it is given: a read that filled the buffer is handed on in it (the next read
+        // gets a new one), a smaller one is copied out and the buffer kept for the next read.
+        let chunk: Uint8Array;
+        if (n === buffer.length) {
+          chunk = buffer;
+          this.#readBuffer = EMPTY;
+        } else {
+          chunk = buffer.slice(0, n);
+        }
         if (this.#handler === null) this.#early.push(chunk);
         else this.#handler.data(chunk);
       }
@@ -236,24 +256,32 @@ export class DenoTransport implements Transport {
 
   async #writeLoop(): Promise<void> {
     this.#writing = true;
+    this.#gathered = false;
+    let wrote = false;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        const chunk = this.#next();
-        let written: number;
-        try {
-          written = await this.#conn.write(chunk);
-        } catch (error) {
-          this.#finish(error);
-          return;
-        }
-        if (this.#closed) return;
-        this.#queued -= written;
-        if (written < chunk.length) this.#queue.unshift(chunk.subarray(written));
-        if (this.#needDrain && this.#queued < this.#highWaterMark) {
-          this.#needDrain = false;
-          this.#handler?.drain();
+        // Written to the end before the next `#next()`, which may refill the gather buffer.
+        let chunk = this.#next();
+        wrote = true;
+        while (chunk.length > 0) {
+          let written: number;
+          try {
+            written = await this.#conn.write(chunk);
+          } catch (error) {
+            this.#finish(error);
+            return;
+          }
+          if (this.#closed) return;
+          this.#queued -= written;
+          chunk = chunk.subarray(written);
+          if (this.#needDrain && this.#queued < this.#highWaterMark) {
+            this.#needDrain = false;
+            this.#handler?.drain();
+          }
         }
       }
+      // Kept while every run that writes needs it (a run that finds the queue empty proves nothing).
+      if (wrote && !this.#gathered) this.#gather = null;
       if (this.#ending && !this.#writeDone && !this.#closed) {
         this.#writeDone = true;
         try {
@@ -269,27 +297,36 @@ export class DenoTransport implements Transport {
     }
   }
 
-  /** Takes the next chunk off the queue, joining small ones. */
+  /**
+   * Takes the next bytes to write off the queue: a lone chunk, or a first one of {@link GATHER_SIZE} bytes
+   * or more, as it is; else several chunks copied into one buffer (a new one below {@link GATHER_FROM} bytes,
+   * else the gather buffer, filled up to its size by cutting the chunk that does not fit).
+   */
   #next(): Uint8Array {
-    const first = this.#queue.shift()!;
-    if (first.length >= JOIN_BELOW || this.#queue.length === 0) return first;
-    let total = first.length;
-    let count = 0;
-    while (count < this.#queue.length) {
-      const next = this.#queue[count]!;
-      if (next.length >= JOIN_BELOW || total + next.length > JOIN_LIMIT) break;
-      total += next.length;
-      count++;
+    const queue = this.#queue;
+    const first = queue[0]!;
+    if (queue.length === 1 || first.length >= GATHER_SIZE) return queue.shift()!;
+    let out: Uint8Array;
+    if (this.#queued < GATHER_FROM) {
+      out = new Uint8Array(this.#queued);
+    } else {
+      out = (this.#gather ??= new Uint8Array(GATHER_SIZE)).subarray(0, Math.min(this.#queued, GATHER_SIZE));
+      this.#gathered = true;
     }
-    if (count === 0) return first;
-    const joined = new Uint8Array(total);
-    joined.set(first);
-    let offset = first.length;
-    for (const piece of this.#queue.splice(0, count)) {
-      joined.set(piece, offset);
-      offset += piece.length;
+    let at = 0;
+    while (at < out.length) {
+      const chunk = queue[0]!;
+      const take = Math.min(chunk.length, out.length - at);
+      if (take === chunk.length) {
+        out.set(chunk, at);
+        queue.shift();
+      } else {
+        out.set(chunk.subarray(0, take), at);
+        queue[0] = chunk.subarray(take);
+      }
+      at += take;
     }
-    return joined;
+    return out;
   }
 
   #finish(error: unknown): void {

@@ -1,29 +1,54 @@
 /**
  * DenoTransport's data paths against a fake `Deno.Conn`: what one turn writes leaves in one `conn.write`;
- * each read's bytes are handed on in a buffer of their own; the read buffer is sized to the traffic.
+ * several large chunks are gathered into 128 KiB writes, byte for byte, partial writes included; each read's
+ * bytes are handed on in a buffer of their own; the read buffer is sized to the traffic.
  */
 
 import assert from 'node:assert/strict';
+import { Buffer } from 'node:buffer';
 import type { TransportHandler } from '@sansws/conn';
 import { DenoTransport } from '@sansws/deno';
 
-/** A connection whose reads wait for `deliver` and whose writes are recorded (and accepted whole). */
-function fakeConn() {
+/**
+ * A connection whose reads wait for `deliver` and whose writes are recorded. A write accepts up to
+ * `accept` bytes (all by default), and resolves after a macrotask, checking that the bytes it was given did
+ * not change meanwhile (the buffer is Deno's until then).
+ */
+function fakeConn(accept = Infinity) {
   const writes: Uint8Array[] = [];
+  const changed: number[] = [];
   const offered: Uint8Array[] = [];
   let pending: ((n: number | null) => void) | null = null;
   let wrote: (() => void) | null = null;
+  let accepted = 0;
+  let awaited = Infinity;
+  let allWritten: (() => void) | null = null;
   const conn = {
     writes,
+    changed,
     offered,
     read(buffer: Uint8Array): Promise<number | null> {
       offered.push(buffer);
       return new Promise((resolve) => (pending = resolve));
     },
     write(chunk: Uint8Array): Promise<number> {
-      writes.push(chunk.slice());
+      const n = Math.min(chunk.length, accept);
+      const copy = chunk.slice(0, n);
+      writes.push(copy);
       wrote?.();
-      return Promise.resolve(chunk.length);
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          if (!bytesEqual(chunk.subarray(0, n), copy)) changed.push(writes.indexOf(copy));
+          accepted += n;
+          resolve(n);
+          if (accepted >= awaited) allWritten?.();
+        }, 0)
+      );
+    },
+    /** Resolves once writes accepted `total` bytes in all. */
+    until(total: number): Promise<void> {
+      awaited = total;
+      return new Promise<void>((resolve) => (allWritten = resolve));
     },
     /** Completes the read in flight with `bytes` (or EOF). */
     deliver(bytes: Uint8Array | null): void {
@@ -41,6 +66,10 @@ function fakeConn() {
     remoteAddr: { transport: 'tcp', hostname: '127.0.0.1', port: 2 },
   };
   return conn;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }
 
 function handler(received: Uint8Array[]): TransportHandler {
@@ -81,20 +110,86 @@ Deno.test('DenoTransport: 64 KiB waiting start the write at once, without waitin
   transport.destroy();
 });
 
-Deno.test('DenoTransport: a read is handed on in a buffer of its own, never overwritten by the next read', async () => {
+/**
+ * Writes six binary messages as a server's engine gives them (a 10-byte header, then the 64 KiB payload
+ * itself) to a connection accepting up to `accept` bytes per write: the first `early` chunks in one go, the
+ * rest once the second `conn.write` was made. Checks that every byte left in order, that no buffer changed
+ * while Deno held it, and that nothing stays queued; returns the writes.
+ */
+async function writeLargeMessages(accept: number, early: number): Promise<Uint8Array[]> {
+  const conn = fakeConn(accept);
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1024 * 1024 });
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < 6; i++) {
+    chunks.push(new Uint8Array([0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]));
+    chunks.push(Uint8Array.from({ length: 64 * 1024 }, (_, j) => (j * 31 + i * 7) & 0xff));
+  }
+  const sent = Buffer.concat(chunks);
+  const done = conn.until(sent.length);
+  await Promise.resolve();
+  for (const chunk of chunks.slice(0, early)) transport.write(chunk);
+  if (early < chunks.length) {
+    await conn.nextWrite();
+    for (const chunk of chunks.slice(early)) transport.write(chunk);
+  }
+  await done;
+  assert.ok(Buffer.concat(conn.writes).equals(sent));
+  assert.deepEqual(conn.changed, []);
+  assert.equal(transport.bufferedAmount, 0);
+  transport.destroy();
+  return conn.writes;
+}
+
+Deno.test('DenoTransport: a header and its large payload leave in one write, a queue of them in 128 KiB writes (RFC 6455 §5.2 frames, byte for byte)', async () => {
+  const writes = await writeLargeMessages(Infinity, 12);
+  // The first message starts the loop at once (64 KiB wait); the others gather while it is written.
+  assert.deepEqual(writes.map((w) => w.length), [65546, 131072, 131072, 65586]);
+});
+
+Deno.test('DenoTransport: partial writes resume where they stopped, and the gather buffer is not refilled while Deno holds it', async () => {
+  // More arrive while the first gathered write is still partly written.
+  const writes = await writeLargeMessages(10_000, 6);
+  assert.ok(writes.every((w) => w.length <= 10_000));
+});
+
+Deno.test('DenoTransport: a read that fills the buffer is handed on in it and the next read gets a new one; a smaller read is copied out; none is overwritten by a later read', async () => {
   const conn = fakeConn();
   const transport = new DenoTransport(conn as unknown as Deno.Conn);
   const received: Uint8Array[] = [];
   transport.start(handler(received), { writeHighWaterMark: 1024 });
-  conn.deliver(new Uint8Array([1, 2, 3]));
+  const large = Uint8Array.from({ length: 2048 }, (_, i) => i & 0xff);
+  conn.deliver(large);
   await settle();
-  conn.deliver(new Uint8Array([9, 9, 9]));
+  assert.equal(received[0]!.buffer, conn.offered[0]!.buffer);
+  assert.notEqual(conn.offered[1]!.buffer, conn.offered[0]!.buffer);
+  conn.deliver(new Uint8Array(100).fill(7));
   await settle();
-  assert.deepEqual(received.map((c) => [...c]), [[1, 2, 3], [9, 9, 9]]);
+  assert.notEqual(received[1]!.buffer, conn.offered[1]!.buffer);
+  // The small read's buffer is kept for the next read, which must not show through the chunks handed on.
+  assert.equal(conn.offered[2]!.buffer, conn.offered[1]!.buffer);
+  conn.deliver(new Uint8Array(4096).fill(9));
+  await settle();
+  conn.deliver(new Uint8Array(4096).fill(5));
+  await settle();
+  assert.ok(bytesEqual(received[0]!, large));
+  assert.ok(bytesEqual(received[1]!, new Uint8Array(100).fill(7)));
+  assert.ok(bytesEqual(received[2]!, new Uint8Array(4096).fill(9)));
+  // At the largest size too, where the size no longer changes: two full reads, two buffers.
+  while (conn.offered.at(-1)!.length < 256 * 1024) {
+    conn.deliver(new Uint8Array(conn.offered.at(-1)!.length));
+    await settle();
+  }
+  conn.deliver(new Uint8Array(256 * 1024).fill(1));
+  await settle();
+  conn.deliver(new Uint8Array(256 * 1024).fill(2));
+  await settle();
+  assert.ok(bytesEqual(received.at(-2)!, new Uint8Array(256 * 1024).fill(1)));
+  assert.ok(bytesEqual(received.at(-1)!, new Uint8Array(256 * 1024).fill(2)));
   transport.destroy();
 });
 
-Deno.test('DenoTransport: an idle read offers 2 KiB; reads that fill the buffer double it, up to 64 KiB', async () => {
+Deno.test('DenoTransport: an idle read offers 2 KiB; reads that fill the buffer double it, up to 256 KiB', async () => {
   const conn = fakeConn();
   const transport = new DenoTransport(conn as unknown as Deno.Conn);
   transport.start(handler([]), { writeHighWaterMark: 1024 });
@@ -103,17 +198,17 @@ Deno.test('DenoTransport: an idle read offers 2 KiB; reads that fill the buffer 
     conn.deliver(new Uint8Array(conn.offered.at(-1)!.length));
     await settle();
   }
-  assert.deepEqual(conn.offered.map((b) => b.length / 1024), [2, 4, 8, 16, 32, 64, 64, 64, 64, 64, 64]);
+  assert.deepEqual(conn.offered.map((b) => b.length / 1024), [2, 4, 8, 16, 32, 64, 128, 256, 256, 256, 256]);
   // Small reads shrink it back (halving after every 4 in a row), so a connection gone quiet holds a small
   // buffer; one read that is not small starts the count again.
   for (let i = 0; i < 3; i++) {
     conn.deliver(new Uint8Array(16));
     await settle();
   }
-  conn.deliver(new Uint8Array(32 * 1024));
+  conn.deliver(new Uint8Array(128 * 1024));
   await settle();
-  assert.equal(conn.offered.at(-1)!.length, 64 * 1024);
-  for (let i = 0; i < 4 * 5; i++) {
+  assert.equal(conn.offered.at(-1)!.length, 256 * 1024);
+  for (let i = 0; i < 4 * 7; i++) {
     conn.deliver(new Uint8Array(16));
     await settle();
   }
