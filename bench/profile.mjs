@@ -16,25 +16,16 @@ import { fork, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cellOptions, option } from './lib/args.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const argv = process.argv.slice(2);
-/**
- * @param {string} name
- * @param {string} fallback
- */
-const option = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] ?? fallback : fallback;
-};
 const server = option('--server', 'sansws-node');
-const size = Number(option('--size', '16'));
-const conns = Number(option('--conns', '1'));
-const inflight = Number(option('--inflight', '64'));
-const type = option('--type', 'binary') === 'text' ? 'text' : 'binary';
-const compress = argv.includes('--compress');
-const seconds = Math.min(Number(option('--seconds', '5')), 60);
+const { size, conns, inflight, type, compress, seconds } = cellOptions({
+  size: '16',
+  inflight: '64',
+  seconds: '5',
+});
 /** @type {Record<string, { file: string, env?: Record<string, string> }>} */
 const SERVERS = {
   'sansws-node': { file: 'bench/servers/node-sansws.mjs' },

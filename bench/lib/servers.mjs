@@ -1,0 +1,111 @@
+// @ts-check
+/**
+ * The echo servers the benchmarks drive, and how each is started (from the repository root). Shared by
+ * `bench/run.mjs` (the matrix) and `bench/cell.mjs` (one cell, one server, longer windows).
+ *
+ * @module
+ */
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const NODE = process.execPath;
+export const BUN = path.join(root, 'node_modules/.bin/bun');
+export const DENO = path.join(root, 'node_modules/.bin/deno');
+
+/**
+ * @typedef {object} ServerSpec
+ * @property {string} id
+ * @property {string} label
+ * @property {'node' | 'bun' | 'deno'} runtime
+ * @property {'sansws' | 'ws' | 'builtin' | 'raw'} kind
+ * @property {string[]} command
+ * @property {Record<string, string>} [env]
+ * @property {boolean} compression whether it can do permessage-deflate
+ */
+
+/** @type {ServerSpec[]} */
+export const SERVERS = [
+  {
+    id: 'sansws-node',
+    label: 'sansws (Node)',
+    runtime: 'node',
+    kind: 'sansws',
+    command: [NODE, '--expose-gc', 'bench/servers/node-sansws.mjs'],
+    compression: true,
+  },
+  {
+    id: 'ws-node',
+    label: 'ws + bufferutil (Node)',
+    runtime: 'node',
+    kind: 'ws',
+    command: [NODE, '--expose-gc', 'bench/servers/node-ws.mjs'],
+    compression: true,
+  },
+  {
+    id: 'ws-node-js',
+    label: 'ws, no addons (Node)',
+    runtime: 'node',
+    kind: 'ws',
+    command: [NODE, '--expose-gc', 'bench/servers/node-ws.mjs'],
+    env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
+    compression: true,
+  },
+  {
+    id: 'raw-node',
+    label: 'raw TCP (Node)',
+    runtime: 'node',
+    kind: 'raw',
+    command: [NODE, '--expose-gc', 'bench/servers/node-raw.mjs'],
+    compression: false,
+  },
+  {
+    id: 'sansws-bun',
+    label: 'sansws (Bun)',
+    runtime: 'bun',
+    kind: 'sansws',
+    command: [BUN, 'bench/servers/bun-sansws.ts'],
+    compression: true,
+  },
+  {
+    id: 'bun-builtin',
+    label: 'Bun.serve (Bun)',
+    runtime: 'bun',
+    kind: 'builtin',
+    command: [BUN, 'bench/servers/bun-builtin.ts'],
+    compression: true,
+  },
+  {
+    id: 'raw-bun',
+    label: 'raw TCP (Bun)',
+    runtime: 'bun',
+    kind: 'raw',
+    command: [BUN, 'bench/servers/bun-raw.ts'],
+    compression: false,
+  },
+  {
+    id: 'sansws-deno',
+    label: 'sansws (Deno)',
+    runtime: 'deno',
+    kind: 'sansws',
+    command: [DENO, 'run', '--allow-net', '--v8-flags=--expose-gc', 'bench/servers/deno-sansws.ts'],
+    compression: true,
+  },
+  {
+    id: 'deno-builtin',
+    label: 'Deno.upgradeWebSocket (Deno)',
+    runtime: 'deno',
+    kind: 'builtin',
+    command: [DENO, 'run', '--allow-net', '--v8-flags=--expose-gc', 'bench/servers/deno-builtin.ts'],
+    compression: false,
+  },
+  {
+    id: 'raw-deno',
+    label: 'raw TCP (Deno)',
+    runtime: 'deno',
+    kind: 'raw',
+    command: [DENO, 'run', '--allow-net', '--v8-flags=--expose-gc', 'bench/servers/deno-raw.ts'],
+    compression: false,
+  },
+];
