@@ -16,12 +16,11 @@
  * @module
  */
 
-import { execFileSync, fork, spawn } from 'node:child_process';
-import os from 'node:os';
+import { fork, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cellOptions, option } from './lib/args.mjs';
-import { SERVERS } from './lib/servers.mjs';
+import { allocatorSettings, CAN_PIN, LOAD_CORE, SERVER_CORE, SERVERS } from './lib/servers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -37,23 +36,15 @@ const specs = ids.map((id) => {
   if (!spec) throw new Error(`unknown server ${id}; one of ${SERVERS.map((s) => s.id).join(', ')}`);
   return spec;
 });
-const pinned = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return os.availableParallelism() >= 2;
-  } catch {
-    return false;
-  }
-})();
 /** @param {string} core @param {string[]} command */
-const onCore = (core, command) => (pinned ? ['taskset', '-c', core, ...command] : command);
+const onCore = (core, command) => (CAN_PIN ? ['taskset', '-c', core, ...command] : command);
 
 /**
  * @param {import('./lib/servers.mjs').ServerSpec} spec
  * @returns {Promise<any>}
  */
 async function runOnce(spec) {
-  const [file, ...args] = onCore('0', compress ? [...spec.command, '--compress'] : spec.command);
+  const [file, ...args] = onCore(SERVER_CORE, compress ? [...spec.command, '--compress'] : spec.command);
   const server = spawn(file ?? '', args, {
     cwd: root,
     env: { ...process.env, ...spec.env },
@@ -62,7 +53,7 @@ async function runOnce(spec) {
   const load = fork(
     path.join(here, 'lib', 'load.mjs'),
     [],
-    pinned ? { execPath: 'taskset', execArgv: ['-c', '1', process.execPath] } : {},
+    CAN_PIN ? { execPath: 'taskset', execArgv: ['-c', LOAD_CORE, process.execPath] } : {},
   );
   /** @type {NodeJS.Timeout | undefined} */
   let timer;
@@ -119,11 +110,11 @@ const median = (values) => {
 /** @param {number | null | undefined} v @param {number} digits */
 const fixed = (v, digits) => (typeof v === 'number' ? v.toFixed(digits) : '–');
 
-const allocator = Object.entries(process.env).filter(([k]) => /^(MIMALLOC_|MALLOC_|GLIBC_TUNABLES$)/.test(k));
+const allocator = allocatorSettings();
 console.log(
   `${type} ${size} B, ${conns}×${inflight}${compress ? ', deflate' : ''}, ${seconds} s windows, ` +
-    `${pinned ? 'server on core 0, load on core 1' : 'not pinned'}` +
-    (allocator.length > 0 ? `; ${allocator.map(([k, v]) => `${k}=${v}`).join(' ')}` : ''),
+    `${CAN_PIN ? `server on core ${SERVER_CORE}, load on core ${LOAD_CORE}` : 'not pinned'}` +
+    (allocator.length > 0 ? `; ${allocator.join(' ')}` : ''),
 );
 /** @type {Map<string, any[]>} */
 const results = new Map(ids.map((id) => [id, []]));

@@ -24,7 +24,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRss, TICK_MS } from './lib/proc.mjs';
-import { BUN, DENO, NODE, SERVERS } from './lib/servers.mjs';
+import {
+  allocatorSettings,
+  BUN,
+  CAN_PIN,
+  DENO,
+  LOAD_CORE,
+  NODE,
+  SERVER_CORE,
+  SERVERS,
+} from './lib/servers.mjs';
 
 /** @typedef {import('./lib/servers.mjs').ServerSpec} ServerSpec */
 import { evaluate, renderCharts, renderReport } from './lib/report.mjs';
@@ -90,16 +99,6 @@ const config = quick
 // Child processes: pinned, fd limit raised, always killed.
 
 const cores = os.availableParallelism();
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return cores >= 2;
-  } catch {
-    return false;
-  }
-})();
-const SERVER_CORE = '0';
-const LOAD_CORE = '1';
 const fdLimit = (() => {
   try {
     const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
@@ -121,7 +120,7 @@ const children = new Set();
  * @param {boolean} ipc
  */
 function launch(command, core, env, ipc) {
-  const pinned = hasTaskset && core !== null ? ['taskset', '-c', core, ...command] : command;
+  const pinned = CAN_PIN && core !== null ? ['taskset', '-c', core, ...command] : command;
   const script = `${fdLimit > 0 ? `ulimit -n ${fdLimit} 2>/dev/null; ` : ''}exec "$@"`;
   const child = spawn('sh', ['-c', script, 'sh', ...pinned], {
     cwd: root,
@@ -630,13 +629,9 @@ function machine() {
     node: process.version,
     bun: version([BUN, '--version']),
     deno: version([DENO, '--version']),
-    pinned: hasTaskset ? `servers on core ${SERVER_CORE}, load on core ${LOAD_CORE} (taskset)` : 'not pinned',
+    pinned: CAN_PIN ? `servers on core ${SERVER_CORE}, load on core ${LOAD_CORE} (taskset)` : 'not pinned',
     fdLimit,
-    // Allocator settings every server inherits from this process's environment (e.g. MIMALLOC_PURGE_DELAY for
-    // Bun's mimalloc, MALLOC_ARENA_MAX for glibc): they move large-message cells, so the report names them.
-    allocatorEnv: Object.entries(process.env)
-      .filter(([name]) => /^(MIMALLOC_|MALLOC_|GLIBC_TUNABLES$)/.test(name))
-      .map(([name, value]) => `${name}=${value}`),
+    allocatorEnv: allocatorSettings(),
     clockTickMs: TICK_MS,
     commit: version(['git', 'rev-parse', '--short', 'HEAD']),
     // Library sources that differ from the commit when the run started (the servers run what is built).

@@ -1,11 +1,14 @@
 // @ts-check
 /**
  * The echo servers the benchmarks drive, and how each is started (from the repository root). Shared by
- * `bench/run.mjs` (the matrix) and `bench/cell.mjs` (one cell, one server, longer windows).
+ * `bench/run.mjs` (the matrix) and `bench/cell.mjs` (one cell, one server, longer windows), with how both pin
+ * processes to cores and which allocator settings they report.
  *
  * @module
  */
 
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +16,31 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const NODE = process.execPath;
 export const BUN = path.join(root, 'node_modules/.bin/bun');
 export const DENO = path.join(root, 'node_modules/.bin/deno');
+
+/** Servers run on this core and the load generator on the other, when {@link CAN_PIN}. */
+export const SERVER_CORE = '0';
+export const LOAD_CORE = '1';
+/** Whether processes can be pinned: `taskset` works and there are two cores or more. */
+export const CAN_PIN = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return os.availableParallelism() >= 2;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Allocator settings every server inherits from this process's environment (e.g. `MIMALLOC_PURGE_DELAY` for
+ * Bun's mimalloc, `GLIBC_TUNABLES` or `MALLOC_ARENA_MAX` for glibc), as `NAME=value`: they move
+ * large-message cells, so the reports name them.
+ * @returns {string[]}
+ */
+export function allocatorSettings() {
+  return Object.entries(process.env)
+    .filter(([name]) => /^(MIMALLOC_|MALLOC_|GLIBC_TUNABLES$)/.test(name))
+    .map(([name, value]) => `${name}=${value}`);
+}
 
 /**
  * @typedef {object} ServerSpec

@@ -2,9 +2,10 @@
  * Base64 (RFC 4648 §4, the standard alphabet with padding), synchronous and dependency-free.
  *
  * The handshake needs it twice: to check that Sec-WebSocket-Key is the base64 of 16 bytes and to write
- * Sec-WebSocket-Accept (RFC 6455 §4.2.1, §4.2.2). Both directions use the universal `atob`/`btoa` (on
- * Latin-1 strings, one character per byte, made by the two helpers at the end, which http.ts uses too); `atob` forgives whitespace and missing padding, so a decoded
- * text is accepted only if it is exactly the canonical encoding of its bytes.
+ * Sec-WebSocket-Accept (RFC 6455 §4.2.1, §4.2.2). Both directions use the universal `atob`/`btoa` on
+ * Latin-1 strings (one character per byte, made by the two helpers at the end, which http.ts uses too).
+ * `atob` forgives whitespace and missing padding, so a decoded text is accepted only if it is exactly the
+ * canonical encoding of its bytes.
  */
 
 import { atob, btoa } from './platform.ts';

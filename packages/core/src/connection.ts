@@ -108,10 +108,10 @@ export interface SendOptions {
   /** Set false to send this message uncompressed even when compression was negotiated. */
   compress?: boolean;
   /**
-   * Text sent as bytes (`sendText(bytes)`, `sendMessageStart('text')`): the bytes of this message are known to
-   * be valid UTF-8, so they are not checked again. Only for bytes this library validated on receipt and nobody changed since (Conn sets it
-   * when text bytes that `readMessageBytes` returned are written back); invalid UTF-8 sent with it makes a
-   * correct peer fail the connection with 1007 (RFC 6455 §8.1).
+   * Text sent as bytes (`sendText(bytes)`, `sendMessageStart('text')`): the bytes of this message are known
+   * to be valid UTF-8, so they are not checked again. Only for bytes this library validated on receipt and
+   * nobody changed since (Conn sets it when text bytes that `readMessageBytes` returned are written back);
+   * invalid UTF-8 sent with it makes a correct peer fail the connection with 1007 (RFC 6455 §8.1).
    */
   validated?: boolean;
 }
@@ -397,8 +397,8 @@ export abstract class Connection {
 
   /**
    * Sends a whole text message: a string, or its UTF-8 bytes. Bytes are checked (with `validateUtf8` when
-   * given, as for a received message) unless `options.validated`, and refused with a UsageError if they are not
-   * UTF-8; like binary payloads, a server references them above 16 KiB.
+   * given, as for a received message) unless `options.validated`, and refused with a UsageError if they are
+   * not UTF-8; like binary payloads, a server references them above 16 KiB.
    */
   sendText(data: string | Uint8Array, options?: SendOptions): void {
     this.#checkSend('send text');
