@@ -15,6 +15,7 @@ import {
   proxyFromEnv,
   type Transport,
 } from '@sansws/conn';
+import { nativeMask } from './bufferutil.ts';
 import { nodeTimers } from './timers.ts';
 import { allocateUnzeroed, NodeTransport, tlsOptions } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
@@ -82,6 +83,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   return connDial(url, {
     validateUtf8: isUtf8,
     allocate: allocateUnzeroed,
+    mask: nativeMask(),
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? nodeTimers,

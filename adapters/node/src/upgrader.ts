@@ -15,6 +15,7 @@ import {
 } from '@sansws/conn';
 import type { HeaderField, HttpRequest } from '@sansws/core';
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
+import { nativeMask } from './bufferutil.ts';
 import { nodeTimers } from './timers.ts';
 import { allocateUnzeroed, NodeTransport } from './transport.ts';
 
@@ -43,6 +44,7 @@ export class Upgrader extends ConnUpgrader {
     super({
       validateUtf8: isUtf8,
       allocate: allocateUnzeroed,
+      mask: nativeMask(),
       ...options,
       timers: options.timers ?? nodeTimers,
       compression: serverCompression(options.compression),

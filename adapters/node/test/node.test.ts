@@ -23,6 +23,8 @@ import {
   proxyFromEnv,
   Upgrader,
 } from '../src/mod.ts';
+import type { Masker } from '@sansws/core';
+import { nativeMask } from '../src/bufferutil.ts';
 import { HANDSHAKE, rawExchange, selfSignedCertificate, startProxy } from './helpers.ts';
 
 const wsVersion = (await import('ws/package.json', { with: { type: 'json' } })).default.version;
@@ -435,5 +437,79 @@ describe('faults', () => {
     const port = local.port;
     await local.shutdown();
     await expect(dial(`ws://127.0.0.1:${port}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe("bufferutil's native mask (an optional dependency)", () => {
+  /** Wraps bufferutil's mask, counting the bytes it masked. */
+  function countingMask(): { mask: Masker; bytes: () => number } {
+    const native = nativeMask()!;
+    let total = 0;
+    return {
+      mask: (source, key, output, offset, length) => {
+        total += length;
+        native(source, key, output, offset, length);
+      },
+      bytes: () => total,
+    };
+  }
+
+  it('loads natively and is what Upgrader passes the engine by default; mask: undefined turns it off', () => {
+    const mask = nativeMask();
+    expect(typeof mask).toBe('function');
+    expect(Function.prototype.toString.call(mask)).toContain('[native code]');
+    expect(new Upgrader().options.mask).toBe(mask);
+    expect(new Upgrader({ mask: undefined }).options.mask).toBeUndefined();
+  });
+
+  it('RFC 6455 §5.3: a server unmasks through it what the ws client sends, whole and cut by reads', async () => {
+    const { mask, bytes } = countingMask();
+    const local = await listen({ handler: echo, upgrader: new Upgrader({ mask }) });
+    const client = new WebSocket(local.url);
+    await once(client, 'open');
+    const sizes = [2000, 65_536, 1 << 20];
+    const received: Buffer[] = [];
+    const done = new Promise<void>((resolve) => {
+      client.on('message', (data: Buffer) => {
+        received.push(data);
+        if (received.length === sizes.length * 2) resolve();
+      });
+    });
+    for (const size of sizes) {
+      client.send(Buffer.alloc(size, size % 251));
+      client.send('ж'.repeat(size >> 1));
+    }
+    await done;
+    for (const [i, size] of sizes.entries()) {
+      expect(received[2 * i]!.equals(Buffer.alloc(size, size % 251))).toBe(true);
+      expect(received[2 * i + 1]!.toString()).toBe('ж'.repeat(size >> 1));
+    }
+    // Every payload byte went through it (pieces below 1 KiB, where a read cuts a frame, may not).
+    const total = 2 * sizes.reduce((a, b) => a + b, 0);
+    expect(bytes()).toBeGreaterThan(total * 0.99);
+    expect(bytes()).toBeLessThanOrEqual(total);
+    client.close();
+    await once(client, 'close');
+    await local.shutdown();
+  });
+
+  it('RFC 6455 §5.3: dial masks through it what it sends to the ws server', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    wss.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
+    try {
+      const { mask, bytes } = countingMask();
+      const { conn } = await dial(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, { mask });
+      const payload = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff);
+      await conn.writeMessage('binary', payload);
+      expect(Buffer.from((await conn.readMessage()).data as Uint8Array).equals(Buffer.from(payload))).toBe(
+        true,
+      );
+      expect(bytes()).toBe(payload.length);
+      await conn.close(1000);
+    } finally {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
   });
 });

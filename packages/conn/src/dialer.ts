@@ -11,6 +11,7 @@ import {
   type ClientConnectionOptions,
   type HeaderField,
   type HttpResponse,
+  type Masker,
   parseWebSocketUrl,
   UsageError,
 } from '@sansws/core';
@@ -77,6 +78,11 @@ export interface DialOptions extends ConnOptions {
    * (e.g. over node:buffer `Buffer.allocUnsafeSlow`); see the core's `ConnectionOptions.allocate`.
    */
   readonly allocate?: (byteLength: number) => Uint8Array;
+  /**
+   * A faster masking routine for payloads of 1 KiB or more, if the runtime has one (e.g. bufferutil's
+   * native `mask` on Node); see the core's `ConnectionOptions.mask`.
+   */
+  readonly mask?: Masker | undefined;
   /** Largest body of a refusal kept for the error. Default 64 KiB. */
   readonly maxResponseBodySize?: number;
   /** Source of random bytes (masking keys, the handshake key). Default `crypto.getRandomValues`. */
@@ -122,6 +128,7 @@ export async function dial(url: string, options: DialOptions): Promise<DialResul
   if (options.randomBytes !== undefined) engineOptions.randomBytes = options.randomBytes;
   if (options.validateUtf8 !== undefined) engineOptions.validateUtf8 = options.validateUtf8;
   if (options.allocate !== undefined) engineOptions.allocate = options.allocate;
+  if (options.mask !== undefined) engineOptions.mask = options.mask;
   if (options.compression !== undefined && options.compression !== false) {
     engineOptions.compression = clientPerMessageDeflate(options.compression);
   }

@@ -11,6 +11,7 @@ import {
   type HandshakeError,
   type HeaderField,
   type HttpRequest,
+  type Masker,
   rejectResponse,
   RequestHeadParser,
   serializeResponse,
@@ -91,6 +92,11 @@ export interface UpgraderOptions extends ConnOptions {
    * (e.g. over node:buffer `Buffer.allocUnsafeSlow`); see the core's `ConnectionOptions.allocate`.
    */
   readonly allocate?: (byteLength: number) => Uint8Array;
+  /**
+   * A faster masking routine for payloads of 1 KiB or more, if the runtime has one (e.g. bufferutil's
+   * native `mask` on Node); see the core's `ConnectionOptions.mask`.
+   */
+  readonly mask?: Masker | undefined;
 }
 
 /** Options of {@link Upgrader.shutdown}. */
@@ -256,6 +262,7 @@ export class Upgrader {
     if (o.maxHandshakeSize !== undefined) engine.maxHandshakeSize = o.maxHandshakeSize;
     if (o.validateUtf8 !== undefined) engine.validateUtf8 = o.validateUtf8;
     if (o.allocate !== undefined) engine.allocate = o.allocate;
+    if (o.mask !== undefined) engine.mask = o.mask;
     if (o.checkOrigin !== undefined) engine.checkOrigin = o.checkOrigin;
     if (o.subprotocols !== undefined) engine.subprotocols = o.subprotocols;
     if (o.selectSubprotocol !== undefined) engine.selectSubprotocol = o.selectSubprotocol;

@@ -4,11 +4,13 @@
  */
 
 import { Buffer, isUtf8 } from 'node:buffer';
+import { createRequire } from 'node:module';
 import {
   ClientConnection,
   computeAccept,
   type ConnectionOptions,
   getHeader,
+  type Masker,
   ServerConnection,
 } from '@sansws/core';
 import type { ChunkedStream } from './inputs.ts';
@@ -58,8 +60,8 @@ export function openServer(options: ConnectionOptions = {}): ServerConnection {
 }
 
 /** A ClientConnection opened by feeding it a valid 101 response to its own request. */
-export function openClient(): ClientConnection {
-  const conn = new ClientConnection({ url: 'ws://localhost/bench' });
+export function openClient(options: ConnectionOptions = {}): ClientConnection {
+  const conn = new ClientConnection({ ...options, url: 'ws://localhost/bench' });
   conn.takeOutput();
   const key = getHeader(conn.request.headers, 'sec-websocket-key');
   if (key === undefined) throw new Error('client request has no Sec-WebSocket-Key');
@@ -148,8 +150,15 @@ export function allocateUnzeroed(byteLength: number): Uint8Array {
   return new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
 }
 
-/** What `@sansws/node` injects now: `isUtf8` and the unzeroed allocator. */
-export const withNodeOptions: ConnectionOptions = { validateUtf8: isUtf8, allocate: allocateUnzeroed };
+/** bufferutil's `mask` (native here: the bench reports whether it loaded), what `@sansws/node` injects. */
+export const bufferutilMask = (createRequire(import.meta.url)('bufferutil') as { mask: Masker }).mask;
+
+/** What `@sansws/node` injects now: `isUtf8`, the unzeroed allocator and bufferutil's `mask`. */
+export const withNodeOptions: ConnectionOptions = {
+  validateUtf8: isUtf8,
+  allocate: allocateUnzeroed,
+  mask: bufferutilMask,
+};
 
 /** ws's Receiver (a Writable), written every chunk as ws's WebSocket does with socket data. */
 export function wsReceive(
@@ -238,8 +247,14 @@ function checkMaskedFrame(
 }
 
 /** Our ClientConnection: sendText / sendBinary, then takeOutput() (dropped). */
-export function oursSend(message: Message, batch: number): Contender {
-  const conn = openClient();
+export function oursSend(
+  message: Message,
+  batch: number,
+  options: ConnectionOptions = {},
+  id = 'ours',
+  label = 'ours (ClientConnection)',
+): Contender {
+  const conn = openClient(options);
   const payload = message.bytes.slice();
   const text = message.text;
   const isText = message.type === 'text';
@@ -258,16 +273,16 @@ export function oursSend(message: Message, batch: number): Contender {
     return batch;
   };
   return {
-    id: 'ours',
-    label: 'ours (ClientConnection)',
+    id,
+    label,
     informational: false,
     run,
     verify: () => {
       if (message.type === 'text') conn.sendText(text);
       else conn.sendBinary(payload);
-      checkMaskedFrame('ours', conn.takeOutput(), message.type === 'text' ? 1 : 2, message.bytes);
+      checkMaskedFrame(id, conn.takeOutput(), message.type === 'text' ? 1 : 2, message.bytes);
       if (!equalBytes(payload, message.bytes)) {
-        throw mismatch('ours', "sendBinary modified the caller's data");
+        throw mismatch(id, "sendBinary modified the caller's data");
       }
     },
   };

@@ -268,7 +268,13 @@ function receiveCell(
       allocate: allocateUnzeroed,
     }),
     // The engine as `@sansws/node` configures it (for binary, the same code as ours-alloc).
-    oursReceive('ours-node', "ours + node adapter's isUtf8 and allocate", stream, message, withNodeOptions),
+    oursReceive(
+      'ours-node',
+      "ours + node adapter's isUtf8, allocate and bufferutil mask",
+      stream,
+      message,
+      withNodeOptions,
+    ),
     wsReceive('ws', 'ws Receiver (no addon)', ws.withoutAddons, stream, message, false),
     wsReceive('ws-bu', 'ws Receiver (bufferutil)', ws.withAddons, stream, message, false),
     ...(type === 'text'
@@ -300,6 +306,7 @@ function sendCell(
   const messages = unitMessages(size);
   const all: Contender[] = [
     oursSend(message, messages),
+    oursSend(message, messages, withNodeOptions, 'ours-node', "ours + node adapter's bufferutil mask"),
     wsSend('ws', 'ws Sender.frame (no addon)', ws.withoutAddons, message, messages),
     wsSend('ws-bu', 'ws Sender.frame (bufferutil)', ws.withAddons, message, messages),
     ...(type === 'binary'
@@ -435,7 +442,9 @@ function targets(rows: readonly Row[]): string {
   ];
   const node = new Map<string, number | null>();
   for (const row of rows) {
-    if (row.contender === 'ours-node') node.set(`${row.size} ${row.type}`, row.vsWsBufferutil);
+    if (row.side === 'receive' && row.contender === 'ours-node') {
+      node.set(`${row.size} ${row.type}`, row.vsWsBufferutil);
+    }
   }
   for (const row of rows) {
     if (row.side !== 'receive' || row.contender !== 'ours') continue;
@@ -566,7 +575,9 @@ async function main(): Promise<void> {
     out.push('');
     out.push(table(receiveRows, true));
     out.push('');
-    out.push("### Targets (ours, default options; last column: with @sansws/node's isUtf8 and allocate)");
+    out.push(
+      "### Targets (ours, default options; last column: with @sansws/node's isUtf8, allocate and mask)",
+    );
     out.push('');
     out.push(targets(receiveRows));
   }

@@ -41,7 +41,7 @@ import {
   OP_TEXT,
   writeHeader,
 } from './frames.ts';
-import { applyMask } from './mask.ts';
+import { applyMask, type Masker } from './mask.ts';
 import { getRandomValues, utf8Decoder, utf8Encoder } from './platform.ts';
 import { isValidText, type MessageInflater, Receiver, type ReceiverHandler } from './receiver.ts';
 import { type PreparedMessage, serverFrame } from './prepared.ts';
@@ -101,6 +101,15 @@ export interface ConnectionOptions {
    * counts as no answer: the engine allocates with `new Uint8Array` instead. Default: `new Uint8Array`.
    */
   allocate?: (byteLength: number) => Uint8Array;
+  /**
+   * A faster masking routine for payloads of 1 KiB or more, received (server role) and sent (client
+   * role), with the signature of bufferutil's `mask`, which the Node adapter passes when that optional
+   * package is installed: XOR `source[0, length)` with the 4-byte `key` (`key[0]` applies to `source[0]`)
+   * into `output` from `offset`; `output` may be `source` (in place). It is given views it must not keep,
+   * and must either do the whole job or throw before writing anything: a throw counts as no answer, and
+   * the core masks those bytes itself. Default: none (the core's WebAssembly kernel or word loop).
+   */
+  mask?: Masker;
 }
 
 /** Options of a single send. */
@@ -143,6 +152,7 @@ interface Settings {
   readonly randomBytes: (buffer: Uint8Array) => void;
   readonly validateUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly allocate: ((byteLength: number) => Uint8Array) | undefined;
+  readonly mask: Masker | undefined;
 }
 
 type NumericOption =
@@ -183,6 +193,7 @@ function settings(options: ConnectionOptions): Settings {
     randomBytes: options.randomBytes ?? getRandomValues,
     validateUtf8: options.validateUtf8,
     allocate: options.allocate,
+    mask: options.mask,
   };
   const last = lastSettings;
   if (last !== null) {
@@ -659,7 +670,7 @@ export abstract class Connection {
         // Our own buffer (encoded text, compressed output): mask it in place rather than copy it.
         const header = new Uint8Array(headerSize(length, true));
         writeHeader(header, 0, fin, rsv1, opcode, length, key);
-        applyMask(payload, key, 0);
+        applyMask(payload, key, 0, 0, length, this.settings.mask);
         this.write(header);
         this.write(payload);
         return;
@@ -670,8 +681,8 @@ export abstract class Connection {
         // Short payloads: copy and mask in one loop, without the calls.
         for (let i = 0; i < length; i++) out[offset + i] = payload[i]! ^ key[i & 3]!;
       } else {
-        out.set(payload, offset);
-        applyMask(out, key, 0, offset);
+        // Copied and masked in one pass where the masker can (the source is left as it was).
+        applyMask(payload, key, 0, 0, length, this.settings.mask, out, offset);
       }
       this.write(out);
     } else if (length <= COPY_THRESHOLD) {

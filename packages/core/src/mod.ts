@@ -16,6 +16,7 @@ export { Connection } from './connection.ts';
 export { PreparedMessage } from './prepared.ts';
 export type { ConnectionOptions, MessageCompressor, SendOptions, TransportAction } from './connection.ts';
 export type { ConnectionState } from './states.ts';
+export type { Masker } from './mask.ts';
 export type {
   BinaryEvent,
   ClosedEvent,

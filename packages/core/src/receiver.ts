@@ -40,7 +40,7 @@ import {
   OP_TEXT,
 } from './frames.ts';
 import { unmaskWasm, WASM_MASK_MIN, type WasmExports, wasmKernels } from './kernels.ts';
-import { applyMask } from './mask.ts';
+import { applyMask, type Masker } from './mask.ts';
 import { utf8Decoder } from './platform.ts';
 import { isValidUtf8, Utf8Validator } from './utf8.ts';
 
@@ -87,6 +87,8 @@ export interface ReceiverOptions {
   readonly validateUtf8?: ((bytes: Uint8Array) => boolean) | undefined;
   /** Allocates message buffers (see `ConnectionOptions.allocate`); only its right answers count. */
   readonly allocate?: ((byteLength: number) => Uint8Array) | undefined;
+  /** An injected masker (see `ConnectionOptions.mask`). */
+  readonly mask?: Masker | undefined;
 }
 
 const HEADER = 0;
@@ -366,7 +368,7 @@ export class Receiver {
               return true;
             }
           } else {
-            applyMask(chunk, key, 0, payload, stop);
+            applyMask(chunk, key, 0, payload, stop, this.#options.mask);
             high = 0x80;
           }
         }
@@ -593,33 +595,36 @@ export class Receiver {
         this.#assembling && !this.#compressed && piece.length >= WASM_MASK_MIN &&
         (this.#frame !== null || (!frameDone && this.#length <= PRESIZE_MAX))
       ) {
-        const kernels = wasmKernels();
-        if (kernels !== null) {
+        const native = this.#options.mask;
+        const kernels = native === undefined ? wasmKernels() : null;
+        if (kernels !== null || native !== undefined) {
           this.#gatherMasked(kernels, piece, phase, frameDone);
           return true;
         }
       }
-      applyMask(piece, this.#key(), phase);
+      applyMask(piece, this.#key(), phase, 0, piece.length, this.#options.mask);
     }
     this.#payloadPiece(piece, frameDone);
     return true;
   }
 
   /**
-   * Whole-message mode, uncompressed: a masked piece of a frame that spans chunks, unmasked by the
-   * kernels straight into the frame's buffer and validated (text) on the way: one copy into the kernels'
-   * memory and one out, instead of unmasking in place, validating and copying. `at`: where the piece starts
-   * in the frame, which is also its masking phase.
+   * Whole-message mode, uncompressed: a masked piece of a frame that spans chunks, unmasked straight into
+   * the frame's buffer, by the injected masker (`kernels` null: one pass) or by the kernels, which also
+   * validate text on the way (one copy into their memory and one out), instead of unmasking in place,
+   * validating and copying. `at`: where the piece starts in the frame, which is also its masking phase.
    */
-  #gatherMasked(kernels: WasmExports, piece: Uint8Array, at: number, frameDone: boolean): void {
+  #gatherMasked(kernels: WasmExports | null, piece: Uint8Array, at: number, frameDone: boolean): void {
     const frame = this.#frame ??= allocateWith(this.#options.allocate, this.#length);
     const n = piece.length;
     this.#messageLength += n;
-    const inline = this.#text && this.#options.validateUtf8 === undefined;
-    if (
-      !unmaskWasm(kernels, piece, this.#key(), at, 0, n, frame, at, inline ? this.#utf8 : null) ||
-      (this.#text && !inline && !this.#validateText(frame.subarray(at, at + n)))
-    ) return this.#badText();
+    const key = this.#key();
+    const inline = kernels !== null && this.#text && this.#options.validateUtf8 === undefined;
+    if (kernels === null) applyMask(piece, key, at, 0, n, this.#options.mask, frame, at);
+    else if (!unmaskWasm(kernels, piece, key, at, 0, n, frame, at, inline ? this.#utf8 : null)) {
+      return this.#badText();
+    }
+    if (this.#text && !inline && !this.#validateText(frame.subarray(at, at + n))) return this.#badText();
     if (frameDone) {
       this.#frame = null;
       this.#keep(frame);
