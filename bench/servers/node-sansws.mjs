@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * sansws on Node: `@sansws/node`'s `listen` with an echo handler. `--compress` enables permessage-deflate.
+ * sansws on Node: `@sansws/node`'s `listen` with an echo handler. `--compress` enables permessage-deflate;
+ * `--core-mask` makes the engine mask with the core's own kernel rather than bufferutil's.
  * Prints one JSON line when listening; SIGUSR2 runs a full GC (node --expose-gc) for memory readings.
  *
  * The echo reads each message as bytes (`readMessageBytes`) and writes them back with their type, as ws's
@@ -10,10 +11,12 @@
 import { CloseError, listen, Upgrader } from '@sansws/node';
 
 const compress = process.argv.includes('--compress');
+// `--core-mask`: the core's own masking instead of bufferutil's (what `mask: undefined` selects), for A/B runs.
+const coreMask = process.argv.includes('--core-mask');
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
-  upgrader: new Upgrader({ compression: compress }),
+  upgrader: new Upgrader({ compression: compress, ...(coreMask ? { mask: undefined } : {}) }),
   handler: async (conn) => {
     try {
       for (;;) {

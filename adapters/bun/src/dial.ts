@@ -13,6 +13,7 @@ import {
   proxyFromEnv,
   type Transport,
 } from '@sansws/conn';
+import { nativeMask } from './bufferutil.ts';
 import { bunTimers } from './timers.ts';
 import { allocateUnzeroed, type BunSocketData, bunTlsOptions, BunTransport } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
@@ -102,6 +103,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   return connDial(url, {
     validateUtf8: isUtf8,
     allocate: allocateUnzeroed,
+    mask: nativeMask(),
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? bunTimers,

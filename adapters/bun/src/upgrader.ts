@@ -12,6 +12,7 @@ import {
   type UpgraderOptions as ConnUpgraderOptions,
 } from '@sansws/conn';
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
+import { nativeMask } from './bufferutil.ts';
 import { bunTimers } from './timers.ts';
 import { allocateUnzeroed, type BunTransport } from './transport.ts';
 
@@ -40,6 +41,7 @@ export class Upgrader extends ConnUpgrader {
     super({
       validateUtf8: isUtf8,
       allocate: allocateUnzeroed,
+      mask: nativeMask(),
       ...options,
       timers: options.timers ?? bunTimers,
       compression: serverCompression(options.compression),
