@@ -467,7 +467,7 @@ describe("bufferutil's native mask (an optional dependency)", () => {
     const local = await listen({ handler: echo, upgrader: new Upgrader({ mask }) });
     const client = new WebSocket(local.url);
     await once(client, 'open');
-    const sizes = [2000, 65_536, 1 << 20];
+    const sizes = [10_000, 65_536, 1 << 20];
     const received: Buffer[] = [];
     const done = new Promise<void>((resolve) => {
       client.on('message', (data: Buffer) => {
@@ -484,9 +484,10 @@ describe("bufferutil's native mask (an optional dependency)", () => {
       expect(received[2 * i]!.equals(Buffer.alloc(size, size % 251))).toBe(true);
       expect(received[2 * i + 1]!.toString()).toBe('ж'.repeat(size >> 1));
     }
-    // Every payload byte went through it (pieces below 1 KiB, where a read cuts a frame, may not).
+    // Most payload bytes went through it (not pieces below 8 KiB, where a read cuts a frame: at most two
+    // per message, so under 96 KiB of these 2.2 MB).
     const total = 2 * sizes.reduce((a, b) => a + b, 0);
-    expect(bytes()).toBeGreaterThan(total * 0.99);
+    expect(bytes()).toBeGreaterThan(total - 6 * 2 * 8192);
     expect(bytes()).toBeLessThanOrEqual(total);
     client.close();
     await once(client, 'close');

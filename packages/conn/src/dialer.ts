@@ -79,7 +79,7 @@ export interface DialOptions extends ConnOptions {
    */
   readonly allocate?: (byteLength: number) => Uint8Array;
   /**
-   * A faster masking routine for payloads of 1 KiB or more, if the runtime has one (e.g. bufferutil's
+   * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g. bufferutil's
    * native `mask` on Node); see the core's `ConnectionOptions.mask`.
    */
   readonly mask?: Masker | undefined;

@@ -568,8 +568,9 @@ async function main(): Promise<void> {
         `frames, cut into ${CHUNK_SIZE / 1024} KiB chunks; ` +
         'chunk buffers restored from pristine copies before every timed feed (untimed, all contenders alike). ' +
         `Text is valid UTF-8, ${ascii === null ? '?' : (ascii * 100).toFixed(0)}% ASCII bytes. ` +
-        'Ours delivers text as a string (decoded); ws delivers a Buffer — the informational ' +
-        '"+ toString()" row adds that decode to ws. ws with and without addons both validate UTF-8 with ' +
+        'Ours delivers text as an event whose string is decoded on first access (never in the timed runs); ' +
+        'ws delivers a Buffer; the informational "+ toString()" row adds a decode to ws. ' +
+        'ws with and without addons both validate UTF-8 with ' +
         `${ws.withoutAddons.utf8}.`,
     );
     out.push('');
