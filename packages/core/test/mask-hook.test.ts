@@ -43,6 +43,13 @@ function pattern(size: number, seed = 11): Uint8Array {
 }
 
 const KEY = Uint8Array.of(0x9c, 0x05, 0xe1, 0x7a);
+
+/** A copy of `bytes` as a view starting `lead` bytes into a larger buffer. */
+function viewAt(lead: number, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(lead + bytes.length + 3).fill(0x5c).subarray(lead, lead + bytes.length);
+  out.set(bytes);
+  return out;
+}
 const PATHS = ['recording masker', 'bufferutil', 'WebAssembly', 'JavaScript'] as const;
 type Path = (typeof PATHS)[number];
 
@@ -75,15 +82,16 @@ describe('applyMask with an injected masker (RFC 6455 §5.3)', () => {
             const source = pattern(size + offset + 2);
             const expected = reference(source.subarray(offset, offset + size), KEY, phase);
 
-            const inPlace = source.slice();
+            // Views that do not start their buffer, as a socket's pooled chunks do not.
+            const inPlace = viewAt(phase, source);
             maskBy(path, inPlace, phase, offset, offset + size, inPlace, offset);
             expect(inPlace.subarray(offset, offset + size)).toEqual(expected);
             // Bytes outside the range are untouched.
             expect(inPlace.subarray(0, offset)).toEqual(source.subarray(0, offset));
             expect(inPlace.subarray(offset + size)).toEqual(source.subarray(offset + size));
 
-            const from = source.slice();
-            const into = new Uint8Array(size + 7).fill(0xee);
+            const from = viewAt(phase + 1, source);
+            const into = viewAt(phase + 2, new Uint8Array(size + 7).fill(0xee));
             maskBy(path, from, phase, offset, offset + size, into, 5 - (phase & 1));
             const at = 5 - (phase & 1);
             expect(into.subarray(at, at + size)).toEqual(expected);
