@@ -10,23 +10,32 @@ import type { Masker } from '@sansws/core';
 let loaded: Masker | null | undefined; // undefined: not tried yet; null: not available
 
 /**
- * bufferutil's `mask` if the package is installed and its native build loads (bufferutil falls back to a
- * JavaScript byte loop otherwise, slower than the core's own kernels, so that one is not used); else
- * `undefined`. Loaded on first call, not at import, so that importing `@sansws/node` costs nothing more.
+ * bufferutil's `mask` if the package is installed and its native build loads; else `undefined`. Loaded on
+ * first call, not at import, so that importing `@sansws/node` costs nothing more.
  */
 export function nativeMask(): Masker | undefined {
   if (loaded === undefined) {
-    loaded = null;
-    try {
+    loaded = pickNativeMask(() => {
       // `url` typed here: Deno checks this package with its tsconfig's lib, whose ImportMeta has none.
       const here = (import.meta as unknown as { url: string }).url;
-      const mask: unknown = (createRequire(here)('bufferutil') as { mask?: unknown }).mask;
-      if (typeof mask === 'function' && Function.prototype.toString.call(mask).includes('[native code]')) {
-        loaded = mask as Masker;
-      }
-    } catch {
-      // not installed, or its native build did not load
-    }
+      return createRequire(here)('bufferutil');
+    });
   }
   return loaded ?? undefined;
+}
+
+/**
+ * The `mask` of what `load` returns if it is a native function; null if `load` throws (not installed, or
+ * no build for this platform) or gives anything else: bufferutil falls back to a JavaScript byte loop
+ * when its native build does not load, and that one is slower than the core's own kernel.
+ */
+export function pickNativeMask(load: () => unknown): Masker | null {
+  try {
+    const mask: unknown = (load() as { mask?: unknown } | null)?.mask;
+    const native = typeof mask === 'function' &&
+      Function.prototype.toString.call(mask).includes('[native code]');
+    return native ? mask as Masker : null;
+  } catch {
+    return null;
+  }
 }

@@ -24,7 +24,7 @@ import {
   Upgrader,
 } from '../src/mod.ts';
 import type { Masker } from '@sansws/core';
-import { nativeMask } from '../src/bufferutil.ts';
+import { nativeMask, pickNativeMask } from '../src/bufferutil.ts';
 import { HANDSHAKE, rawExchange, selfSignedCertificate, startProxy } from './helpers.ts';
 
 const wsVersion = (await import('ws/package.json', { with: { type: 'json' } })).default.version;
@@ -460,6 +460,24 @@ describe("bufferutil's native mask (an optional dependency)", () => {
     expect(Function.prototype.toString.call(mask)).toContain('[native code]');
     expect(new Upgrader().options.mask).toBe(mask);
     expect(new Upgrader({ mask: undefined }).options.mask).toBeUndefined();
+  });
+
+  it('is not used when bufferutil is missing or only its JavaScript fallback loaded', () => {
+    const missing = () => {
+      throw new Error("Cannot find module 'bufferutil'");
+    };
+    // bufferutil's fallback.js: a byte loop, slower than the core's kernel.
+    const fallback = {
+      mask: (source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, length: number) => {
+        for (let i = 0; i < length; i++) output[offset + i] = source[i]! ^ key[i & 3]!;
+      },
+    };
+    expect(pickNativeMask(missing)).toBeNull();
+    expect(pickNativeMask(() => fallback)).toBeNull();
+    expect(pickNativeMask(() => ({}))).toBeNull();
+    expect(pickNativeMask(() => null)).toBeNull();
+    const native = { mask: nativeMask() };
+    expect(pickNativeMask(() => native)).toBe(native.mask);
   });
 
   it('RFC 6455 §5.3: a server unmasks through it what the ws client sends, whole and cut by reads', async () => {
