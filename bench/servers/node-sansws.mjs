@@ -11,7 +11,8 @@
 import { CloseError, listen, Upgrader } from '@sansws/node';
 
 const compress = process.argv.includes('--compress');
-// `--core-mask`: the core's own masking instead of bufferutil's (what `mask: undefined` selects), for A/B runs.
+// `--core-mask`: the core's own masking instead of bufferutil's (what `mask: undefined` selects), for A/B
+// runs.
 const coreMask = process.argv.includes('--core-mask');
 const server = await listen({
   port: 0,

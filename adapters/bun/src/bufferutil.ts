@@ -12,7 +12,8 @@ let cached: Masker | null | undefined; // undefined: not looked for yet; null: n
 /**
  * bufferutil's `mask` if the package is installed and its native build loads under Bun (its JavaScript
  * fallback, a byte loop, is slower than the core's kernel and is not used); else `undefined`. Looked up on
- * first call with Bun's `require`, which resolves from this module, so importing `@sansws/bun` stays as cheap.
+ * first call with Bun's `require`, which resolves from this module, so importing `@sansws/bun` stays as
+ * cheap.
  */
 export function nativeMask(): Masker | undefined {
   if (cached === undefined) {

@@ -93,8 +93,8 @@ export interface UpgraderOptions extends ConnOptions {
    */
   readonly allocate?: (byteLength: number) => Uint8Array;
   /**
-   * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g. bufferutil's
-   * native `mask` on Node and Bun); see the core's `ConnectionOptions.mask`.
+   * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g.
+   * bufferutil's native `mask` on Node and Bun); see the core's `ConnectionOptions.mask`.
    */
   readonly mask?: Masker | undefined;
 }

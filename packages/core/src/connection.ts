@@ -102,12 +102,13 @@ export interface ConnectionOptions {
    */
   allocate?: (byteLength: number) => Uint8Array;
   /**
-   * A faster masking routine for pieces of payload of 8 KiB or more, received (server role) and sent (client
-   * role), with the signature of bufferutil's `mask`, which the Node and Bun adapters pass when that optional
-   * package is installed: XOR `source[0, length)` with the 4-byte `key` (`key[0]` applies to `source[0]`)
-   * into `output` from `offset`; `output` may be `source` (in place). It is given views it must not keep,
-   * and must either do the whole job or throw before writing anything: a throw counts as no answer, and
-   * the core masks those bytes itself. Default: none (the core's WebAssembly kernel or word loop).
+   * A faster masking routine for pieces of payload of 8 KiB or more, received (server role) and sent
+   * (client role), with the signature of bufferutil's `mask`, which the Node and Bun adapters pass when
+   * that optional package is installed: XOR `source[0, length)` with the 4-byte `key` (`key[0]` applies to
+   * `source[0]`) into `output` from `offset`; `output` may be `source` (in place). It is given views it
+   * must not keep, and must either do the whole job or throw before writing anything: a throw counts as no
+   * answer, and the core masks those bytes itself. Default: none (the core's WebAssembly kernel or word
+   * loop).
    */
   mask?: Masker;
 }
