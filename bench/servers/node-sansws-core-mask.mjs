@@ -5,5 +5,5 @@
  * sets the two against each other in one checkout.
  */
 
-process.argv.push('--core-mask');
+process.env['BENCH_CORE_MASK'] = '1';
 await import('./node-sansws.mjs');

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * sansws on Node: `@sansws/node`'s `listen` with an echo handler. `--compress` enables permessage-deflate;
- * `--core-mask` makes the engine mask with the core's own kernel rather than bufferutil's.
+ * `BENCH_CORE_MASK=1` in the environment makes the engine mask with the core's own kernel rather than
+ * bufferutil's (as for the Bun server).
  * Prints one JSON line when listening; SIGUSR2 runs a full GC (node --expose-gc) for memory readings.
  *
  * The echo reads each message as bytes (`readMessageBytes`) and writes them back with their type, as ws's
@@ -11,9 +12,8 @@
 import { CloseError, listen, Upgrader } from '@sansws/node';
 
 const compress = process.argv.includes('--compress');
-// `--core-mask`: the core's own masking instead of bufferutil's (what `mask: undefined` selects), for A/B
-// runs.
-const coreMask = process.argv.includes('--core-mask');
+// BENCH_CORE_MASK=1: the core's own masking instead of bufferutil's (`mask: undefined`), for A/B runs.
+const coreMask = process.env['BENCH_CORE_MASK'] === '1';
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
