@@ -1,10 +1,11 @@
 // @ts-check
 /**
- * Profiles one Node echo server under one cell of load: runs it with `node --cpu-prof` (pinned like the
- * harness does), drives it with the load generator, stops it, and prints where its CPU time went — the
+ * Profiles one Node or Bun echo server under one cell of load: runs it with `node --cpu-prof` or
+ * `bun --cpu-prof` (pinned like the harness does), drives it with the load generator, stops it, and prints where its CPU time went — the
  * functions with the most self time, and the same grouped by where the code lives.
  *
- *   node bench/profile.mjs [--server sansws-node|ws-node|ws-node-js|raw-node] [--size N] [--conns N]
+ *   node bench/profile.mjs [--server sansws-node|ws-node|ws-node-js|raw-node|sansws-bun|bun-builtin|raw-bun]
+ *                          [--size N] [--conns N]
  *                          [--inflight N] [--type binary|text] [--compress] [--seconds N]
  *
  * The .cpuprofile is kept in bench/results/profiles/ (gitignored) for Chrome DevTools.
@@ -17,6 +18,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cellOptions, option } from './lib/args.mjs';
+import { BUN } from './lib/servers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -26,7 +28,7 @@ const { size, conns, inflight, type, compress, seconds } = cellOptions({
   inflight: '64',
   seconds: '5',
 });
-/** @type {Record<string, { file: string, env?: Record<string, string> }>} */
+/** @type {Record<string, { file: string, runtime?: 'bun', env?: Record<string, string> }>} */
 const SERVERS = {
   'sansws-node': { file: 'bench/servers/node-sansws.mjs' },
   'ws-node': { file: 'bench/servers/node-ws.mjs' },
@@ -35,6 +37,10 @@ const SERVERS = {
     env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' },
   },
   'raw-node': { file: 'bench/servers/node-raw.mjs' },
+  // Bun writes a profile in the same format (`bun --cpu-prof`), sampled every 100 µs here.
+  'sansws-bun': { file: 'bench/servers/bun-sansws.ts', runtime: 'bun' },
+  'bun-builtin': { file: 'bench/servers/bun-builtin.ts', runtime: 'bun' },
+  'raw-bun': { file: 'bench/servers/bun-raw.ts', runtime: 'bun' },
 };
 const spec = SERVERS[server];
 if (!spec) throw new Error(`--server must be one of ${Object.keys(SERVERS).join(', ')}`);
@@ -51,9 +57,10 @@ const child = spawn(
   [
     '-c',
     '0',
-    process.execPath,
+    spec.runtime === 'bun' ? BUN : process.execPath,
     '--cpu-prof',
     `--cpu-prof-dir=${dir}`,
+    ...(spec.runtime === 'bun' ? ['--cpu-prof-interval=100'] : []),
     spec.file,
     ...(compress ? ['--compress'] : []),
   ],
@@ -89,7 +96,7 @@ try {
         size,
         type,
         compress,
-        raw: server === 'raw-node',
+        raw: server.startsWith('raw-'),
         warmupMs: 300,
         windowMs: seconds * 1000,
       });
@@ -139,6 +146,8 @@ for (const node of profile.nodes) {
     ? '@sansws/zlib'
     : where.includes('adapters/node/')
     ? '@sansws/node'
+    : where.includes('adapters/bun/')
+    ? '@sansws/bun'
     : where.includes('node_modules/ws/')
     ? 'ws'
     : where.startsWith('node:')

@@ -25,3 +25,4 @@ const server = Bun.serve({
 });
 process.on('SIGUSR2', () => Bun.gc(true));
 console.log(JSON.stringify({ ready: true, port: server.port, compress, bun: Bun.version }));
+process.on('SIGTERM', () => process.exit(0)); // lets bun --cpu-prof write its profile

@@ -61,3 +61,4 @@ const server = Bun.listen<State>({
 });
 process.on('SIGUSR2', () => Bun.gc(true));
 console.log(JSON.stringify({ ready: true, port: server.port, bun: Bun.version }));
+process.on('SIGTERM', () => process.exit(0)); // lets bun --cpu-prof write its profile

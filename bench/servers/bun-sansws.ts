@@ -27,3 +27,4 @@ const server = await listen({
 });
 process.on('SIGUSR2', () => Bun.gc(true));
 console.log(JSON.stringify({ ready: true, port: server.port, compress }));
+process.on('SIGTERM', () => process.exit(0)); // lets bun --cpu-prof write its profile

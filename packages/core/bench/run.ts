@@ -345,6 +345,11 @@ interface Row {
   samples: number[];
   vsWs: number | null;
   vsWsBufferutil: number | null;
+  /**
+   * Median over rounds of ws+bufferutil's sample ÷ ours in the same round (the two ran minutes apart at
+   * most, so drift of the machine between rounds cancels), or null.
+   */
+  pairedVsWsBufferutil: number | null;
   vsCopy: number | null;
 }
 
@@ -360,6 +365,10 @@ function rowsOf(cell: Cell): Row[] {
     const mid = median(values);
     const rate = cell.messages / mid;
     const isOurs = c.id.startsWith('ours');
+    const wsBu = cell.samples.get('ws-bu');
+    const paired = isOurs && wsBu !== undefined && wsBu.length === values.length && values.length > 0
+      ? median(values.map((ours, round) => wsBu[round]! / ours))
+      : null;
     return {
       side: cell.side,
       size: cell.size,
@@ -375,6 +384,7 @@ function rowsOf(cell: Cell): Row[] {
       samples: values,
       vsWs: isOurs ? ratio(rate, 'ws') : null,
       vsWsBufferutil: isOurs ? ratio(rate, 'ws-bu') : null,
+      pairedVsWsBufferutil: paired,
       vsCopy: isOurs && cell.side === 'receive' ? ratio(rate, 'copy') : null,
     };
   });
@@ -406,6 +416,7 @@ function table(rows: readonly Row[], withCopy: boolean): string {
     'page faults/msg',
     'ours ÷ ws',
     'ours ÷ ws+bufferutil',
+    'paired',
   ];
   if (withCopy) head.push('ours ÷ copy');
   const lines = [
@@ -427,6 +438,7 @@ function table(rows: readonly Row[], withCopy: boolean): string {
       row.faultsPerMessage >= 10 ? row.faultsPerMessage.toFixed(0) : row.faultsPerMessage.toFixed(1),
       formatRatio(row.vsWs),
       formatRatio(row.vsWsBufferutil),
+      formatRatio(row.pairedVsWsBufferutil),
     ];
     if (withCopy) cells.push(formatRatio(row.vsCopy));
     lines.push(`| ${cells.join(' | ')} |`);
@@ -437,29 +449,35 @@ function table(rows: readonly Row[], withCopy: boolean): string {
 function targets(rows: readonly Row[]): string {
   const lines = [
     '| size | type | ours ÷ ws (target ≥ 1.50) | ours ÷ ws+bufferutil (target ≥ 1.00 from 64 KiB) | met ' +
-    "| ours with @sansws/node's options ÷ ws+bufferutil |",
-    '| --- | --- | ---: | ---: | --- | ---: |',
+    "| ours with @sansws/node's options ÷ ws+bufferutil | the same, paired |",
+    '| --- | --- | ---: | ---: | --- | ---: | ---: |',
   ];
-  const node = new Map<string, number | null>();
+  const byCell = new Map<string, { size: number; type: string; ours?: Row; node?: Row }>();
   for (const row of rows) {
-    if (row.side === 'receive' && row.contender === 'ours-node') {
-      node.set(`${row.size} ${row.type}`, row.vsWsBufferutil);
-    }
+    if (row.side !== 'receive' || (row.contender !== 'ours' && row.contender !== 'ours-node')) continue;
+    const key = `${row.size} ${row.type}`;
+    const entry = byCell.get(key) ?? { size: row.size, type: row.type };
+    if (row.contender === 'ours') entry.ours = row;
+    else entry.node = row;
+    byCell.set(key, entry);
   }
-  for (const row of rows) {
-    if (row.side !== 'receive' || row.contender !== 'ours') continue;
-    const needBu = row.size >= 64 * 1024;
-    const okWs = row.vsWs === null ? null : row.vsWs >= 1.5;
-    const okBu = !needBu || row.vsWsBufferutil === null ? null : row.vsWsBufferutil >= 1;
+  for (const { size, type, ours, node } of byCell.values()) {
+    const needBu = size >= 64 * 1024;
+    const vsWs = ours?.vsWs ?? null;
+    const vsBu = ours?.vsWsBufferutil ?? null;
+    const okWs = vsWs === null ? null : vsWs >= 1.5;
+    const okBu = !needBu || vsBu === null ? null : vsBu >= 1;
     const verdict = okWs === false || okBu === false
       ? '**no**'
       : okWs === null && okBu === null
       ? 'n/a'
       : 'yes';
     lines.push(
-      `| ${sizeLabel(row.size)} | ${row.type} | ${formatRatio(row.vsWs)} | ${
-        needBu ? formatRatio(row.vsWsBufferutil) : `(${formatRatio(row.vsWsBufferutil)})`
-      } | ${verdict} | ${formatRatio(node.get(`${row.size} ${row.type}`) ?? null)} |`,
+      `| ${sizeLabel(size)} | ${type} | ${formatRatio(vsWs)} | ${
+        needBu ? formatRatio(vsBu) : `(${formatRatio(vsBu)})`
+      } | ${verdict} | ${formatRatio(node?.vsWsBufferutil ?? null)} | ${
+        formatRatio(node?.pairedVsWsBufferutil ?? null)
+      } |`,
     );
   }
   return lines.join('\n');
