@@ -69,6 +69,25 @@ describe('BunTransport writes', () => {
     expect(transport.bufferedAmount).toBe(0);
   });
 
+  test('a batch whose chunks lie one after another in one buffer is written as a view of it, not joined', async () => {
+    const socket = fakeSocket();
+    const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
+    transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+    const slab = new Uint8Array(4096).map((_, i) => i & 0xff);
+    for (const [from, to] of [[100, 1124], [1124, 1130], [1130, 3000]]) transport.write(slab.subarray(from, to));
+    await endOfTurn();
+    expect(socket.sources).toEqual([slab.buffer]);
+    expect(socket.writes.map((w) => [...w])).toEqual([[...slab.subarray(100, 3000)]]);
+
+    // A gap or another buffer: joined as before, in the order written.
+    transport.write(slab.subarray(0, 10));
+    transport.write(slab.subarray(11, 20));
+    transport.write(new Uint8Array(slab.subarray(20, 30)));
+    await endOfTurn();
+    expect(socket.sources[1]).not.toBe(slab.buffer);
+    expect([...socket.writes[1]!]).toEqual([...slab.subarray(0, 10), ...slab.subarray(11, 30)]);
+  });
+
   test('a batch that reaches 64 KiB goes out at once, without waiting for the end of the turn', () => {
     const socket = fakeSocket();
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);

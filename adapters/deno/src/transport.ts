@@ -308,6 +308,17 @@ export class DenoTransport implements Transport {
     if (queue.length === 1 || first.length >= GATHER_SIZE) return queue.shift()!;
     let out: Uint8Array;
     if (this.#queued < GATHER_FROM) {
+      // Chunks that lie one after another in one buffer (small frames the engine cut from its slab, in the
+      // order it made them) leave as one view of it, uncopied.
+      let end = first.byteOffset + first.length;
+      let i = 1;
+      while (i < queue.length && queue[i]!.byteOffset === end && queue[i]!.buffer === first.buffer) {
+        end += queue[i++]!.length;
+      }
+      if (i === queue.length) {
+        queue.length = 0;
+        return new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset);
+      }
       out = new Uint8Array(this.#queued);
     } else {
       out = (this.#gather ??= new Uint8Array(GATHER_SIZE)).subarray(0, Math.min(this.#queued, GATHER_SIZE));

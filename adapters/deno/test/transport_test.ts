@@ -16,6 +16,8 @@ import { DenoTransport } from '@sansws/deno';
  */
 function fakeConn(accept = Infinity) {
   const writes: Uint8Array[] = [];
+  /** The buffer each write was given. */
+  const sources: ArrayBufferLike[] = [];
   const changed: number[] = [];
   const offered: Uint8Array[] = [];
   let pending: ((n: number | null) => void) | null = null;
@@ -25,6 +27,7 @@ function fakeConn(accept = Infinity) {
   let allWritten: (() => void) | null = null;
   const conn = {
     writes,
+    sources,
     changed,
     offered,
     read(buffer: Uint8Array): Promise<number | null> {
@@ -35,6 +38,7 @@ function fakeConn(accept = Infinity) {
       const n = Math.min(chunk.length, accept);
       const copy = chunk.slice(0, n);
       writes.push(copy);
+      sources.push(chunk.buffer);
       wrote?.();
       return new Promise((resolve) =>
         setTimeout(() => {
@@ -95,6 +99,32 @@ Deno.test('DenoTransport: chunks written in one turn, across microtasks, leave i
   transport.write(new Uint8Array([4, 5]));
   await written;
   assert.deepEqual(conn.writes.map((w) => [...w]), [[1, 2, 3, 4, 5]]);
+  transport.destroy();
+});
+
+Deno.test('DenoTransport: chunks that lie one after another in one buffer leave as a view of it, not joined', async () => {
+  const conn = fakeConn();
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  const slab = new Uint8Array(4096).map((_, i) => i & 0xff);
+  await Promise.resolve();
+  let written = conn.nextWrite();
+  for (const [from, to] of [[100, 1124], [1124, 1130], [1130, 3000]]) {
+    transport.write(slab.subarray(from, to));
+  }
+  await written;
+  assert.deepEqual(conn.sources, [slab.buffer]);
+  assert.deepEqual(conn.writes.map((w) => [...w]), [[...slab.subarray(100, 3000)]]);
+  await conn.until(2900);
+
+  // A gap or another buffer: joined, in the order written.
+  written = conn.nextWrite();
+  transport.write(slab.subarray(0, 10));
+  transport.write(slab.subarray(11, 20));
+  transport.write(new Uint8Array(slab.subarray(20, 30)));
+  await written;
+  assert.notEqual(conn.sources[1], slab.buffer);
+  assert.deepEqual([...conn.writes[1]!], [...slab.subarray(0, 10), ...slab.subarray(11, 30)]);
   transport.destroy();
 });
 

@@ -334,9 +334,25 @@ function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-/** `chunks[from..to)`, `bytes` long in all, copied into one Buffer (or the chunk itself, when alone). */
+/**
+ * `chunks[from..to)`, `bytes` long in all, as one Buffer: the chunk itself when alone, a view when they lie
+ * one after another in one buffer (the engine cuts small frames from a shared slab in the order it makes
+ * them), else a copy.
+ */
 function merge(chunks: readonly Uint8Array[], from: number, to: number, bytes: number): Buffer {
-  if (to - from === 1) return asBuffer(chunks[from]!);
+  const first = chunks[from]!;
+  if (to - from === 1) return asBuffer(first);
+  // The offsets are compared first: reading `.buffer` of a small array that V8 keeps on its heap moves it out.
+  let end = first.byteOffset + first.length;
+  let i = from + 1;
+  for (
+    let chunk = chunks[i]!;
+    chunk.byteOffset === end && chunk.buffer === first.buffer;
+    chunk = chunks[i]!
+  ) {
+    end += chunk.length;
+    if (++i === to) return Buffer.from(first.buffer, first.byteOffset, bytes);
+  }
   const out = Buffer.allocUnsafe(bytes);
   let offset = 0;
   for (let i = from; i < to; i++) {

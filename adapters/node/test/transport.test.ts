@@ -47,6 +47,37 @@ describe('NodeTransport writes', () => {
     expect(joined(calls)).toEqual(Buffer.concat(Array.from({ length: 64 }, (_, i) => bytes(18, i))));
   });
 
+  it('chunks that lie one after another in one buffer leave as one view of it, not a copy', async () => {
+    const { socket, calls } = recordingSocket();
+    const transport = new NodeTransport(socket);
+    transport.start(handler, { writeHighWaterMark: 1 << 20 });
+    const slab = new Uint8Array(4096).map((_, i) => i & 0xff);
+    const pieces = [slab.subarray(100, 1124), slab.subarray(1124, 1130), slab.subarray(1130, 3000)];
+    for (const piece of pieces) transport.write(piece);
+    await tick();
+    expect(calls.length).toBe(1);
+    expect(calls[0]!.length).toBe(1);
+    const written = calls[0]![0]!;
+    expect(written.buffer).toBe(slab.buffer);
+    expect([written.byteOffset, written.length]).toEqual([100, 2900]);
+
+    // A gap, another buffer, or the same bytes out of order: copied together, in the order written.
+    for (
+      const others of [
+        [slab.subarray(0, 10), slab.subarray(11, 20)],
+        [slab.subarray(0, 10), new Uint8Array(slab.subarray(10, 20))],
+        [slab.subarray(10, 20), slab.subarray(0, 10)],
+      ]
+    ) {
+      calls.length = 0;
+      for (const piece of others) transport.write(piece);
+      await tick();
+      expect(calls.length).toBe(1);
+      expect(calls[0]![0]!.buffer).not.toBe(slab.buffer);
+      expect(joined(calls)).toEqual(Buffer.concat(others));
+    }
+  });
+
   it('large payloads go through uncopied, in one writev with the small pieces around them merged', async () => {
     const { socket, calls } = recordingSocket();
     const transport = new NodeTransport(socket);

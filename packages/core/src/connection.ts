@@ -29,6 +29,7 @@ import {
 import type { TextEvent, WebSocketEvent } from './events.ts';
 import {
   EMPTY,
+  frameBuffer,
   headerSize,
   isValidReceivedCloseCode,
   MAX_CONTROL_PAYLOAD,
@@ -676,7 +677,7 @@ export abstract class Connection {
         this.write(payload);
         return;
       }
-      const out = new Uint8Array(headerSize(length, true) + length);
+      const out = frameBuffer(headerSize(length, true) + length);
       const offset = writeHeader(out, 0, fin, rsv1, opcode, length, key);
       if (length <= INLINE_MASK_MAX) {
         // Short payloads: copy and mask in one loop, without the calls.
@@ -687,7 +688,7 @@ export abstract class Connection {
       }
       this.write(out);
     } else if (length <= COPY_THRESHOLD) {
-      const out = new Uint8Array(headerSize(length, false) + length);
+      const out = frameBuffer(headerSize(length, false) + length);
       out.set(payload, writeHeader(out, 0, fin, rsv1, opcode, length, null));
       this.write(out);
     } else {
