@@ -25,7 +25,8 @@ export const NONE = Object.freeze([]) as unknown as never[];
  * one faster than it cuts a piece of another.
  */
 const SLAB_MIN = 65;
-const SLAB_MAX = 4 * 1024;
+/** Payloads of up to 4 KiB, with the longest header they can have (a client's, 8 bytes). */
+const SLAB_MAX = 4 * 1024 + 8;
 const SLAB_SIZE = 16 * 1024;
 let slab = new ArrayBuffer(0);
 let slabUsed = SLAB_SIZE;

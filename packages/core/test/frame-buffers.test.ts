@@ -1,5 +1,5 @@
 /**
- * Where the engine builds its outgoing frames: frames of 65 B to 4 KiB are cut one after another from a
+ * Where the engine builds its outgoing frames: frames of 65 B to 4 KiB + 8 are cut one after another from a
  * shared slab (one allocation for many frames, and a run of them can be written as one view), smaller and
  * larger ones get buffers of their own. What must hold either way: every frame is whole and stays as it
  * was written while later frames are made, on this connection or any other, and a caller's payload is
@@ -21,7 +21,7 @@ const follows = (a: Uint8Array, b: Uint8Array): boolean =>
 describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
   it('§5.2 small server frames sent one after another lie next to each other, each a whole frame', () => {
     const server = openServer();
-    const sent = [1024, 200, 4000, 65 - 2].map((n, i) => payload(n, i));
+    const sent = [1024, 200, 4096, 65 - 2].map((n, i) => payload(n, i));
     for (const data of sent) server.sendBinary(data);
     const out = server.takeOutput();
     expect(out.length).toBe(sent.length);
@@ -29,9 +29,10 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
     expect(serverFrames(out).map((f) => f.payload)).toEqual(sent);
   });
 
-  it('§5.2 frames under 65 bytes and over 4 KiB get buffers of their own', () => {
+  it('§5.2 frames under 65 bytes and over 4 KiB + 8 get buffers of their own', () => {
     const server = openServer();
-    for (const n of [0, 10, 62, 4097, 16 * 1024]) {
+    // Frames of 2 to 64 bytes, then of 4 KiB + 9 and 16 KiB + 4 (a server's header is 4 bytes there).
+    for (const n of [0, 10, 62, 4096 + 5, 16 * 1024]) {
       const data = payload(n, n);
       server.sendBinary(data);
       const [chunk] = server.takeOutput();
