@@ -74,7 +74,9 @@ describe('BunTransport writes', () => {
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
     transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
     const slab = new Uint8Array(4096).map((_, i) => i & 0xff);
-    for (const [from, to] of [[100, 1124], [1124, 1130], [1130, 3000]]) transport.write(slab.subarray(from, to));
+    for (const [from, to] of [[100, 1124], [1124, 1130], [1130, 3000]]) {
+      transport.write(slab.subarray(from, to));
+    }
     await endOfTurn();
     expect(socket.sources).toEqual([slab.buffer]);
     expect(socket.writes.map((w) => [...w])).toEqual([[...slab.subarray(100, 3000)]]);
