@@ -462,14 +462,14 @@ export class BunTransport implements Transport {
  */
 function adjacent(chunks: readonly Uint8Array[], total: number): Uint8Array | null {
   const first = chunks[0]!;
-  const buffer = first.buffer;
   let end = first.byteOffset + first.length;
+  // Offsets first: reading `.buffer` of a small array that JavaScriptCore keeps in its heap copies it out.
   for (let i = 1; i < chunks.length; i++) {
     const chunk = chunks[i]!;
-    if (chunk.byteOffset !== end || chunk.buffer !== buffer) return null;
+    if (chunk.byteOffset !== end || chunk.buffer !== first.buffer) return null;
     end += chunk.length;
   }
-  return new Uint8Array(buffer, first.byteOffset, total);
+  return new Uint8Array(first.buffer, first.byteOffset, total);
 }
 
 /**
