@@ -15,7 +15,8 @@
  *   windows). So a batch also goes out as soon as it holds {@link FLUSH_BYTES}, and every waiting batch goes
  *   out at the next socket event once the turn has run for {@link FLUSH_DELAY_MS} ms (the clock is read once
  *   per event while batches wait, never per write). Batches are joined in one buffer shared by all
- *   transports ({@link joinBuffer}): Bun has copied what it takes before `write` returns.
+ *   transports ({@link joinBuffer}): Bun has copied what it takes before `write` returns; a batch whose chunks
+ *   lie one after another in one buffer (the engine's small frames) is written as one view of it instead.
  *   A chunk of {@link WRITE_DIRECT} bytes or more is not batched: it goes out at once, uncopied, unless a
  *   batch waits before it (a server's frame header, written before the payload the engine references); then
  *   the batch leaves joined with the payload, or its first {@link COALESCE_BYTES}, never alone;

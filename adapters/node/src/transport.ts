@@ -4,9 +4,10 @@
  *
  * Writes are coalesced: `write` only collects the chunk, and the first one of a tick schedules a flush
  * (`process.nextTick`, so it runs after the promise jobs of the same tick, where an application answers
- * the messages of one read). The flush hands the socket one buffer for all small chunks, or, with large
- * payloads among them, the large ones as they are (never copied) and the small runs merged between them,
- * under `cork()`, so that node writes them with one `writev`. One read of 64 pipelined messages is thus
+ * the messages of one read). The flush hands the socket one buffer for all small chunks (a view, when they
+ * lie one after another in the engine's shared buffer for small frames), or, with large payloads among
+ * them, the large ones as they are (never copied) and the small runs merged between them, under `cork()`,
+ * so that node writes them with one `writev`. One read of 64 pipelined messages is thus
  * answered with one system call instead of 64, and one Buffer instead of one per frame.
  *
  * Write backpressure uses our own high-water mark, not the socket's (fixed at creation, 16 KiB): `write`
@@ -342,17 +343,14 @@ function asBuffer(chunk: Uint8Array): Buffer {
 function merge(chunks: readonly Uint8Array[], from: number, to: number, bytes: number): Buffer {
   const first = chunks[from]!;
   if (to - from === 1) return asBuffer(first);
-  // The offsets are compared first: reading `.buffer` of a small array that V8 keeps on its heap moves it out.
-  let end = first.byteOffset + first.length;
+  // Offsets first: reading `.buffer` of a small array that V8 keeps on its heap moves it out.
   let i = from + 1;
-  for (
-    let chunk = chunks[i]!;
-    chunk.byteOffset === end && chunk.buffer === first.buffer;
-    chunk = chunks[i]!
-  ) {
+  for (let end = first.byteOffset + first.length; i < to; i++) {
+    const chunk = chunks[i]!;
+    if (chunk.byteOffset !== end || chunk.buffer !== first.buffer) break;
     end += chunk.length;
-    if (++i === to) return Buffer.from(first.buffer, first.byteOffset, bytes);
   }
+  if (i === to) return Buffer.from(first.buffer, first.byteOffset, bytes);
   const out = Buffer.allocUnsafe(bytes);
   let offset = 0;
   for (let i = from; i < to; i++) {

@@ -416,7 +416,7 @@ function table(rows: readonly Row[], withCopy: boolean): string {
     'page faults/msg',
     'ours ÷ ws',
     'ours ÷ ws+bufferutil',
-    'paired',
+    'the same, paired',
   ];
   if (withCopy) head.push('ours ÷ copy');
   const lines = [
