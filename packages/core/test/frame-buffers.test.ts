@@ -1,5 +1,5 @@
 /**
- * Where the engine builds its outgoing frames: frames of 65 B to 4 KiB + 8 are cut one after another from a
+ * Where the engine builds its outgoing frames: frames of 65 B to 16 KiB + 8 are cut one after another from a
  * shared slab (one allocation for many frames, and a run of them can be written as one view), smaller and
  * larger ones get buffers of their own. What must hold either way: every frame is whole and stays as it
  * was written while later frames are made, on this connection or any other, and a caller's payload is
@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runs } from './fc-runs.ts';
-import { openPair, openServer, parseFrames, serverFrames } from './helpers.ts';
+import { concatBytes, openPair, openServer, parseFrames, serverFrames } from './helpers.ts';
 
 const payload = (length: number, seed: number): Uint8Array =>
   Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
@@ -21,7 +21,7 @@ const follows = (a: Uint8Array, b: Uint8Array): boolean =>
 describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
   it('§5.2 small server frames sent one after another lie next to each other, each a whole frame', () => {
     const server = openServer();
-    const sent = [1024, 200, 4096, 65 - 2].map((n, i) => payload(n, i));
+    const sent = [1024, 200, 4096, 65 - 2, 16 * 1024].map((n, i) => payload(n, i));
     for (const data of sent) server.sendBinary(data);
     const out = server.takeOutput();
     expect(out.length).toBe(sent.length);
@@ -29,16 +29,22 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
     expect(serverFrames(out).map((f) => f.payload)).toEqual(sent);
   });
 
-  it('§5.2 frames under 65 bytes and over 4 KiB + 8 get buffers of their own', () => {
-    const server = openServer();
-    // Frames of 2 to 64 bytes, then of 4 KiB + 9 and 16 KiB + 4 (a server's header is 4 bytes there).
-    for (const n of [0, 10, 62, 4096 + 5, 16 * 1024]) {
+  it('§5.2 frames under 65 bytes and over 16 KiB + 8 get buffers of their own', () => {
+    const { client, server } = openPair();
+    // A server's frames of 2 to 64 bytes, then a client's of 16 KiB + 1 (its header is 8 bytes there): larger
+    // payloads than 16 KiB are copied, masked, only by a client.
+    const cases = [[server, 0], [server, 10], [server, 62], [client, 16 * 1024 + 1]] as const;
+    for (const [from, n] of cases) {
       const data = payload(n, n);
-      server.sendBinary(data);
-      const [chunk] = server.takeOutput();
+      from.sendBinary(data);
+      const [chunk] = from.takeOutput();
       expect(chunk!.byteOffset).toBe(0);
       expect(chunk!.buffer.byteLength).toBe(chunk!.length);
-      expect(serverFrames([chunk!])[0]!.payload).toEqual(data);
+      if (from === server) expect(serverFrames([chunk!])[0]!.payload).toEqual(data);
+      else {
+        server.receiveData(chunk!.slice());
+        expect(server.takeEvents()).toEqual([{ type: 'binary', data }]);
+      }
     }
   });
 
@@ -60,15 +66,21 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
         fc.array(
           fc.record({
             conn: fc.integer({ min: 0, max: 2 }),
-            size: fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 60, max: 70 })),
+            size: fc.oneof(
+              fc.integer({ min: 0, max: 5000 }),
+              fc.integer({ min: 60, max: 70 }),
+              fc.integer({ min: 16 * 1024 - 8, max: 16 * 1024 + 8 }),
+            ),
             text: fc.boolean(),
           }),
           { minLength: 1, maxLength: 40 },
         ),
         (sends) => {
           const pairs = [openPair(), openPair(), openPair()];
-          // Every frame kept as handed out, and what it held then; compared after all the other sends.
-          const kept: { chunk: Uint8Array; copy: Uint8Array; sent: Uint8Array }[] = [];
+          // Every frame kept as handed out, and what it held then; compared after all the other sends. A
+          // frame of more than 16 KiB comes as two chunks (its header, then the payload itself) from a server, and
+          // from a client when the payload is the engine's own (encoded text, masked in place).
+          const kept: { chunks: Uint8Array[]; copies: Uint8Array[]; sent: Uint8Array }[] = [];
           sends.forEach(({ conn, size, text }, i) => {
             const { server, client } = pairs[conn]!;
             const from = i % 2 === 0 ? server : client;
@@ -76,12 +88,12 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
             if (text) from.sendText('é'.repeat(size >> 1));
             else from.sendBinary(sent);
             const out = from.takeOutput();
-            expect(out.length).toBe(1);
-            kept.push({ chunk: out[0]!, copy: out[0]!.slice(), sent });
+            expect(out.length).toBe(sent.length > 16 * 1024 && (from === server || text) ? 2 : 1);
+            kept.push({ chunks: out, copies: out.map((chunk) => chunk.slice()), sent });
           });
-          for (const { chunk, copy, sent } of kept) {
-            expect(chunk).toEqual(copy);
-            const frames = parseFrames(chunk);
+          for (const { chunks, copies, sent } of kept) {
+            expect(chunks).toEqual(copies);
+            const frames = parseFrames(concatBytes(chunks));
             expect(frames.length).toBe(1);
             expect(frames[0]!.payload).toEqual(sent);
           }
