@@ -570,17 +570,29 @@ export class Conn implements AsyncIterable<Message> {
    * (`CLOSED_NORMALLY`) and throws the {@link CloseError} otherwise. Breaking out of the loop leaves the
    * connection open.
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
-    for (;;) {
-      let message: Message;
-      try {
-        message = await this.readMessage();
-      } catch (error) {
-        if (error instanceof CloseError && error.normal) return;
-        throw error;
-      }
-      yield message;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    // Not an async generator: a step is one read (and one reaction when it waits), where a generator adds
+    // its own promises and resumptions to every message.
+    let done = false;
+    const stop = (error: unknown): IteratorResult<Message> => {
+      done = true;
+      if (error instanceof CloseError && error.normal) return ITERATION_DONE;
+      throw error;
+    };
+    const iterator: AsyncIterableIterator<Message> = {
+      next: () => {
+        if (done) return Promise.resolve(ITERATION_DONE);
+        const whole = this.#takeWholeMessage(undefined);
+        if (whole !== null) return Promise.resolve({ value: decoded(whole), done: false });
+        return this.readMessage().then(iterationStep, stop);
+      },
+      return: () => {
+        done = true;
+        return Promise.resolve(ITERATION_DONE);
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   // ---- writing -------------------------------------------------------------------------------------
@@ -1604,6 +1616,12 @@ function wholeMessage(type: MessageType, data: Uint8Array): MessageBytes {
   // A codec may hand out subclasses (node Buffers): the API promises plain Uint8Arrays.
   if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.length);
   return { type, data };
+}
+
+const ITERATION_DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+function iterationStep(value: Message): IteratorYieldResult<Message> {
+  return { value, done: false };
 }
 
 function decoded(message: MessageBytes): Message {

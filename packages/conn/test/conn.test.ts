@@ -92,6 +92,46 @@ describe('whole messages (RFC 6455 §5.6)', () => {
     expect(seen).toEqual(['a', 'b', 'c']);
   });
 
+  it('iteration: breaking out leaves the connection open, and a new loop reads on', async () => {
+    const { server, client } = await openPair();
+    for (const m of ['a', 'b']) void client.writeMessage('text', m);
+    for await (const message of server) {
+      expect(message).toEqual({ type: 'text', data: 'a' });
+      break;
+    }
+    expect(server.state).toBe('open');
+    for await (const message of server) {
+      expect(message).toEqual({ type: 'text', data: 'b' });
+      break;
+    }
+    void client.writeMessage('binary', Uint8Array.of(1, 2));
+    expect(await server.readMessage()).toEqual({ type: 'binary', data: Uint8Array.of(1, 2) });
+  });
+
+  it('iteration: steps asked for together get the messages in order; after the end every step is done', async () => {
+    const { server, client } = await openPair();
+    const iterator = server[Symbol.asyncIterator]();
+    expect(iterator[Symbol.asyncIterator]()).toBe(iterator);
+    const steps = [iterator.next(), iterator.next(), iterator.next()];
+    for (const m of ['x', 'y']) void client.writeMessage('text', m);
+    void client.close(1000);
+    expect(await Promise.all(steps)).toEqual([
+      { value: { type: 'text', data: 'x' }, done: false },
+      { value: { type: 'text', data: 'y' }, done: false },
+      { value: undefined, done: true },
+    ]);
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('iteration: after an error close has been thrown, the next step is done', async () => {
+    const { server, client } = await openPair();
+    const iterator = server[Symbol.asyncIterator]();
+    void client.close(4001, 'bad');
+    await expect(iterator.next()).rejects.toMatchObject({ code: 'CLOSED_WITH_ERROR', closeCode: 4001 });
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    expect(await iterator.return!()).toEqual({ value: undefined, done: true });
+  });
+
   it('iteration throws a CloseError for an error close code', async () => {
     const { server, client } = await openPair();
     void client.close(4000, 'app error');
