@@ -12,7 +12,9 @@
  *
  * `--script-a` / `--script-b` run another echo server of `bench/servers/` as A or B (default
  * `bench/servers/node-sansws.mjs`), e.g. `--script-a bench/servers/node-ws.mjs` to set sansws against `ws`
- * in the same way.
+ * in the same way. A script named `bun-….ts` runs under the checkout's Bun, `deno-….ts` under its Deno (as
+ * `bench/lib/servers.mjs` runs them), e.g. `--script-a bench/servers/bun-sansws.ts --script-b
+ * bench/servers/bun-sansws.ts` for an A/B of the Bun adapter.
  *
  * A checkout for the baseline: `git worktree add /tmp/old REV`, a `node_modules` there whose `@sansws/*`
  * links point at that checkout's packages (and the rest at this one's), then `npx tsc -b adapters/node` in it.
@@ -53,7 +55,13 @@ const echoLength = size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
  * @returns {Promise<{ pid: number, port: number, kill: () => void }>}
  */
 function startServer(root, script) {
-  const args = [process.execPath, script];
+  const name = path.basename(script);
+  const bin = (/** @type {string} */ tool) => path.join(root, 'node_modules/.bin', tool);
+  const args = name.startsWith('bun-')
+    ? [bin('bun'), script]
+    : name.startsWith('deno-')
+    ? [bin('deno'), 'run', '--allow-net', '--v8-flags=--expose-gc', script]
+    : [process.execPath, script];
   const child = pin
     ? spawn('taskset', ['-c', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(args[0] ?? 'node', args.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
