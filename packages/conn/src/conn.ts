@@ -1625,9 +1625,10 @@ function iterationStep(value: Message): IteratorYieldResult<Message> {
 }
 
 function decoded(message: MessageBytes): Message {
+  // A binary message is already what readMessage returns: no second object for it.
   return message.type === 'text'
     ? { type: 'text', data: utf8Decoder.decode(message.data) }
-    : { type: 'binary', data: message.data };
+    : message as Message;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
