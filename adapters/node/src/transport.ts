@@ -4,11 +4,11 @@
  *
  * Writes are coalesced: `write` only collects the chunk, and the first one of a tick schedules a flush
  * (`process.nextTick`, so it runs after the promise jobs of the same tick, where an application answers
- * the messages of one read). The flush hands the socket one buffer for all small chunks (a view, when they
- * lie one after another in the engine's shared buffer for small frames), or, with large payloads among
- * them, the large ones as they are (never copied) and the small runs merged between them, under `cork()`,
- * so that node writes them with one `writev`. One read of 64 pipelined messages is thus
- * answered with one system call instead of 64, and one Buffer instead of one per frame.
+ * the messages of one read). The flush hands the socket every run of chunks that lie one after another in
+ * one buffer and hold 4 KiB or more as a view of it, never copied (a large payload the engine passed
+ * through, or frames it cut one after another from its shared slab), and what lies between such runs merged
+ * into one buffer; several pieces go under `cork()`, so that node writes them with one `writev`. One read of
+ * 64 pipelined messages is thus answered with one system call instead of 64, and no Buffer of its own.
  *
  * Write backpressure uses our own high-water mark, not the socket's (fixed at creation, 16 KiB): `write`
  * compares the collected bytes plus `writableLength` with it, and the callback of each flush's last write
@@ -131,7 +131,6 @@ export class NodeTransport implements Transport {
   #flush(): void {
     const pending = this.#pending;
     if (pending === null) return;
-    const total = this.#pendingBytes;
     this.#pending = null;
     this.#pendingBytes = 0;
     const socket = this.#socket;
@@ -140,26 +139,18 @@ export class NodeTransport implements Transport {
     const callback = this.#flags & NEED_DRAIN ? (this.#afterWrite ??= () => this.#checkDrain()) : undefined;
     if (pending.length === 1) {
       socket.write(asBuffer(pending[0]!), callback);
-    } else if (total <= MERGE_LIMIT) {
-      socket.write(merge(pending, 0, pending.length, total), callback);
-    } else {
-      socket.cork();
-      let from = 0;
-      let runBytes = 0;
-      for (let i = 0; i < pending.length; i++) {
-        const chunk = pending[i]!;
-        if (chunk.length < LARGE_CHUNK) {
-          runBytes += chunk.length;
-          continue;
-        }
-        if (from < i) socket.write(merge(pending, from, i, runBytes));
-        socket.write(asBuffer(chunk), i === pending.length - 1 ? callback : undefined);
-        from = i + 1;
-        runBytes = 0;
-      }
-      if (from < pending.length) socket.write(merge(pending, from, pending.length, runBytes), callback);
-      socket.uncork();
+      return;
     }
+    const pieces = gather(pending);
+    if (pieces.length === 1) {
+      socket.write(pieces[0]!, callback);
+      return;
+    }
+    socket.cork();
+    for (let i = 0; i < pieces.length; i++) {
+      socket.write(pieces[i]!, i === pieces.length - 1 ? callback : undefined);
+    }
+    socket.uncork();
   }
 
   static {
@@ -285,10 +276,13 @@ export class NodeTransport implements Transport {
 const NEED_DRAIN = 1;
 const DETACHED = 2;
 
-/** Collected bytes up to which a flush merges everything into one buffer. */
-const MERGE_LIMIT = 64 * 1024;
-/** Chunks from this size on are written as they are (views, never copied) when a flush cannot merge all. */
-const LARGE_CHUNK = 16 * 1024;
+/**
+ * A run of chunks lying one after another in one buffer, from this many bytes, is written as a view of it
+ * (a single chunk too: a large payload the engine passed through); smaller runs between them are copied
+ * together. Below it, copying costs less than one more piece in the writev; above it, the copy would also
+ * need a buffer of its own (node pools only allocations up to 4 KiB).
+ */
+const VIEW_MIN = 4 * 1024;
 
 /** Bytes of the one buffer `primeAllocator` allocates and drops. */
 const PRIME_BYTES = 16 * 1024 * 1024;
@@ -336,21 +330,55 @@ function asBuffer(chunk: Uint8Array): Buffer {
 }
 
 /**
- * `chunks[from..to)`, `bytes` long in all, as one Buffer: the chunk itself when alone, a view when they lie
- * one after another in one buffer (the engine cuts small frames from a shared slab in the order it makes
- * them), else a copy.
+ * The buffers a flush hands the socket for `chunks`: each run of chunks that lie one after another in one
+ * buffer (the engine cuts small frames from a shared slab in the order it makes them) and hold VIEW_MIN bytes
+ * or more, as a view of it, never copied; what lies between such runs as one buffer (a view when it is one
+ * run itself, else a copy).
  */
-function merge(chunks: readonly Uint8Array[], from: number, to: number, bytes: number): Buffer {
-  const first = chunks[from]!;
-  if (to - from === 1) return asBuffer(first);
-  // Offsets first: reading `.buffer` of a small array that V8 keeps on its heap moves it out.
-  let i = from + 1;
-  for (let end = first.byteOffset + first.length; i < to; i++) {
-    const chunk = chunks[i]!;
-    if (chunk.byteOffset !== end || chunk.buffer !== first.buffer) break;
-    end += chunk.length;
+function gather(chunks: readonly Uint8Array[]): Buffer[] {
+  const out: Buffer[] = [];
+  let from = 0; // the first chunk of the runs not yet handed out
+  let bytes = 0; // their bytes
+  let runs = 0; // and their number
+  for (let start = 0; start < chunks.length;) {
+    // The run that begins at `start`. Offsets first: reading `.buffer` of a small array that V8 keeps on its
+    // heap moves it out.
+    const first = chunks[start]!;
+    let end = start + 1;
+    let runEnd = first.byteOffset + first.length;
+    while (end < chunks.length) {
+      const chunk = chunks[end]!;
+      if (chunk.byteOffset !== runEnd || chunk.buffer !== first.buffer) break;
+      runEnd += chunk.length;
+      end++;
+    }
+    const runBytes = runEnd - first.byteOffset;
+    if (runBytes >= VIEW_MIN) {
+      if (runs > 0) out.push(between(chunks, from, start, bytes, runs));
+      out.push(Buffer.from(first.buffer, first.byteOffset, runBytes));
+      from = end;
+      bytes = 0;
+      runs = 0;
+    } else {
+      bytes += runBytes;
+      runs++;
+    }
+    start = end;
   }
-  if (i === to) return Buffer.from(first.buffer, first.byteOffset, bytes);
+  if (runs > 0) out.push(between(chunks, from, chunks.length, bytes, runs));
+  return out;
+}
+
+/** `chunks[from..to)`, `bytes` long in all and made of `runs` runs, as one Buffer: a view of one, else a copy. */
+function between(
+  chunks: readonly Uint8Array[],
+  from: number,
+  to: number,
+  bytes: number,
+  runs: number,
+): Buffer {
+  const first = chunks[from]!;
+  if (runs === 1) return Buffer.from(first.buffer, first.byteOffset, bytes);
   const out = Buffer.allocUnsafe(bytes);
   let offset = 0;
   for (let i = from; i < to; i++) {

@@ -7,6 +7,7 @@
 
 import { Duplex } from 'node:stream';
 import type { Conn, TransportHandler } from '@sansws/conn';
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { allocateUnzeroed, NodeTransport } from '../src/transport.ts';
 import { Upgrader } from '../src/upgrader.ts';
@@ -92,6 +93,78 @@ describe('NodeTransport writes', () => {
     expect(written[1]!.buffer).toBe(large[0]!.buffer);
     expect(written[3]!.buffer).toBe(large[1]!.buffer);
     expect(joined(calls).equals(Buffer.concat(pieces))).toBe(true);
+  });
+
+  it('runs of adjacent chunks of 4 KiB or more leave as views, what lies between them as one copy', async () => {
+    const { socket, calls } = recordingSocket();
+    const transport = new NodeTransport(socket);
+    transport.start(handler, { writeHighWaterMark: 1 << 20 });
+    // Two slabs, as the engine's frames fill one and go on in the next; two frames of their own between.
+    const slabs = [new Uint8Array(65536).fill(1), new Uint8Array(65536).fill(2)];
+    const pieces = [
+      slabs[0]!.subarray(60000, 62048),
+      slabs[0]!.subarray(62048, 65536),
+      bytes(18, 3),
+      bytes(20, 4),
+      slabs[1]!.subarray(0, 100),
+      slabs[1]!.subarray(100, 5000),
+    ];
+    for (const piece of pieces) transport.write(piece);
+    await tick();
+    expect(calls.length).toBe(1);
+    const written = calls[0]!;
+    expect(written.map((b) => b.length)).toEqual([5536, 38, 5000]);
+    expect(written[0]!.buffer).toBe(slabs[0]!.buffer);
+    expect(written[0]!.byteOffset).toBe(60000);
+    expect(written[2]!.buffer).toBe(slabs[1]!.buffer);
+    expect(written[2]!.byteOffset).toBe(0);
+    expect(slabs.some((slab) => slab.buffer === written[1]!.buffer)).toBe(false);
+    expect(joined(calls).equals(Buffer.concat(pieces))).toBe(true);
+  });
+
+  it('whatever the chunks, one turn leaves in one write, in order, with no run of 4 KiB copied (property)', async () => {
+    const segment = fc.oneof(
+      fc.record({
+        slab: fc.constant(true),
+        sizes: fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 6 }),
+      }),
+      fc.record({ slab: fc.constant(false), sizes: fc.tuple(fc.integer({ min: 1, max: 9000 })) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(segment, { minLength: 1, maxLength: 8 }), async (segments) => {
+        const { socket, calls } = recordingSocket();
+        const transport = new NodeTransport(socket);
+        transport.start(handler, { writeHighWaterMark: 1 << 30 });
+        const pieces: Uint8Array[] = [];
+        const runs: Uint8Array[] = []; // the runs of 4 KiB or more, as one view each
+        let seed = 0;
+        for (const { slab, sizes } of segments) {
+          const total = sizes.reduce((a, b) => a + b, 0);
+          const buffer = new Uint8Array(total + 16).map(() => seed++ & 0xff);
+          let at = slab ? 16 : 0;
+          const from = at;
+          for (const size of sizes) {
+            pieces.push(buffer.subarray(at, at + size));
+            at += size;
+          }
+          if (at - from >= 4096) runs.push(buffer.subarray(from, at));
+        }
+        for (const piece of pieces) transport.write(piece);
+        await tick();
+        expect(calls.length).toBe(1);
+        expect(joined(calls).equals(Buffer.concat(pieces))).toBe(true);
+        for (const run of runs) {
+          expect(
+            calls[0]!.some((b) =>
+              b.buffer === run.buffer && b.byteOffset === run.byteOffset && b.length === run.length
+            ),
+          )
+            .toBe(true);
+        }
+        expect(calls[0]!.length).toBeLessThanOrEqual(2 * runs.length + 1);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('end() and destroy() hand over what was written first', async () => {
