@@ -31,9 +31,9 @@ const SLAB_MIN = 65;
  */
 const SLAB_MAX = 16 * 1024 + 8;
 /**
- * 64 KiB: on V8 an `ArrayBuffer` costs about the same up to that size (3.5–4 µs with its share of the
+ * 64 KiB: in Node an `ArrayBuffer` costs about the same up to that size (3.5–4 µs with its share of the
  * collections, where building a 1 KiB frame costs less than 1 µs), so a larger slab is cheaper per frame;
- * on JavaScriptCore and Deno the cost grows with the size and the slab's size makes no difference.
+ * on Bun and Deno the cost grows with the size, so there the slab's size makes little difference.
  */
 const SLAB_SIZE = 64 * 1024;
 let slab = new ArrayBuffer(0);
