@@ -137,9 +137,12 @@ const INLINE_MASK_MAX = 32;
 /** At most this many unanswered pings are remembered for round-trip times. */
 const MAX_PENDING_PINGS = 32;
 const RANDOM_POOL_SIZE = 4096;
-/** Strings up to this many UTF-16 units are encoded into `scratch` (3 bytes per unit at most). */
-const SCRATCH_CHARS = 4096;
-const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+/**
+ * Strings up to this many UTF-16 units are encoded into `scratch` (3 bytes per unit at most: 48 KiB, made on
+ * first use and shared by all engines) instead of an array of their own.
+ */
+const SCRATCH_CHARS = 16 * 1024;
+let scratch: Uint8Array | undefined;
 /** The masking key of the frame being sent (filled and used within one call, so shared by all engines). */
 const maskKey = new Uint8Array(4);
 
@@ -421,10 +424,12 @@ export abstract class Connection {
       }
       this.#sendMessage(OP_TEXT, data, options, false);
     } else if (data.length <= SCRATCH_CHARS) {
-      // Short text is encoded into a shared scratch buffer; #sendFrame copies it (it is far below
-      // COPY_THRESHOLD) and compression only reads it, so nothing keeps a reference.
-      const written = utf8Encoder.encodeInto(data, scratch).written;
-      this.#sendMessage(OP_TEXT, scratch.subarray(0, written), options, false);
+      // Encoded into the shared scratch buffer. Up to COPY_THRESHOLD bytes #sendFrame copies it and
+      // compression only reads it, so nothing keeps a reference; longer, it is sliced out (our own copy).
+      const buffer = scratch ??= new Uint8Array(SCRATCH_CHARS * 3);
+      const written = utf8Encoder.encodeInto(data, buffer).written;
+      if (written <= COPY_THRESHOLD) this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false);
+      else this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);
     } else {
       this.#sendMessage(OP_TEXT, utf8Encoder.encode(data), options, true);
     }

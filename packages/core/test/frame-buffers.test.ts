@@ -60,6 +60,29 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
     expect(server.takeEvents().map((e) => (e.type === 'binary' ? e.data : e.type))).toEqual(copies);
   });
 
+  it('§5.6 text of up to 16,384 UTF-16 units goes through the shared scratch buffer, never kept there', () => {
+    const { client, server } = openPair();
+    // 4,097 and 16,384 units (scratch); 6,000 three-byte characters, 18,000 bytes (over 16 KiB: sliced out of
+    // the scratch, so referenced by a server's frame); 16,385 units (encoded on their own).
+    const texts = [
+      'a'.repeat(4097),
+      'é'.repeat(8192),
+      '€'.repeat(6000),
+      'b'.repeat(16385),
+      'z'.repeat(16384),
+    ];
+    for (const from of [server, client]) {
+      const kept: Uint8Array[][] = [];
+      for (const text of texts) {
+        from.sendText(text);
+        kept.push(from.takeOutput());
+      }
+      const to = from === server ? client : server;
+      for (const chunks of kept) to.receiveData(concatBytes(chunks));
+      expect(to.takeEvents().map((e) => (e.type === 'text' ? e.data : e.type))).toEqual(texts);
+    }
+  });
+
   it('§5.2 a frame is never changed by frames made after it, on any connection (property)', () => {
     fc.assert(
       fc.property(
