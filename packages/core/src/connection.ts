@@ -28,6 +28,7 @@ import {
 } from './errors.ts';
 import type { TextEvent, WebSocketEvent } from './events.ts';
 import {
+  COPY_THRESHOLD,
   EMPTY,
   frameBuffer,
   headerSize,
@@ -130,8 +131,6 @@ export interface SendOptions {
 const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
 const DEFAULT_MAX_HANDSHAKE = 8 * 1024;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
-/** Payloads up to this size are copied after their header (one write); larger ones are referenced. */
-const COPY_THRESHOLD = 16 * 1024;
 /** Client payloads up to this size are copied and masked in one inline loop. */
 const INLINE_MASK_MAX = 32;
 /** At most this many unanswered pings are remembered for round-trip times. */
@@ -139,9 +138,10 @@ const MAX_PENDING_PINGS = 32;
 const RANDOM_POOL_SIZE = 4096;
 /**
  * Strings up to this many UTF-16 units are encoded into `scratch` (3 bytes per unit at most: 48 KiB, made on
- * first use and shared by all engines) instead of an array of their own.
+ * first use and shared by all engines) instead of an array of their own. A longer string encodes to more than
+ * COPY_THRESHOLD bytes, which a frame would reference, not copy: it gets its own array at once.
  */
-const SCRATCH_CHARS = 16 * 1024;
+const SCRATCH_CHARS = COPY_THRESHOLD;
 let scratch: Uint8Array | undefined;
 /** The masking key of the frame being sent (filled and used within one call, so shared by all engines). */
 const maskKey = new Uint8Array(4);

@@ -20,16 +20,22 @@ export const EMPTY = new Uint8Array(0);
 export const NONE = Object.freeze([]) as unknown as never[];
 
 /**
+ * Outgoing payloads up to this size are copied after their header (one chunk); larger ones are referenced
+ * and written as a chunk of their own after a separate header.
+ */
+export const COPY_THRESHOLD = 16 * 1024;
+
+/**
  * Outgoing frames of SLAB_MIN to SLAB_MAX bytes are cut from a shared slab of SLAB_SIZE bytes. Smaller ones
  * are cheaper on their own: V8 keeps typed arrays of up to 64 bytes in its heap, and JavaScriptCore makes
  * one faster than it cuts a piece of another.
  */
 const SLAB_MIN = 65;
 /**
- * Payloads of up to 16 KiB, with the longest header they can have (a client's, 8 bytes): every frame the
- * engine copies its payload into (larger payloads are referenced, not copied).
+ * Payloads of up to COPY_THRESHOLD bytes, with the longest header they can have (a client's, 8 bytes): every
+ * frame the engine copies its payload into.
  */
-const SLAB_MAX = 16 * 1024 + 8;
+const SLAB_MAX = COPY_THRESHOLD + 8;
 /**
  * 64 KiB: in Node an `ArrayBuffer` costs about the same up to that size (3.5–4 µs with its share of the
  * collections, where building a 1 KiB frame costs less than 1 µs), so a larger slab is cheaper per frame;

@@ -5,11 +5,8 @@
  */
 
 import { usageError } from './errors.ts';
-import { headerSize, OP_BINARY, OP_TEXT, writeHeader } from './frames.ts';
+import { COPY_THRESHOLD, headerSize, OP_BINARY, OP_TEXT, writeHeader } from './frames.ts';
 import { utf8Decoder, utf8Encoder } from './platform.ts';
-
-/** Payloads up to this size share one buffer with their header; larger ones are a separate chunk. */
-const COPY_THRESHOLD = 16 * 1024;
 
 const frames = new WeakMap<PreparedMessage, readonly Uint8Array[]>();
 
