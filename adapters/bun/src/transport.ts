@@ -39,6 +39,7 @@
 import { Buffer } from 'node:buffer';
 import type { Socket, SocketHandler } from 'bun';
 import type { ClientTlsOptions, NetAddress, Transport, TransportHandler } from '@sansws/conn';
+import { releaseFrame, ringOf } from './frames.ts';
 
 /** What we keep on each Bun socket (`socket.data`). */
 export interface BunSocketData {
@@ -51,6 +52,8 @@ export interface BunSocketData {
 }
 
 type BunSocket = Socket<BunSocketData>;
+
+const EMPTY = new Uint8Array(0);
 
 /** Chunks this big or bigger are written at once, never copied into a batch. */
 const WRITE_DIRECT = 16 * 1024;
@@ -115,7 +118,10 @@ export class BunTransport implements Transport {
   }
 
   write(chunk: Uint8Array): boolean {
-    if (this.#closed || this.#ending) return false;
+    if (this.#closed || this.#ending) {
+      releaseFrame(chunk);
+      return false;
+    }
     if (chunk.length >= WRITE_DIRECT) {
       if (this.#batch.length === 0 || this.#queue.length > 0) {
         // Behind a partial write the kernel's send buffer is full, and it appends what follows to its last
@@ -209,19 +215,24 @@ export class BunTransport implements Transport {
     });
   }
 
-  /** Hands a chunk to Bun, or to the queue behind an earlier partial write. */
+  /**
+   * Hands a chunk to Bun, or to the queue behind an earlier partial write; either way its bytes are consumed
+   * (see `releaseFrame`).
+   */
   #send(chunk: Uint8Array): void {
+    let rest = chunk;
     if (this.#queue.length === 0) {
       const written = this.#socket.write(chunk);
-      if (written < 0) return; // closed under us: `close` follows
-      if (written === chunk.length) return;
-      chunk = chunk.subarray(written);
+      // written < 0: closed under us, `close` follows.
+      rest = written < 0 || written === chunk.length ? EMPTY : chunk.subarray(written);
     }
-    this.#enqueue(chunk);
+    if (rest.length > 0) this.#enqueue(rest);
+    releaseFrame(chunk);
   }
 
+  /** Queues bytes Bun did not take; a copy of them if they lie in a ring of frames, which is used again. */
   #enqueue(chunk: Uint8Array): void {
-    this.#queue.push(chunk);
+    this.#queue.push(ringOf(chunk) === null ? chunk : chunk.slice());
     this.#queued += chunk.length;
   }
 
@@ -298,6 +309,7 @@ export class BunTransport implements Transport {
     for (const chunk of batch) {
       joined.set(chunk, offset);
       offset += chunk.length;
+      releaseFrame(chunk);
     }
     if (this.#queue.length > 0) return this.#enqueue(joined.slice(0, total));
     const written = this.#socket.write(joined, 0, total);
@@ -305,6 +317,7 @@ export class BunTransport implements Transport {
   }
 
   #discard(): void {
+    for (const chunk of this.#batch) releaseFrame(chunk);
     this.#batch = [];
     this.#batched = 0;
     this.#queue = [];

@@ -79,6 +79,12 @@ export interface DialOptions extends ConnOptions {
    */
   readonly allocate?: (byteLength: number) => Uint8Array;
   /**
+   * Allocates the buffers outgoing frames are built in, for an adapter whose transport tells it when their
+   * bytes were consumed, so that it can use that memory again (the Bun adapter's); see the core's
+   * `ConnectionOptions.allocateFrame`.
+   */
+  readonly allocateFrame?: (byteLength: number) => Uint8Array;
+  /**
    * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g.
    * bufferutil's native `mask` on Node and Bun); see the core's `ConnectionOptions.mask`.
    */
@@ -128,6 +134,7 @@ export async function dial(url: string, options: DialOptions): Promise<DialResul
   if (options.randomBytes !== undefined) engineOptions.randomBytes = options.randomBytes;
   if (options.validateUtf8 !== undefined) engineOptions.validateUtf8 = options.validateUtf8;
   if (options.allocate !== undefined) engineOptions.allocate = options.allocate;
+  if (options.allocateFrame !== undefined) engineOptions.allocateFrame = options.allocateFrame;
   if (options.mask !== undefined) engineOptions.mask = options.mask;
   if (options.compression !== undefined && options.compression !== false) {
     engineOptions.compression = clientPerMessageDeflate(options.compression);

@@ -93,6 +93,12 @@ export interface UpgraderOptions extends ConnOptions {
    */
   readonly allocate?: (byteLength: number) => Uint8Array;
   /**
+   * Allocates the buffers outgoing frames are built in, for an adapter whose transport tells it when their
+   * bytes were consumed, so that it can use that memory again (the Bun adapter's); see the core's
+   * `ConnectionOptions.allocateFrame`.
+   */
+  readonly allocateFrame?: (byteLength: number) => Uint8Array;
+  /**
    * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g.
    * bufferutil's native `mask` on Node and Bun); see the core's `ConnectionOptions.mask`.
    */
@@ -262,6 +268,7 @@ export class Upgrader {
     if (o.maxHandshakeSize !== undefined) engine.maxHandshakeSize = o.maxHandshakeSize;
     if (o.validateUtf8 !== undefined) engine.validateUtf8 = o.validateUtf8;
     if (o.allocate !== undefined) engine.allocate = o.allocate;
+    if (o.allocateFrame !== undefined) engine.allocateFrame = o.allocateFrame;
     if (o.mask !== undefined) engine.mask = o.mask;
     if (o.checkOrigin !== undefined) engine.checkOrigin = o.checkOrigin;
     if (o.subprotocols !== undefined) engine.subprotocols = o.subprotocols;

@@ -104,6 +104,16 @@ export interface ConnectionOptions {
    */
   allocate?: (byteLength: number) => Uint8Array;
   /**
+   * Allocates the buffers the engine builds outgoing frames in when it copies the payload after the header
+   * (payloads of up to 16 KiB): given a byte length, it returns a `Uint8Array` of exactly that length, which
+   * the engine fills and hands out in `takeOutput()`. Unlike `allocate`'s, these buffers may be reused: its
+   * memory must stay as it is until whoever takes the output is done with that chunk, which only the code
+   * that both allocates and consumes the output can know (the Bun adapter reuses memory that its transport
+   * has handed to the socket). Same fallback as `allocate`. Default: pieces of a 64 KiB slab shared by all
+   * engines, never reused (see the docs' "Buffer ownership").
+   */
+  allocateFrame?: (byteLength: number) => Uint8Array;
+  /**
    * A faster masking routine for pieces of payload of 8 KiB or more, received (server role) and sent
    * (client role), with the signature of bufferutil's `mask`, which the Node and Bun adapters pass when
    * that optional package is installed: XOR `source[0, length)` with the 4-byte `key` (`key[0]` applies to
@@ -157,6 +167,7 @@ interface Settings {
   readonly randomBytes: (buffer: Uint8Array) => void;
   readonly validateUtf8: ((bytes: Uint8Array) => boolean) | undefined;
   readonly allocate: ((byteLength: number) => Uint8Array) | undefined;
+  readonly allocateFrame: ((byteLength: number) => Uint8Array) | undefined;
   readonly mask: Masker | undefined;
 }
 
@@ -198,6 +209,7 @@ function settings(options: ConnectionOptions): Settings {
     randomBytes: options.randomBytes ?? getRandomValues,
     validateUtf8: options.validateUtf8,
     allocate: options.allocate,
+    allocateFrame: options.allocateFrame,
     mask: options.mask,
   };
   const last = lastSettings;
@@ -682,7 +694,7 @@ export abstract class Connection {
         this.write(payload);
         return;
       }
-      const out = frameBuffer(headerSize(length, true) + length);
+      const out = frameBuffer(headerSize(length, true) + length, this.settings.allocateFrame);
       const offset = writeHeader(out, 0, fin, rsv1, opcode, length, key);
       if (length <= INLINE_MASK_MAX) {
         // Short payloads: copy and mask in one loop, without the calls.
@@ -693,7 +705,7 @@ export abstract class Connection {
       }
       this.write(out);
     } else if (length <= COPY_THRESHOLD) {
-      const out = frameBuffer(headerSize(length, false) + length);
+      const out = frameBuffer(headerSize(length, false) + length, this.settings.allocateFrame);
       out.set(payload, writeHeader(out, 0, fin, rsv1, opcode, length, null));
       this.write(out);
     } else {

@@ -46,13 +46,34 @@ let slab = new ArrayBuffer(0);
 let slabUsed = SLAB_SIZE;
 
 /**
+ * `allocate(n)` if it answers with a `Uint8Array` of exactly `n` bytes, else (another answer, a throw) a new
+ * one: an injected allocator's wrong answers cost speed, never a wrong length.
+ */
+export function allocateWith(
+  allocate: ((byteLength: number) => Uint8Array) | undefined,
+  n: number,
+): Uint8Array {
+  if (allocate !== undefined) {
+    try {
+      const out = allocate(n);
+      if (out instanceof Uint8Array && out.length === n) return out;
+    } catch {
+      // fall through
+    }
+  }
+  return new Uint8Array(n);
+}
+
+/**
  * A buffer for an outgoing frame of `n` bytes. Small frames are consecutive pieces of one shared slab, as
  * node's `Buffer.allocUnsafe` pool does: one allocation for many frames (a separate `ArrayBuffer` costs more
  * than building a 1 KiB frame on V8), and frames made one after another lie next to each other, so a
  * transport can write a run of them as one view instead of copying them together. A piece is never handed
- * out twice; a full slab is left to the frames cut from it, and lives as long as one of them.
+ * out twice; a full slab is left to the frames cut from it, and lives as long as one of them. With
+ * `allocate` (`ConnectionOptions.allocateFrame`) the buffer is its answer instead.
  */
-export function frameBuffer(n: number): Uint8Array {
+export function frameBuffer(n: number, allocate?: (byteLength: number) => Uint8Array): Uint8Array {
+  if (allocate !== undefined) return allocateWith(allocate, n);
   if (n < SLAB_MIN || n > SLAB_MAX) return new Uint8Array(n);
   if (slabUsed + n > SLAB_SIZE) {
     slab = new ArrayBuffer(SLAB_SIZE);

@@ -29,6 +29,7 @@
 
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
 import {
+  allocateWith,
   EMPTY,
   isValidReceivedCloseCode,
   MAX_CONTROL_PAYLOAD,
@@ -137,22 +138,6 @@ export function isValidText(
   return validate !== undefined && bytes.length >= FAST_UTF8_MIN
     ? askInjected(validate, bytes)
     : isValidUtf8(bytes);
-}
-
-/**
- * A buffer of `n` bytes for a message being assembled: the injected allocator's, if it gives a
- * `Uint8Array` of that length; else (none, a wrong answer, or a throw: a local bug) a new zero-filled one.
- */
-function allocateWith(allocate: ((byteLength: number) => Uint8Array) | undefined, n: number): Uint8Array {
-  if (allocate !== undefined) {
-    try {
-      const out = allocate(n);
-      if (out instanceof Uint8Array && out.length === n) return out;
-    } catch {
-      // fall through
-    }
-  }
-  return new Uint8Array(n);
 }
 
 export class Receiver {

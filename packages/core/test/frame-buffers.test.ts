@@ -125,4 +125,55 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
       { numRuns: Math.max(50, Math.floor(runs / 10)) },
     );
   });
+
+  it('§5.2 allocateFrame gives the buffers of copied frames, server and client; large payloads stay referenced', () => {
+    const asked: number[] = [];
+    const arena = new ArrayBuffer(1 << 20);
+    let used = 0;
+    const allocateFrame = (n: number) => {
+      asked.push(n);
+      const out = new Uint8Array(arena, used, n);
+      used += n;
+      return out;
+    };
+    const { client, server } = openPair({ allocateFrame }, { allocateFrame });
+    const small = payload(10, 1);
+    const mid = payload(16 * 1024, 2);
+    const large = payload(16 * 1024 + 1, 3);
+    for (const data of [small, mid, large]) server.sendBinary(data);
+    const out = server.takeOutput();
+    // Header + payload for the two copied frames; a header of its own (not asked for) and the payload itself.
+    expect(asked).toEqual([2 + 10, 4 + 16 * 1024]);
+    expect(out.length).toBe(4);
+    expect(out[0]!.buffer).toBe(arena);
+    expect(out[1]!.buffer).toBe(arena);
+    expect(out[3]).toBe(large);
+    expect(serverFrames(out).map((f) => f.payload)).toEqual([small, mid, large]);
+    client.sendText('héllo');
+    expect(asked.at(-1)).toBe(6 + 6);
+    const [masked] = client.takeOutput();
+    expect(masked!.buffer).toBe(arena);
+    server.receiveData(masked!.slice());
+    expect(server.takeEvents()).toEqual([{ type: 'text', data: 'héllo' }]);
+  });
+
+  it("§5.2 an allocateFrame that throws or answers wrongly costs a buffer of the engine's own, never a bad frame", () => {
+    const answers: Array<(n: number) => unknown> = [
+      () => {
+        throw new Error('broken');
+      },
+      (n) => new Uint8Array(n + 1),
+      (n) => new Uint8Array(Math.max(0, n - 1)),
+      (n) => new Array(n).fill(0),
+      () => undefined,
+    ];
+    for (const answer of answers) {
+      const server = openServer({ allocateFrame: answer as (n: number) => Uint8Array });
+      const sent = [payload(3, 1), payload(700, 2), payload(16 * 1024, 3)];
+      for (const data of sent) server.sendBinary(data);
+      const out = server.takeOutput();
+      expect(serverFrames(out).map((f) => f.payload)).toEqual(sent);
+      for (const chunk of out) expect(chunk.byteOffset).toBe(0);
+    }
+  });
 });
