@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import type { TransportHandler } from '@sansws/conn';
 import { DenoTransport } from '@sansws/deno';
+import { primeAllocator } from '../src/transport.ts';
 
 /**
  * A connection whose reads wait for `deliver` and whose writes are recorded. A write accepts up to
@@ -244,4 +245,12 @@ Deno.test('DenoTransport: an idle read offers 2 KiB; reads that fill the buffer 
   }
   assert.deepEqual(conn.offered.at(-1)!.length, 2 * 1024);
   transport.destroy();
+});
+
+Deno.test('DenoTransport: the first transport primes glibc (one 16 MiB buffer allocated and dropped), once per process', () => {
+  new DenoTransport(fakeConn() as unknown as Deno.Conn);
+  // Had constructing a transport not primed, this first explicit call would.
+  assert.equal(primeAllocator(), false);
+  new DenoTransport(fakeConn() as unknown as Deno.Conn);
+  assert.equal(primeAllocator(), false);
 });
