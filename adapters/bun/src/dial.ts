@@ -15,8 +15,7 @@ import {
 } from '@sansws/conn';
 import { nativeMask } from './bufferutil.ts';
 import { bunTimers } from './timers.ts';
-import { allocateFrame } from './frames.ts';
-import { allocateUnzeroed, type BunSocketData, bunTlsOptions, BunTransport } from './transport.ts';
+import { allocateUnzeroed, type BunSocketData, bunTlsOptions, BunTransport, frames } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
 import type { BunClientCompression } from './upgrader.ts';
 
@@ -104,7 +103,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   return connDial(url, {
     validateUtf8: isUtf8,
     allocate: allocateUnzeroed,
-    allocateFrame,
+    allocateFrame: frames.allocate,
     mask: nativeMask(),
     ...options,
     connect: options.connect ?? connect,

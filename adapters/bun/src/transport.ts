@@ -38,8 +38,13 @@
 
 import { Buffer } from 'node:buffer';
 import type { Socket, SocketHandler } from 'bun';
-import type { ClientTlsOptions, NetAddress, Transport, TransportHandler } from '@sansws/conn';
-import { releaseFrame, ringOf } from './frames.ts';
+import {
+  type ClientTlsOptions,
+  FrameRing,
+  type NetAddress,
+  type Transport,
+  type TransportHandler,
+} from '@sansws/conn';
 
 /** What we keep on each Bun socket (`socket.data`). */
 export interface BunSocketData {
@@ -54,6 +59,16 @@ export interface BunSocketData {
 type BunSocket = Socket<BunSocketData>;
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Where the engines of the Bun Upgrader and dial cut their outgoing frames (their `allocateFrame`): memory
+ * used again once every frame cut from it was consumed, which every BunTransport reports for each chunk it
+ * is given (after `socket.write`, which copies what it takes into the kernel, or a copy); the rest of a
+ * partial write is queued as a copy. Why: Bun's mimalloc returns memory that stayed free for 100 ms to the
+ * system, and a fresh 64 KiB slab every 63 echoed 1 KiB frames (the core's default) was faulted in again page
+ * by page: CPU per echo 0.72–0.80× with the ring in binary 1 KiB ×64 (docs/performance.md, round 10).
+ */
+export const frames: FrameRing = new FrameRing();
 
 /** Chunks this big or bigger are written at once, never copied into a batch. */
 const WRITE_DIRECT = 16 * 1024;
@@ -119,7 +134,7 @@ export class BunTransport implements Transport {
 
   write(chunk: Uint8Array): boolean {
     if (this.#closed || this.#ending) {
-      releaseFrame(chunk);
+      frames.release(chunk);
       return false;
     }
     if (chunk.length >= WRITE_DIRECT) {
@@ -217,7 +232,7 @@ export class BunTransport implements Transport {
 
   /**
    * Hands a chunk to Bun, or to the queue behind an earlier partial write; either way its bytes are consumed
-   * (see `releaseFrame`).
+   * (released to {@link frames}).
    */
   #send(chunk: Uint8Array): void {
     let rest = chunk;
@@ -227,12 +242,12 @@ export class BunTransport implements Transport {
       rest = written < 0 || written === chunk.length ? EMPTY : chunk.subarray(written);
     }
     if (rest.length > 0) this.#enqueue(rest);
-    releaseFrame(chunk);
+    frames.release(chunk);
   }
 
   /** Queues bytes Bun did not take; a copy of them if they lie in a ring of frames, which is used again. */
   #enqueue(chunk: Uint8Array): void {
-    this.#queue.push(ringOf(chunk) === null ? chunk : chunk.slice());
+    this.#queue.push(frames.owns(chunk) ? chunk.slice() : chunk);
     this.#queued += chunk.length;
   }
 
@@ -309,7 +324,7 @@ export class BunTransport implements Transport {
     for (const chunk of batch) {
       joined.set(chunk, offset);
       offset += chunk.length;
-      releaseFrame(chunk);
+      frames.release(chunk);
     }
     if (this.#queue.length > 0) return this.#enqueue(joined.slice(0, total));
     const written = this.#socket.write(joined, 0, total);
@@ -317,7 +332,7 @@ export class BunTransport implements Transport {
   }
 
   #discard(): void {
-    for (const chunk of this.#batch) releaseFrame(chunk);
+    for (const chunk of this.#batch) frames.release(chunk);
     this.#batch = [];
     this.#batched = 0;
     this.#queue = [];

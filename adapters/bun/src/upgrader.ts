@@ -14,8 +14,7 @@ import {
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { nativeMask } from './bufferutil.ts';
 import { bunTimers } from './timers.ts';
-import { allocateFrame } from './frames.ts';
-import { allocateUnzeroed, type BunTransport } from './transport.ts';
+import { allocateUnzeroed, type BunTransport, frames } from './transport.ts';
 
 /** Server compression on Bun: the core's options, with the codec defaulting to `zlibCodec`. */
 export type BunServerCompression = ZlibServerCompression;
@@ -42,7 +41,7 @@ export class Upgrader extends ConnUpgrader {
     super({
       validateUtf8: isUtf8,
       allocate: allocateUnzeroed,
-      allocateFrame,
+      allocateFrame: frames.allocate,
       mask: nativeMask(),
       ...options,
       timers: options.timers ?? bunTimers,

@@ -1,7 +1,7 @@
 /**
- * The Bun adapter's `allocateFrame`: outgoing frames cut from rings whose memory is used again only once
- * every frame cut from it was released (handed to the socket or copied), and the transport's part in that:
- * it releases every chunk it consumed and keeps no view of a ring.
+ * The Bun adapter's outgoing frames come from a FrameRing (`frames`, the engines' `allocateFrame`), whose
+ * memory is used again once every frame cut from it was released: BunTransport releases every chunk once it
+ * handed it to the socket or copied it, and keeps no view of a ring (the rest of a partial write is a copy).
  */
 
 import { describe, expect, test } from 'bun:test';
@@ -9,14 +9,14 @@ import type { Socket } from 'bun';
 import fc from 'fast-check';
 import type { TransportHandler } from '@sansws/conn';
 import { type BunSocketData, BunTransport } from '../src/mod.ts';
-import { allocateFrame, liveBytesOf, releaseFrame, resetFrames } from '../src/frames.ts';
+import { frames } from '../src/transport.ts';
 
 /** The largest frame the engine asks for: a 16 KiB payload with a client's header. */
 const LARGEST = 16 * 1024 + 8;
 
 /** A frame from the allocator, filled with `seed`. */
 function cut(n: number, seed: number): Uint8Array {
-  const frame = allocateFrame(n);
+  const frame = frames.allocate(n);
   frame.fill(seed & 0xff);
   return frame;
 }
@@ -27,8 +27,8 @@ function adjacentPair(a: number, b: number): [Uint8Array, Uint8Array] {
     const first = cut(a, 1);
     const second = cut(b, 2);
     if (second.buffer === first.buffer && second.byteOffset === first.byteOffset + a) return [first, second];
-    releaseFrame(first);
-    releaseFrame(second);
+    frames.release(first);
+    frames.release(second);
   }
 }
 
@@ -66,63 +66,18 @@ const concat = (chunks: readonly Uint8Array[]) => {
   return out;
 };
 
-describe('allocateFrame (the engine option of the Bun Upgrader and dial)', () => {
-  test('frames of 65 bytes and more are cut one after another from a ring, smaller ones are their own', () => {
-    const [a, b] = adjacentPair(1028, 65);
-    expect(a.buffer.byteLength).toBeGreaterThanOrEqual(64 * 1024);
-    const small = cut(64, 3);
-    expect(small.byteOffset).toBe(0);
-    expect(small.buffer.byteLength).toBe(64);
-    releaseFrame(a);
-    releaseFrame(b);
-    releaseFrame(small);
-  });
-
-  test('a ring is cut from its start again only when no frame cut from it is live', () => {
-    const held = cut(1000, 1);
-    const ring = held.buffer;
-    let frame: Uint8Array;
-    let n = 0;
-    do {
-      frame = cut(LARGEST, n++);
-      releaseFrame(frame);
-    } while (frame.buffer === ring && n < 1000);
-    // The ring filled up while `held` was live: another one took over, and `held` kept its bytes.
-    expect(frame.buffer).not.toBe(ring);
-    expect(held.every((byte) => byte === 1)).toBe(true);
-    releaseFrame(held);
-    expect(liveBytesOf(held)).toBe(0);
-    // With nothing live in it, the ring now in use is cut from its start again when it fills.
-    const next = frame.buffer;
-    let again: Uint8Array;
-    n = 0;
-    do {
-      again = cut(LARGEST, n++);
-      releaseFrame(again);
-    } while (again.byteOffset !== 0 && n < 1000);
-    expect(again.buffer).toBe(next);
-  });
-
-  test('a run of adjacent frames is released at once, by its length', () => {
-    const [a, b] = adjacentPair(500, 700);
-    const live = liveBytesOf(a);
-    releaseFrame(new Uint8Array(a.buffer, a.byteOffset, a.length + b.length));
-    expect(liveBytesOf(a)).toBe(live - 1200);
-  });
-});
-
-describe('BunTransport with frames from the rings', () => {
+describe('BunTransport with frames from the FrameRing', () => {
   test('writes release the frames; the rest of a partial write is a copy, unchanged when its ring is reused', async () => {
     const socket = fakeSocket();
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
     transport.start(quiet, { writeHighWaterMark: 1 << 20 });
     const [a, b] = adjacentPair(1000, 1000);
-    const live = liveBytesOf(a);
+    const live = frames.live;
     socket.accept = 100;
     transport.write(a);
     transport.write(b);
     await endOfTurn();
-    expect(liveBytesOf(a)).toBe(live - 2000);
+    expect(frames.live).toBe(live - 2000);
     // What a later frame cut from the same memory would do to it.
     a.fill(0xee);
     b.fill(0xee);
@@ -139,23 +94,23 @@ describe('BunTransport with frames from the rings', () => {
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
     transport.start(quiet, { writeHighWaterMark: 1 << 20 });
     const frame = cut(300, 5);
-    const live = liveBytesOf(frame);
+    const live = frames.live;
     transport.write(new Uint8Array([1, 2, 3])); // not adjacent: the batch is joined
     transport.write(frame);
     await endOfTurn();
-    expect(liveBytesOf(frame)).toBe(live - 300);
+    expect(frames.live).toBe(live - 300);
     const dropped = cut(400, 6);
-    const before = liveBytesOf(dropped);
+    const before = frames.live;
     transport.write(dropped);
     BunTransport.serverHandler(() => {}, () => {}).close!(
       socket as unknown as Socket<BunSocketData>,
       undefined,
     );
-    expect(liveBytesOf(dropped)).toBe(before - 400);
+    expect(frames.live).toBe(before - 400);
     const late = cut(500, 7);
-    const beforeLate = liveBytesOf(late);
+    const beforeLate = frames.live;
     expect(transport.write(late)).toBe(false);
-    expect(liveBytesOf(late)).toBe(beforeLate - 500);
+    expect(frames.live).toBe(beforeLate - 500);
   });
 
   test('whatever the sizes and partial writes, the socket gets every byte in order and no frame stays live (property)', async () => {
@@ -169,23 +124,21 @@ describe('BunTransport with frames from the rings', () => {
       { arbitrary: fc.constant({ turn: true }), weight: 2 },
       { arbitrary: fc.constant({ drain: true }), weight: 1 },
     );
-    // The rings hold only this property's frames from here on, and fill up and wrap many times over the runs.
-    resetFrames();
+    // The rings fill up and wrap many times over the runs.
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: 'max' }), async (ops) => {
         const socket = fakeSocket();
         const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
         transport.start(quiet, { writeHighWaterMark: 1 << 30 });
         const expected: Uint8Array[] = [];
-        const frames: Uint8Array[] = [];
+        const live = frames.live;
         let seq = 0;
         for (const step of ops) {
           if ('frame' in step) {
-            const frame = allocateFrame(step.frame);
+            const frame = frames.allocate(step.frame);
             for (let i = 0; i < frame.length; i++) frame[i] = (seq + i * 7) & 0xff;
             seq++;
             expected.push(frame.slice());
-            if (frame.length >= 65) frames.push(frame);
             transport.write(frame);
           } else if ('own' in step) {
             const chunk = new Uint8Array(step.own).fill(seq++ & 0xff);
@@ -204,7 +157,7 @@ describe('BunTransport with frames from the rings', () => {
         drain(socket);
         expect(concat(socket.writes)).toEqual(concat(expected));
         // Every frame was consumed: none keeps its ring from being used again.
-        for (const frame of frames) expect(liveBytesOf(frame)).toBe(0);
+        expect(frames.live).toBe(live);
       }),
       { numRuns: 60 },
     );

@@ -17,7 +17,7 @@ import {
   type Transport,
 } from '@sansws/conn';
 import { denoTimers } from './timers.ts';
-import { denoTlsOptions, DenoTransport } from './transport.ts';
+import { denoTlsOptions, DenoTransport, frames } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
 import type { DenoClientCompression } from './upgrader.ts';
 
@@ -122,6 +122,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
     return Promise.reject(error);
   }
   return connDial(url, {
+    allocateFrame: frames.allocate,
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? denoTimers,

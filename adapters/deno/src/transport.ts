@@ -36,7 +36,13 @@
  */
 
 import process from 'node:process';
-import type { ClientTlsOptions, NetAddress, Transport, TransportHandler } from '@sansws/conn';
+import {
+  type ClientTlsOptions,
+  FrameRing,
+  type NetAddress,
+  type Transport,
+  type TransportHandler,
+} from '@sansws/conn';
 
 /** Several queued chunks totalling less than this are joined into one new buffer for one `conn.write`. */
 const GATHER_FROM = 16 * 1024;
@@ -49,6 +55,15 @@ const GATHER_SIZE = 128 * 1024;
 const FLUSH_BYTES = 64 * 1024;
 const FLUSH_DELAY_MS = 1;
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Where the engines of the Deno Upgrader and dial cut their outgoing frames (their `allocateFrame`): memory
+ * used again once every frame cut from it was consumed, which every DenoTransport reports for each chunk it
+ * is given (once `conn.write` has written all of it, or once it is copied into a joined write); a chunk cut
+ * at the end of the gather buffer leaves its rest queued as a copy. Binary 4 KiB echoes, 16 in flight: about
+ * 0.8× the CPU per echo of fresh 64 KiB slabs (docs/performance.md, round 10).
+ */
+export const frames: FrameRing = new FrameRing();
 
 /** Bytes of the one buffer {@link primeAllocator} allocates and drops. */
 const PRIME_BYTES = 16 * 1024 * 1024;
@@ -165,7 +180,10 @@ export class DenoTransport implements Transport {
   }
 
   write(chunk: Uint8Array): boolean {
-    if (this.#closed || this.#ending) return false;
+    if (this.#closed || this.#ending) {
+      frames.release(chunk);
+      return false;
+    }
     if (chunk.length > 0) {
       this.#queue.push(chunk);
       this.#queued += chunk.length;
@@ -287,23 +305,29 @@ export class DenoTransport implements Transport {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         // Written to the end before the next `#next()`, which may refill the gather buffer.
-        let chunk = this.#next();
+        const taken = this.#next();
+        let chunk = taken;
         wrote = true;
-        while (chunk.length > 0) {
-          let written: number;
-          try {
-            written = await this.#conn.write(chunk);
-          } catch (error) {
-            this.#finish(error);
-            return;
+        try {
+          while (chunk.length > 0) {
+            let written: number;
+            try {
+              written = await this.#conn.write(chunk);
+            } catch (error) {
+              this.#finish(error);
+              return;
+            }
+            if (this.#closed) return;
+            this.#queued -= written;
+            chunk = chunk.subarray(written);
+            if (this.#needDrain && this.#queued < this.#highWaterMark) {
+              this.#needDrain = false;
+              this.#handler?.drain();
+            }
           }
-          if (this.#closed) return;
-          this.#queued -= written;
-          chunk = chunk.subarray(written);
-          if (this.#needDrain && this.#queued < this.#highWaterMark) {
-            this.#needDrain = false;
-            this.#handler?.drain();
-          }
+        } finally {
+          // Deno no longer holds it: written, or the write failed.
+          frames.release(taken);
         }
       }
       // Kept while every run that writes needs it (a run that finds the queue empty proves nothing).
@@ -357,9 +381,16 @@ export class DenoTransport implements Transport {
       if (take === chunk.length) {
         out.set(chunk, at);
         queue.shift();
+        frames.release(chunk);
       } else {
         out.set(chunk.subarray(0, take), at);
-        queue[0] = chunk.subarray(take);
+        // A frame from the ring is released whole, so its rest waits as a copy.
+        if (frames.owns(chunk)) {
+          queue[0] = chunk.slice(take);
+          frames.release(chunk);
+        } else {
+          queue[0] = chunk.subarray(take);
+        }
       }
       at += take;
     }
@@ -370,6 +401,7 @@ export class DenoTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     this.#error ??= error;
+    for (const chunk of this.#queue) frames.release(chunk);
     this.#queue = [];
     this.#queued = 0;
     try {

@@ -12,7 +12,7 @@ import {
 } from '@sansws/conn';
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { denoTimers } from './timers.ts';
-import { DenoTransport } from './transport.ts';
+import { DenoTransport, frames } from './transport.ts';
 
 /** Server compression on Deno: the core's options, with the codec defaulting to `zlibCodec`. */
 export type DenoServerCompression = ZlibServerCompression;
@@ -39,6 +39,7 @@ export class Upgrader extends ConnUpgrader {
     // No validateUtf8: Deno's node:buffer isUtf8 is slower than the core's own kernel on non-ASCII text
     // (docs/core.md), so received text is validated by the core.
     super({
+      allocateFrame: frames.allocate,
       ...options,
       timers: options.timers ?? denoTimers,
       compression: serverCompression(options.compression),

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import type { TransportHandler } from '@sansws/conn';
 import { DenoTransport } from '@sansws/deno';
-import { primeAllocator } from '../src/transport.ts';
+import { frames, primeAllocator } from '../src/transport.ts';
 
 /**
  * A connection whose reads wait for `deliver` and whose writes are recorded. A write accepts up to
@@ -253,4 +253,61 @@ Deno.test('DenoTransport: the first transport primes glibc (one 16 MiB buffer al
   assert.equal(primeAllocator(), false);
   new DenoTransport(fakeConn() as unknown as Deno.Conn);
   assert.equal(primeAllocator(), false);
+});
+
+/** A frame from the transport's FrameRing, filled with `seed`. */
+function ringFrame(n: number, seed: number): Uint8Array {
+  return frames.allocate(n).fill(seed);
+}
+
+Deno.test('DenoTransport: frames from its FrameRing stay as they are until written, then are released', async () => {
+  const live = frames.live;
+  const conn = fakeConn(1000);
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  const a = ringFrame(3000, 1);
+  const b = ringFrame(3000, 2);
+  transport.write(a);
+  transport.write(b);
+  await conn.until(6000);
+  await settle();
+  assert.deepEqual(conn.changed, []);
+  assert.equal(frames.live, live);
+  const sent = new Uint8Array(Buffer.concat(conn.writes));
+  assert.deepEqual(sent, new Uint8Array(6000).fill(1, 0, 3000).fill(2, 3000));
+});
+
+Deno.test('DenoTransport: a ring frame cut at the end of the gather buffer is released, its rest queued as a copy', async () => {
+  const live = frames.live;
+  const conn = fakeConn();
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  // A large chunk keeps the write loop busy while nine 16,000-byte frames queue: 144,000 bytes, so the ninth is
+  // cut at the end of the 131,072-byte gather buffer.
+  const big = new Uint8Array(70_000).fill(9);
+  transport.write(big);
+  await conn.nextWrite();
+  const sent = Array.from({ length: 9 }, (_, i) => ringFrame(16_000, i + 1));
+  const expected = Buffer.concat([big, ...sent.map((frame) => frame.slice())]);
+  for (const frame of sent) transport.write(frame);
+  await conn.nextWrite();
+  assert.equal(frames.live, live);
+  // What frames cut later from the same memory would do to it.
+  for (const frame of sent) frame.fill(0xee);
+  await conn.until(214_000);
+  assert.deepEqual(conn.writes.map((w) => w.length), [70_000, 131_072, 12_928]);
+  assert.ok(Buffer.concat(conn.writes).equals(expected));
+});
+
+Deno.test('DenoTransport: ring frames still queued when the connection closes are released', () => {
+  const live = frames.live;
+  const conn = fakeConn();
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  transport.write(ringFrame(500, 3));
+  assert.equal(frames.live, live + 500);
+  transport.destroy();
+  assert.equal(frames.live, live);
+  assert.equal(transport.write(ringFrame(700, 4)), false);
+  assert.equal(frames.live, live);
 });

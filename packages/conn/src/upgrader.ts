@@ -94,8 +94,8 @@ export interface UpgraderOptions extends ConnOptions {
   readonly allocate?: (byteLength: number) => Uint8Array;
   /**
    * Allocates the buffers outgoing frames are built in, for an adapter whose transport tells it when their
-   * bytes were consumed, so that it can use that memory again (the Bun adapter's); see the core's
-   * `ConnectionOptions.allocateFrame`.
+   * bytes were consumed, so that it can use that memory again (a `FrameRing`, as the Bun and Deno
+   * adapters pass); see the core's `ConnectionOptions.allocateFrame`.
    */
   readonly allocateFrame?: (byteLength: number) => Uint8Array;
   /**

@@ -108,9 +108,10 @@ export interface ConnectionOptions {
    * (payloads of up to 16 KiB): given a byte length, it returns a `Uint8Array` of exactly that length, which
    * the engine fills and hands out in `takeOutput()`. Unlike `allocate`'s, these buffers may be reused: its
    * memory must stay as it is until whoever takes the output is done with that chunk, which only the code
-   * that both allocates and consumes the output can know (the Bun adapter reuses memory that its transport
-   * has handed to the socket). Same fallback as `allocate`. Default: pieces of a 64 KiB slab shared by all
-   * engines, never reused (see the docs' "Buffer ownership").
+   * that both allocates and consumes the output can know (the Bun and Deno adapters pass a `FrameRing` of
+   * `@sansws/conn`, which their transports tell when a chunk was written or copied). Same fallback as
+   * `allocate`. Default: pieces of a 64 KiB slab shared by all engines, never reused (see the docs' "Buffer
+   * ownership").
    */
   allocateFrame?: (byteLength: number) => Uint8Array;
   /**

@@ -1,0 +1,103 @@
+/**
+ * FrameRing: outgoing frames cut one after another from rings whose memory is used again only when nothing
+ * cut from them is live (not yet released by the transport).
+ */
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FrameRing } from '../src/mod.ts';
+
+/** True when `b` starts right where `a` ends, in the same buffer. */
+const follows = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset;
+
+describe('FrameRing', () => {
+  it('cuts frames of `min` bytes and more one after another; smaller and larger ones are arrays of their own', () => {
+    const ring = new FrameRing({ size: 4096, min: 65 });
+    const a = ring.allocate(1000);
+    const b = ring.allocate(65);
+    const c = ring.allocate(2000);
+    expect(follows(a, b) && follows(b, c)).toBe(true);
+    expect(a.byteOffset).toBe(0);
+    expect(a.buffer.byteLength).toBe(4096);
+    for (const n of [0, 64, 4097]) {
+      const own = ring.allocate(n);
+      expect(own.length).toBe(n);
+      expect(own.byteOffset).toBe(0);
+      expect(own.buffer.byteLength).toBe(n);
+      expect(ring.owns(own)).toBe(false);
+    }
+    expect(ring.owns(a) && ring.owns(c)).toBe(true);
+    expect(ring.live).toBe(3065);
+  });
+
+  it('starts a full ring over only when nothing in it is live; else a spare or a new ring takes over', () => {
+    const ring = new FrameRing({ size: 1000, min: 1, spares: 1 });
+    const held = ring.allocate(400);
+    ring.release(ring.allocate(400));
+    const other = ring.allocate(400); // does not fit: `held` is live, so another ring
+    expect(other.buffer).not.toBe(held.buffer);
+    expect(other.byteOffset).toBe(0);
+    ring.release(other);
+    expect(ring.live).toBe(400); // `held`
+    // Nothing live in the current ring: when it fills, it is cut from its start again.
+    ring.release(ring.allocate(500));
+    const again = ring.allocate(400);
+    expect(again.buffer).toBe(other.buffer);
+    expect(again.byteOffset).toBe(0);
+    ring.release(again);
+    // `held`'s ring becomes the spare once released, and takes over when the current one fills with live bytes.
+    ring.release(held);
+    ring.allocate(900);
+    expect(ring.allocate(200).buffer).toBe(held.buffer);
+  });
+
+  it('releases a run of adjacent frames by its length; chunks of other buffers are ignored', () => {
+    const ring = new FrameRing({ size: 4096, min: 1 });
+    const a = ring.allocate(100);
+    const b = ring.allocate(300);
+    ring.release(new Uint8Array(100)); // not its own
+    ring.release(new Uint8Array(new ArrayBuffer(4096), 0, 100)); // same size, another buffer
+    expect(ring.live).toBe(400);
+    ring.release(new Uint8Array(a.buffer, a.byteOffset, a.length + b.length));
+    expect(ring.live).toBe(0);
+  });
+
+  it('never hands out memory of a frame that is still live, whatever the sizes and release order (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            { arbitrary: fc.record({ allocate: fc.integer({ min: 1, max: 700 }) }), weight: 3 },
+            { arbitrary: fc.record({ release: fc.nat() }), weight: 2 },
+          ),
+          { minLength: 1, maxLength: 200, size: 'max' },
+        ),
+        (ops) => {
+          const ring = new FrameRing({ size: 2048, min: 1, spares: 2 });
+          const live: { frame: Uint8Array; seed: number }[] = [];
+          let seed = 0;
+          for (const op of ops) {
+            if ('allocate' in op) {
+              const frame = ring.allocate(op.allocate);
+              expect(frame.length).toBe(op.allocate);
+              seed++;
+              for (let i = 0; i < frame.length; i++) frame[i] = (seed * 31 + i) & 0xff;
+              live.push({ frame, seed });
+            } else if (live.length > 0) {
+              const [taken] = live.splice(op.release % live.length, 1);
+              ring.release(taken!.frame);
+            }
+            for (const { frame, seed } of live) {
+              expect(frame.every((byte, i) => byte === ((seed * 31 + i) & 0xff))).toBe(true);
+            }
+          }
+          expect(ring.live).toBe(live.reduce((n, { frame }) => n + frame.length, 0));
+          for (const { frame } of live) ring.release(frame);
+          expect(ring.live).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
