@@ -975,6 +975,7 @@ describe('public API', () => {
         "CloseError",
         "Conn",
         "ConnError",
+        "FrameRing",
         "PreparedMessage",
         "Upgrader",
         "broadcast",

@@ -154,6 +154,14 @@ const RANDOM_POOL_SIZE = 4096;
  */
 const SCRATCH_CHARS = COPY_THRESHOLD;
 let scratch: Uint8Array | undefined;
+/**
+ * With `allocateFrame` (memory an adapter reuses), strings of up to this many units are encoded into
+ * `largeScratch` (192 KiB, made on first use) and copied into the frame's buffer, instead of into an array of
+ * their own that the frame references: a fresh 64 KiB array cost 10–25 µs on Deno and Node (docs/performance.md,
+ * round 10), more than the copy.
+ */
+const LARGE_SCRATCH_CHARS = 64 * 1024;
+let largeScratch: Uint8Array | undefined;
 /** The masking key of the frame being sent (filled and used within one call, so shared by all engines). */
 const maskKey = new Uint8Array(4);
 
@@ -443,6 +451,11 @@ export abstract class Connection {
       const written = utf8Encoder.encodeInto(data, buffer).written;
       if (written <= COPY_THRESHOLD) this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false);
       else this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);
+    } else if (this.settings.allocateFrame !== undefined && data.length <= LARGE_SCRATCH_CHARS) {
+      // Copied out of the scratch into the frame whatever its size (see LARGE_SCRATCH_CHARS).
+      const buffer = largeScratch ??= new Uint8Array(LARGE_SCRATCH_CHARS * 3);
+      const written = utf8Encoder.encodeInto(data, buffer).written;
+      this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false, true);
     } else {
       this.#sendMessage(OP_TEXT, utf8Encoder.encode(data), options, true);
     }
@@ -626,14 +639,20 @@ export abstract class Connection {
   }
 
   /** `owned`: the engine made `payload` and nobody else holds it, so it may be masked in place. */
-  #sendMessage(opcode: number, payload: Uint8Array, options: SendOptions | undefined, owned: boolean): void {
+  #sendMessage(
+    opcode: number,
+    payload: Uint8Array,
+    options: SendOptions | undefined,
+    owned: boolean,
+    copy = false,
+  ): void {
     const compression = this.#compression;
     if (
       compression !== null && options?.compress !== false && compression.shouldCompress(payload.length, true)
     ) {
       this.#sendFrame(true, true, opcode, compression.compress(payload, true), true);
     } else {
-      this.#sendFrame(true, false, opcode, payload, owned);
+      this.#sendFrame(true, false, opcode, payload, owned, copy);
     }
   }
 
@@ -681,7 +700,15 @@ export abstract class Connection {
     this.#sendFrame(true, false, OP_PING, data);
   }
 
-  #sendFrame(fin: boolean, rsv1: boolean, opcode: number, payload: Uint8Array, owned = false): void {
+  /** `copy`: the payload is a shared scratch's, so a server copies it after the header whatever its size. */
+  #sendFrame(
+    fin: boolean,
+    rsv1: boolean,
+    opcode: number,
+    payload: Uint8Array,
+    owned = false,
+    copy = false,
+  ): void {
     const length = payload.length;
     if (this.role === 'client') {
       // RFC 6455 §5.3: a fresh, unpredictable masking key for every frame.
@@ -705,7 +732,7 @@ export abstract class Connection {
         applyMask(payload, key, 0, 0, length, this.settings.mask, out, offset);
       }
       this.write(out);
-    } else if (length <= COPY_THRESHOLD) {
+    } else if (length <= COPY_THRESHOLD || copy) {
       const out = frameBuffer(headerSize(length, false) + length, this.settings.allocateFrame);
       out.set(payload, writeHeader(out, 0, fin, rsv1, opcode, length, null));
       this.write(out);

@@ -14,6 +14,20 @@ import { concatBytes, openPair, openServer, parseFrames, serverFrames } from './
 const payload = (length: number, seed: number): Uint8Array =>
   Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
 
+/** An `allocateFrame` that cuts one piece after another from a 4 MiB buffer and records the sizes asked for. */
+function bumpAllocator() {
+  const arena = new ArrayBuffer(4 << 20);
+  const asked: number[] = [];
+  let used = 0;
+  const allocateFrame = (n: number): Uint8Array => {
+    asked.push(n);
+    const out = new Uint8Array(arena, used, n);
+    used += n;
+    return out;
+  };
+  return { arena, asked, allocateFrame };
+}
+
 /** True when `b` starts right where `a` ends, in the same buffer. */
 const follows = (a: Uint8Array, b: Uint8Array): boolean =>
   a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset;
@@ -127,15 +141,7 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
   });
 
   it('§5.2 allocateFrame gives the buffers of copied frames, server and client; large payloads stay referenced', () => {
-    const asked: number[] = [];
-    const arena = new ArrayBuffer(1 << 20);
-    let used = 0;
-    const allocateFrame = (n: number) => {
-      asked.push(n);
-      const out = new Uint8Array(arena, used, n);
-      used += n;
-      return out;
-    };
+    const { arena, asked, allocateFrame } = bumpAllocator();
     const { client, server } = openPair({ allocateFrame }, { allocateFrame });
     const small = payload(10, 1);
     const mid = payload(16 * 1024, 2);
@@ -174,6 +180,38 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
       const out = server.takeOutput();
       expect(serverFrames(out).map((f) => f.payload)).toEqual(sent);
       for (const chunk of out) expect(chunk.byteOffset).toBe(0);
+    }
+  });
+
+  it('§5.6 with allocateFrame, text of up to 65,536 UTF-16 units is encoded in a shared scratch and copied into its frame', () => {
+    const { arena, asked, allocateFrame } = bumpAllocator();
+    const { client, server } = openPair({ allocateFrame }, { allocateFrame });
+    // 16,385 units (past the small scratch), 30,000 three-byte characters (90,000 bytes), 65,536 units; then
+    // 65,537 units: encoded on its own and referenced as before.
+    const texts = ['a'.repeat(16385), '€'.repeat(30000), 'zé'.repeat(32768), 'b'.repeat(65537)];
+    for (const from of [server, client]) {
+      const kept: { chunks: Uint8Array[]; copies: Uint8Array[] }[] = [];
+      for (const text of texts) {
+        asked.length = 0;
+        from.sendText(text);
+        const chunks = from.takeOutput();
+        kept.push({ chunks, copies: chunks.map((c) => c.slice()) });
+        const bytes = new TextEncoder().encode(text).length;
+        if (text.length <= 65536) {
+          // One frame, header and payload, in the allocator's buffer.
+          expect(chunks.length).toBe(1);
+          expect(chunks[0]!.buffer).toBe(arena);
+          expect(asked).toEqual([chunks[0]!.length]);
+          expect(chunks[0]!.length).toBe(bytes + (bytes > 65535 ? 10 : 4) + (from === client ? 4 : 0));
+        } else {
+          expect(chunks[0]!.buffer).not.toBe(arena);
+        }
+      }
+      // Each frame as it was made: later texts, encoded in the same scratch, changed none of them.
+      for (const { chunks, copies } of kept) expect(chunks).toEqual(copies);
+      const to = from === server ? client : server;
+      for (const { chunks } of kept) to.receiveData(concatBytes(chunks).slice());
+      expect(to.takeEvents().map((e) => (e.type === 'text' ? e.data : e.type))).toEqual(texts);
     }
   });
 });
