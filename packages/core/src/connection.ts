@@ -150,15 +150,16 @@ const RANDOM_POOL_SIZE = 4096;
 /**
  * Strings up to this many UTF-16 units are encoded into `scratch` (3 bytes per unit at most: 48 KiB, made on
  * first use and shared by all engines) instead of an array of their own. A longer string encodes to more than
- * COPY_THRESHOLD bytes, which a frame would reference, not copy: it gets its own array at once.
+ * COPY_THRESHOLD bytes, which a frame would reference, not copy (see LARGE_SCRATCH_CHARS).
  */
 const SCRATCH_CHARS = COPY_THRESHOLD;
 let scratch: Uint8Array | undefined;
 /**
- * With `allocateFrame` (memory an adapter reuses), strings of up to this many units are encoded into
- * `largeScratch` (192 KiB, made on first use) and copied into the frame's buffer, instead of into an array of
- * their own that the frame references: a fresh 64 KiB array cost 10–25 µs on Deno and Node (docs/performance.md,
- * round 10), more than the copy.
+ * Longer strings, of up to this many units, are encoded into `largeScratch` (192 KiB, made on first use):
+ * `encodeInto` there cost a quarter to a fifth of `TextEncoder.encode` for two-byte strings in every runtime
+ * measured (docs/performance.md, round 10). With `allocateFrame` (memory an adapter reuses) the bytes are then
+ * copied into the frame's buffer; without it, sliced out into an array of their own, which the frame
+ * references.
  */
 const LARGE_SCRATCH_CHARS = 64 * 1024;
 let largeScratch: Uint8Array | undefined;
@@ -451,11 +452,15 @@ export abstract class Connection {
       const written = utf8Encoder.encodeInto(data, buffer).written;
       if (written <= COPY_THRESHOLD) this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false);
       else this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);
-    } else if (this.settings.allocateFrame !== undefined && data.length <= LARGE_SCRATCH_CHARS) {
-      // Copied out of the scratch into the frame whatever its size (see LARGE_SCRATCH_CHARS).
+    } else if (data.length <= LARGE_SCRATCH_CHARS) {
       const buffer = largeScratch ??= new Uint8Array(LARGE_SCRATCH_CHARS * 3);
       const written = utf8Encoder.encodeInto(data, buffer).written;
-      this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false, true);
+      if (this.settings.allocateFrame !== undefined) {
+        // Copied out of the scratch into the frame whatever its size (see LARGE_SCRATCH_CHARS).
+        this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false, true);
+      } else {
+        this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);
+      }
     } else {
       this.#sendMessage(OP_TEXT, utf8Encoder.encode(data), options, true);
     }

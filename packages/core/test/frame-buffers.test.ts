@@ -74,16 +74,19 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
     expect(server.takeEvents().map((e) => (e.type === 'binary' ? e.data : e.type))).toEqual(copies);
   });
 
-  it('§5.6 text of up to 16,384 UTF-16 units goes through the shared scratch buffer, never kept there', () => {
+  it('§5.6 text of up to 65,536 UTF-16 units goes through the shared scratch buffers, never kept there', () => {
     const { client, server } = openPair();
     // 4,097 and 16,384 units (scratch); 6,000 three-byte characters, 18,000 bytes (over 16 KiB: sliced out of
-    // the scratch, so referenced by a server's frame); 16,385 units (encoded on their own).
+    // the scratch, so referenced by a server's frame); 16,385 and 40,000 units (the large scratch, sliced out);
+    // 65,537 units (encoded on their own).
     const texts = [
       'a'.repeat(4097),
       'é'.repeat(8192),
       '€'.repeat(6000),
       'b'.repeat(16385),
       'z'.repeat(16384),
+      'é'.repeat(40000),
+      'c'.repeat(65537),
     ];
     for (const from of [server, client]) {
       const kept: Uint8Array[][] = [];
