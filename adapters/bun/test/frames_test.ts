@@ -4,6 +4,7 @@
  * handed it to the socket or copied it, and keeps no view of a ring (the rest of a partial write is a copy).
  */
 
+import { Buffer } from 'node:buffer';
 import { describe, expect, test } from 'bun:test';
 import type { Socket } from 'bun';
 import fc from 'fast-check';
@@ -56,15 +57,6 @@ const quiet: TransportHandler = { data: () => {}, end: () => {}, drain: () => {}
 const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const drain = (socket: ReturnType<typeof fakeSocket>) =>
   BunTransport.serverHandler(() => {}, () => {}).drain!(socket as unknown as Socket<BunSocketData>);
-const concat = (chunks: readonly Uint8Array[]) => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-};
 
 describe('BunTransport with frames from the FrameRing', () => {
   test('writes release the frames; the rest of a partial write is a copy, unchanged when its ring is reused', async () => {
@@ -83,7 +75,7 @@ describe('BunTransport with frames from the FrameRing', () => {
     b.fill(0xee);
     socket.accept = Infinity;
     drain(socket);
-    const sent = concat(socket.writes);
+    const sent = Buffer.concat(socket.writes);
     expect(sent.length).toBe(2000);
     expect(sent.subarray(0, 1000).every((byte) => byte === 1)).toBe(true);
     expect(sent.subarray(1000).every((byte) => byte === 2)).toBe(true);
@@ -155,7 +147,7 @@ describe('BunTransport with frames from the FrameRing', () => {
         socket.accept = Infinity;
         await endOfTurn();
         drain(socket);
-        expect(concat(socket.writes)).toEqual(concat(expected));
+        expect(Buffer.concat(socket.writes)).toEqual(Buffer.concat(expected));
         // Every frame was consumed: none keeps its ring from being used again.
         expect(frames.live).toBe(live);
       }),

@@ -148,21 +148,21 @@ const INLINE_MASK_MAX = 32;
 const MAX_PENDING_PINGS = 32;
 const RANDOM_POOL_SIZE = 4096;
 /**
- * Strings up to this many UTF-16 units are encoded into `scratch` (3 bytes per unit at most: 48 KiB, made on
- * first use and shared by all engines) instead of an array of their own. A longer string encodes to more than
- * COPY_THRESHOLD bytes, which a frame would reference, not copy (see LARGE_SCRATCH_CHARS).
+ * Strings of up to LARGE_SCRATCH_CHARS UTF-16 units are encoded into one shared `scratch` (3 bytes per unit at
+ * most), made on first use: 48 KiB for strings of up to SCRATCH_CHARS units, grown to 192 KiB by the first
+ * longer one. `encodeInto` there cost a quarter to a fifth of `TextEncoder.encode` for two-byte strings of 64
+ * KiB in every runtime measured (docs/performance.md, round 10). Longer strings get an array of their own.
  */
 const SCRATCH_CHARS = COPY_THRESHOLD;
-let scratch: Uint8Array | undefined;
-/**
- * Longer strings, of up to this many units, are encoded into `largeScratch` (192 KiB, made on first use):
- * `encodeInto` there cost a quarter to a fifth of `TextEncoder.encode` for two-byte strings in every runtime
- * measured (docs/performance.md, round 10). With `allocateFrame` (memory an adapter reuses) the bytes are then
- * copied into the frame's buffer; without it, sliced out into an array of their own, which the frame
- * references.
- */
 const LARGE_SCRATCH_CHARS = 64 * 1024;
-let largeScratch: Uint8Array | undefined;
+let scratch: Uint8Array | undefined;
+
+/** The shared scratch, large enough for a string of `units` UTF-16 units (at most LARGE_SCRATCH_CHARS). */
+function scratchFor(units: number): Uint8Array {
+  const bytes = (units <= SCRATCH_CHARS ? SCRATCH_CHARS : LARGE_SCRATCH_CHARS) * 3;
+  if (scratch === undefined || scratch.length < bytes) scratch = new Uint8Array(bytes);
+  return scratch;
+}
 /** The masking key of the frame being sent (filled and used within one call, so shared by all engines). */
 const maskKey = new Uint8Array(4);
 
@@ -445,18 +445,12 @@ export abstract class Connection {
         throw usageError('text must be valid UTF-8');
       }
       this.#sendMessage(OP_TEXT, data, options, false);
-    } else if (data.length <= SCRATCH_CHARS) {
-      // Encoded into the shared scratch buffer. Up to COPY_THRESHOLD bytes #sendFrame copies it and
-      // compression only reads it, so nothing keeps a reference; longer, it is sliced out (our own copy).
-      const buffer = scratch ??= new Uint8Array(SCRATCH_CHARS * 3);
-      const written = utf8Encoder.encodeInto(data, buffer).written;
-      if (written <= COPY_THRESHOLD) this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false);
-      else this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);
     } else if (data.length <= LARGE_SCRATCH_CHARS) {
-      const buffer = largeScratch ??= new Uint8Array(LARGE_SCRATCH_CHARS * 3);
+      // Nothing may keep a view of the scratch: the frame copies it when it is small or when `allocateFrame`
+      // gives memory to copy it into; otherwise it is sliced out (our own array), which the frame references.
+      const buffer = scratchFor(data.length);
       const written = utf8Encoder.encodeInto(data, buffer).written;
-      if (this.settings.allocateFrame !== undefined) {
-        // Copied out of the scratch into the frame whatever its size (see LARGE_SCRATCH_CHARS).
+      if (written <= COPY_THRESHOLD || this.settings.allocateFrame !== undefined) {
         this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false, true);
       } else {
         this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);

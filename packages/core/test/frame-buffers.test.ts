@@ -77,7 +77,7 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
   it('§5.6 text of up to 65,536 UTF-16 units goes through the shared scratch buffers, never kept there', () => {
     const { client, server } = openPair();
     // 4,097 and 16,384 units (scratch); 6,000 three-byte characters, 18,000 bytes (over 16 KiB: sliced out of
-    // the scratch, so referenced by a server's frame); 16,385 and 40,000 units (the large scratch, sliced out);
+    // the scratch, so referenced by a server's frame); 16,385 and 40,000 units (the scratch grown, sliced out);
     // 65,537 units (encoded on their own).
     const texts = [
       'a'.repeat(4097),
