@@ -23,7 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readRss, TICK_MS } from './lib/proc.mjs';
+import { readRss, TICK_MS, waitQuiet } from './lib/proc.mjs';
 import {
   allocatorSettings,
   BUN,
@@ -81,7 +81,11 @@ const config = quick
   }
   : {
     repeats: 5,
-    warmupMs: 80,
+    // A server idles through the other servers' windows (two seconds and more) and takes a while to get
+    // back up to speed: with 80 ms of warm-up the windows measured that climb (the text family with every
+    // server: 16 B 1×1 echoes 9–33% dearer in CPU than with 400 ms, sansws on Bun at 0.59× `Bun.serve` in
+    // text 64 KiB 100×8 against 1.02×; docs/performance.md, round 11).
+    warmupMs: 400,
     serverWarmupMs: 500,
     windowMs: 250,
     idleConnections: 10_000,
@@ -362,6 +366,9 @@ async function warmServers(running, compress) {
   }
 }
 
+/** How long the windows waited for every server to be quiet (waitQuiet), over the whole run. */
+const settling = { waits: /** @type {number[]} */ ([]), unquiet: 0 };
+
 /**
  * Runs cells with every server of the cell alive, interleaved per repeat.
  * @param {Cell[]} list
@@ -386,6 +393,10 @@ async function runCells(list, running, restart) {
             continue;
           }
         }
+        // Every server quiet first (see waitQuiet): the one measured before must not still be running.
+        const settle = await waitQuiet([...running.values()].map((s) => s.pid));
+        settling.waits.push(settle.waitedMs);
+        if (!settle.quiet) settling.unquiet++;
         const result = await ask({
           op: 'cell',
           port: server.port,
@@ -700,6 +711,13 @@ async function main() {
     for (const server of deflate.running.values()) await kill(server.child);
   }
 
+  if (settling.waits.length > 0) {
+    console.log(
+      `Waited for quiet servers before ${settling.waits.length} windows: median ` +
+        `${(median(settling.waits) ?? 0).toFixed(0)} ms, max ${Math.max(...settling.waits).toFixed(0)} ms, ` +
+        `${settling.unquiet} still busy after 3 s`,
+    );
+  }
   /** @type {Record<string, any>} */
   let mem = {};
   if (!argv.includes('--skip-memory')) {
@@ -729,6 +747,13 @@ async function main() {
       }]),
     ),
     cells: results,
+    settling: {
+      windows: settling.waits.length,
+      medianMs: median(settling.waits),
+      maxMs: settling.waits.length > 0 ? Math.max(...settling.waits) : null,
+      totalMs: settling.waits.reduce((a, b) => a + b, 0),
+      notQuiet: settling.unquiet,
+    },
     memory: { connections: config.idleConnections, servers: mem },
     clients,
   };

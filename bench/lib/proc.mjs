@@ -39,3 +39,41 @@ export function readRss(pid) {
     return null;
   }
 }
+
+/**
+ * Waits until none of `pids` has used CPU for `quietMs` (the sum of their utime and stime unchanged between
+ * two reads that far apart; /proc counts in whole ticks, so "unchanged" means under one tick in that time),
+ * or until `maxMs` have passed. Resolves with the milliseconds waited and whether they were quiet by then.
+ *
+ * The harness runs every server of a cell on the same core, one after another: a server that is still busy
+ * after its window (closing a hundred connections, a major GC, giving memory back) takes its CPU time from
+ * the next server's window, and that is always the same server, the one next in the order.
+ * @param {readonly number[]} pids
+ * @param {number} [quietMs]
+ * @param {number} [maxMs]
+ * @returns {Promise<{ waitedMs: number, quiet: boolean }>}
+ */
+export async function waitQuiet(pids, quietMs = 50, maxMs = 3000) {
+  const total = () => {
+    let ticks = 0;
+    for (const pid of pids) {
+      try {
+        const t = readCpuTicks(pid);
+        ticks += t.user + t.system;
+      } catch {
+        // gone: it uses no CPU
+      }
+    }
+    return ticks;
+  };
+  const start = performance.now();
+  let before = total();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const now = total();
+    const waitedMs = performance.now() - start;
+    if (now === before) return { waitedMs, quiet: true };
+    if (waitedMs >= maxMs) return { waitedMs, quiet: false };
+    before = now;
+  }
+}

@@ -351,7 +351,8 @@ export function renderReport(data, verdicts, charts) {
     (m.allocatorEnv?.length
       ? ` Allocator settings in every server's environment: ${m.allocatorEnv.join(', ')}.`
       : ''),
-    `Mode: ${data.mode}, ${data.config.repeats} repeats per cell (median), ${data.config.windowMs} ms windows; ${data.durationSeconds} s.`,
+    `Mode: ${data.mode}, ${data.config.repeats} repeats per cell (median), ${data.config.warmupMs} ms warm-up + ` +
+    `${data.config.windowMs} ms windows${settlingNote(data.settling)}; ${data.durationSeconds} s.`,
     '',
     'Node: sansws ÷ ws (bufferutil) and ÷ raw node:net',
     '',
@@ -543,4 +544,15 @@ export function renderCharts(data) {
     ]);
   }
   return charts;
+}
+
+/**
+ * How long the windows waited for every server to be quiet first (bench/lib/proc.mjs `waitQuiet`).
+ * @param {{ windows: number, medianMs: number | null, maxMs: number | null, notQuiet: number } | undefined} s
+ */
+function settlingNote(s) {
+  if (s === undefined || s.windows === 0) return '';
+  return `, each started once every server had used no CPU for 50 ms (waited: median ${
+    (s.medianMs ?? 0).toFixed(0)
+  } ms, at most ${(s.maxMs ?? 0).toFixed(0)} ms; ${s.notQuiet} of ${s.windows} windows still busy after 3 s)`;
 }
