@@ -83,8 +83,8 @@ const config = quick
     repeats: 5,
     // A server idles through the other servers' windows (two seconds and more) and takes a while to get
     // back up to speed: with 80 ms of warm-up the windows measured that climb (the text family with every
-    // server: 16 B 1×1 echoes 9–33% dearer in CPU than with 400 ms, sansws on Bun at 0.59× `Bun.serve` in
-    // text 64 KiB 100×8 against 1.02×; docs/performance.md, round 11).
+    // server, two runs: 16 B 1×1 echoes 10–49% dearer in CPU than with 400 ms, sansws on Bun at 0.59×
+    // `Bun.serve` in text 64 KiB 100×8 against 1.02×; docs/performance.md, round 11).
     warmupMs: 400,
     serverWarmupMs: 500,
     windowMs: 250,
