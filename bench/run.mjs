@@ -23,7 +23,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readRss, TICK_MS, waitQuiet } from './lib/proc.mjs';
+import { QUIET_MAX_MS, QUIET_MS, readRss, TICK_MS, waitQuiet } from './lib/proc.mjs';
 import {
   allocatorSettings,
   BUN,
@@ -36,7 +36,7 @@ import {
 } from './lib/servers.mjs';
 
 /** @typedef {import('./lib/servers.mjs').ServerSpec} ServerSpec */
-import { evaluate, renderCharts, renderReport } from './lib/report.mjs';
+import { describeSettling, evaluate, renderCharts, renderReport } from './lib/report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -711,13 +711,16 @@ async function main() {
     for (const server of deflate.running.values()) await kill(server.child);
   }
 
-  if (settling.waits.length > 0) {
-    console.log(
-      `Waited for quiet servers before ${settling.waits.length} windows: median ` +
-        `${(median(settling.waits) ?? 0).toFixed(0)} ms, max ${Math.max(...settling.waits).toFixed(0)} ms, ` +
-        `${settling.unquiet} still busy after 3 s`,
-    );
-  }
+  const settled = {
+    windows: settling.waits.length,
+    quietMs: QUIET_MS,
+    maxWaitMs: QUIET_MAX_MS,
+    medianMs: median(settling.waits),
+    maxMs: settling.waits.length > 0 ? Math.max(...settling.waits) : null,
+    totalMs: settling.waits.reduce((a, b) => a + b, 0),
+    notQuiet: settling.unquiet,
+  };
+  if (settled.windows > 0) console.log(`Windows: ${describeSettling(settled)}`);
   /** @type {Record<string, any>} */
   let mem = {};
   if (!argv.includes('--skip-memory')) {
@@ -747,13 +750,7 @@ async function main() {
       }]),
     ),
     cells: results,
-    settling: {
-      windows: settling.waits.length,
-      medianMs: median(settling.waits),
-      maxMs: settling.waits.length > 0 ? Math.max(...settling.waits) : null,
-      totalMs: settling.waits.reduce((a, b) => a + b, 0),
-      notQuiet: settling.unquiet,
-    },
+    settling: settled,
     memory: { connections: config.idleConnections, servers: mem },
     clients,
   };

@@ -40,6 +40,10 @@ export function readRss(pid) {
   }
 }
 
+/** {@link waitQuiet}'s defaults: how long every server must be quiet, and the longest wait. */
+export const QUIET_MS = 50;
+export const QUIET_MAX_MS = 3000;
+
 /**
  * Waits until none of `pids` has used CPU for `quietMs` (the sum of their utime and stime unchanged between
  * two reads that far apart; /proc counts in whole ticks, so "unchanged" means under one tick in that time),
@@ -53,7 +57,7 @@ export function readRss(pid) {
  * @param {number} [maxMs]
  * @returns {Promise<{ waitedMs: number, quiet: boolean }>}
  */
-export async function waitQuiet(pids, quietMs = 50, maxMs = 3000) {
+export async function waitQuiet(pids, quietMs = QUIET_MS, maxMs = QUIET_MAX_MS) {
   const total = () => {
     let ticks = 0;
     for (const pid of pids) {

@@ -352,7 +352,9 @@ export function renderReport(data, verdicts, charts) {
       ? ` Allocator settings in every server's environment: ${m.allocatorEnv.join(', ')}.`
       : ''),
     `Mode: ${data.mode}, ${data.config.repeats} repeats per cell (median), ${data.config.warmupMs} ms warm-up + ` +
-    `${data.config.windowMs} ms windows${settlingNote(data.settling)}; ${data.durationSeconds} s.`,
+    `${data.config.windowMs} ms windows${
+      data.settling?.windows > 0 ? `, ${describeSettling(data.settling)}` : ''
+    }; ${data.durationSeconds} s.`,
     '',
     'Node: sansws ÷ ws (bufferutil) and ÷ raw node:net',
     '',
@@ -547,12 +549,24 @@ export function renderCharts(data) {
 }
 
 /**
- * How long the windows waited for every server to be quiet first (bench/lib/proc.mjs `waitQuiet`).
- * @param {{ windows: number, medianMs: number | null, maxMs: number | null, notQuiet: number } | undefined} s
+ * @typedef {object} Settling How long the windows waited for every server to be quiet first
+ *   (bench/lib/proc.mjs `waitQuiet`), over a run.
+ * @property {number} windows
+ * @property {number} quietMs how long every server had to be quiet
+ * @property {number} maxWaitMs the longest wait before a window started anyway
+ * @property {number | null} medianMs
+ * @property {number | null} maxMs
+ * @property {number} notQuiet windows that started after the longest wait
  */
-function settlingNote(s) {
-  if (s === undefined || s.windows === 0) return '';
-  return `, each started once every server had used no CPU for 50 ms (waited: median ${
+
+/**
+ * The waits of a run in one sentence (for the report and the console).
+ * @param {Settling} s
+ */
+export function describeSettling(s) {
+  return `each started once every server had used no CPU for ${s.quietMs} ms (waited: median ${
     (s.medianMs ?? 0).toFixed(0)
-  } ms, at most ${(s.maxMs ?? 0).toFixed(0)} ms; ${s.notQuiet} of ${s.windows} windows still busy after 3 s)`;
+  } ms, at most ${(s.maxMs ?? 0).toFixed(0)} ms; ${s.notQuiet} of ${s.windows} windows still busy after ${
+    s.maxWaitMs / 1000
+  } s)`;
 }
