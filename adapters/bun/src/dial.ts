@@ -15,7 +15,7 @@ import {
 } from '@sansws/conn';
 import { nativeMask } from './bufferutil.ts';
 import { bunTimers } from './timers.ts';
-import { allocateUnzeroed, type BunSocketData, bunTlsOptions, BunTransport, frames } from './transport.ts';
+import { type BunSocketData, bunTlsOptions, BunTransport, frames, messages } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
 import type { BunClientCompression } from './upgrader.ts';
 
@@ -102,8 +102,10 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   }
   return connDial(url, {
     validateUtf8: isUtf8,
-    allocate: allocateUnzeroed,
+    allocate: messages.allocate,
+    releaseMessage: messages.release,
     allocateFrame: frames.allocate,
+    fragmentLongText: true,
     mask: nativeMask(),
     ...options,
     connect: options.connect ?? connect,

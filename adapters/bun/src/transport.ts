@@ -39,6 +39,7 @@
 import { Buffer } from 'node:buffer';
 import type { Socket, SocketHandler } from 'bun';
 import {
+  BufferPool,
   type ClientTlsOptions,
   FrameRing,
   type NetAddress,
@@ -58,17 +59,24 @@ export interface BunSocketData {
 
 type BunSocket = Socket<BunSocketData>;
 
-const EMPTY = new Uint8Array(0);
-
 /**
  * Where the engines of the Bun Upgrader and dial cut their outgoing frames (their `allocateFrame`): memory
- * used again once every frame cut from it was consumed, which every BunTransport reports for each chunk it
- * is given (after `socket.write`, which copies what it takes into the kernel, or a copy); the rest of a
- * partial write is queued as a copy. Why: Bun's mimalloc returns memory that stayed free for 100 ms to the
+ * used again once every frame cut from it was consumed, which every BunTransport reports for the bytes of
+ * each chunk it is given once Bun took them (`socket.write` copies what it takes into the kernel) or once
+ * they were copied into a joined write; the rest of a partial write waits in the queue uncopied. Why: Bun's mimalloc returns memory that stayed free for 100 ms to the
  * system, and a fresh 64 KiB slab every 63 echoed 1 KiB frames (the core's default) was faulted in again page
  * by page: CPU per echo 0.72–0.80× with the ring in binary 1 KiB ×64 (docs/performance.md, round 10).
  */
 export const frames: FrameRing = new FrameRing();
+
+/**
+ * Where the engines of the Bun Upgrader and dial assemble received messages of 16 KiB or more (their
+ * `allocate`, smaller ones from {@link allocateUnzeroed}), used again once a `Conn` decoded a text message to
+ * a string (their `releaseMessage`). Why: as for {@link frames}, mimalloc had returned the memory of every
+ * earlier message to the system, and each fresh 1 MiB was faulted in again page by page
+ * (docs/performance.md, round 12).
+ */
+export const messages: BufferPool = new BufferPool({ fallback: allocateUnzeroed });
 
 /** Chunks this big or bigger are written at once, never copied into a batch. */
 const WRITE_DIRECT = 16 * 1024;
@@ -231,23 +239,24 @@ export class BunTransport implements Transport {
   }
 
   /**
-   * Hands a chunk to Bun, or to the queue behind an earlier partial write; either way its bytes are consumed
-   * (released to {@link frames}).
+   * Hands a chunk to Bun, or to the queue behind an earlier partial write. What Bun took is consumed
+   * (released to {@link frames}); the rest waits in the queue as it is, a view, released as it is written.
    */
   #send(chunk: Uint8Array): void {
-    let rest = chunk;
-    if (this.#queue.length === 0) {
-      const written = this.#socket.write(chunk);
+    if (this.#queue.length > 0) return this.#enqueue(chunk);
+    const written = this.#socket.write(chunk);
+    if (written < 0 || written === chunk.length) {
       // written < 0: closed under us, `close` follows.
-      rest = written < 0 || written === chunk.length ? EMPTY : chunk.subarray(written);
+      frames.release(chunk);
+    } else {
+      frames.release(chunk.subarray(0, written));
+      this.#enqueue(chunk.subarray(written));
     }
-    if (rest.length > 0) this.#enqueue(rest);
-    frames.release(chunk);
   }
 
-  /** Queues bytes Bun did not take; a copy of them if they lie in a ring of frames, which is used again. */
+  /** Queues bytes Bun did not take (a frame of {@link frames} stays live until they are written). */
   #enqueue(chunk: Uint8Array): void {
-    this.#queue.push(frames.owns(chunk) ? chunk.slice() : chunk);
+    this.#queue.push(chunk);
     this.#queued += chunk.length;
   }
 
@@ -333,6 +342,7 @@ export class BunTransport implements Transport {
 
   #discard(): void {
     for (const chunk of this.#batch) frames.release(chunk);
+    for (const chunk of this.#queue) frames.release(chunk);
     this.#batch = [];
     this.#batched = 0;
     this.#queue = [];
@@ -353,11 +363,13 @@ export class BunTransport implements Transport {
       const chunk = this.#queue[0]!;
       const written = this.#socket.write(chunk);
       if (written < 0) return;
-      this.#queued -= Math.max(0, written);
+      this.#queued -= written;
       if (written < chunk.length) {
+        frames.release(chunk.subarray(0, written));
         this.#queue[0] = chunk.subarray(written);
         break;
       }
+      frames.release(chunk);
       this.#queue.shift();
     }
     if (this.#queue.length === 0 && this.#ending) this.#sendEnd();

@@ -14,7 +14,7 @@ import {
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { nativeMask } from './bufferutil.ts';
 import { bunTimers } from './timers.ts';
-import { allocateUnzeroed, type BunTransport, frames } from './transport.ts';
+import { type BunTransport, frames, messages } from './transport.ts';
 
 /** Server compression on Bun: the core's options, with the codec defaulting to `zlibCodec`. */
 export type BunServerCompression = ZlibServerCompression;
@@ -40,8 +40,10 @@ export class Upgrader extends ConnUpgrader {
   constructor(options: UpgraderOptions = {}) {
     super({
       validateUtf8: isUtf8,
-      allocate: allocateUnzeroed,
+      allocate: messages.allocate,
+      releaseMessage: messages.release,
       allocateFrame: frames.allocate,
+      fragmentLongText: true,
       mask: nativeMask(),
       ...options,
       timers: options.timers ?? bunTimers,

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test';
 import type { Socket } from 'bun';
 import type { TransportHandler } from '@sansws/conn';
 import { type BunSocketData, BunTransport, Upgrader } from '../src/mod.ts';
-import { allocateUnzeroed } from '../src/transport.ts';
+import { allocateUnzeroed, messages } from '../src/transport.ts';
 
 /**
  * A Bun socket that takes `accept` bytes per write (all of them by default) and records what it got: a copy
@@ -272,8 +272,19 @@ describe('allocateUnzeroed (the engine allocate option of the Bun Upgrader and d
     expect(a.buffer).not.toBe(b.buffer);
   });
 
-  test('the Bun Upgrader hands it to the engine unless the options name another', () => {
-    expect(new Upgrader().options.allocate).toBe(allocateUnzeroed);
+  test('the Bun Upgrader hands the engine its message pool (allocateUnzeroed below 16 KiB) unless the options name another', () => {
+    const options = new Upgrader().options;
+    expect(options.allocate).toBe(messages.allocate);
+    expect(options.releaseMessage).toBe(messages.release);
+    expect(options.fragmentLongText).toBe(true);
+    // Below the pool's 16 KiB: Buffer.allocUnsafeSlow's own ArrayBuffer (a whole one, as above).
+    const small = messages.allocate(1000);
+    expect([small.byteOffset, small.buffer.byteLength]).toEqual([0, 1000]);
+    // From 16 KiB: a view of a pooled power-of-two buffer, used again once released.
+    const large = messages.allocate(40_000);
+    expect(large.buffer.byteLength).toBe(64 * 1024);
+    messages.release(large);
+    expect(messages.allocate(50_000).buffer).toBe(large.buffer);
     const zeroed = (length: number): Uint8Array => new Uint8Array(length);
     expect(new Upgrader({ allocate: zeroed }).options.allocate).toBe(zeroed);
   });

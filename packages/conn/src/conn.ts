@@ -159,6 +159,10 @@ export interface ConnSettings {
   readonly readTimeout: number;
   readonly writeTimeout: number;
   readonly closeTimeout: number;
+  /** Takes back the buffer of a text message decoded to a string (see `UpgraderOptions.releaseMessage`). */
+  readonly releaseMessage: ((bytes: Uint8Array) => void) | null;
+  /** Long strings go out in fragments (see `UpgraderOptions.fragmentLongText`). */
+  readonly fragmentLongText: boolean;
 }
 
 export const DEFAULT_PING_INTERVAL = 30_000;
@@ -175,14 +179,28 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   return value;
 }
 
-/** Validates and fills in the connection-layer settings. */
-export function connSettings(options: ConnOptions): ConnSettings {
+/**
+ * Validates and fills in the connection-layer settings, with the adapter's `releaseMessage` and
+ * `fragmentLongText` (see `UpgraderOptions`).
+ */
+export function connSettings(
+  options: ConnOptions & {
+    readonly releaseMessage?: ((bytes: Uint8Array) => void) | undefined;
+    readonly fragmentLongText?: boolean | undefined;
+  },
+): ConnSettings {
+  const releaseMessage = options.releaseMessage;
+  if (releaseMessage !== undefined && typeof releaseMessage !== 'function') {
+    throw new UsageError('INVALID_ARGUMENT', 'releaseMessage must be a function');
+  }
   return {
     readHighWaterMark: nonNegative('readHighWaterMark', options.readHighWaterMark, DEFAULT_READ_HWM),
     writeHighWaterMark: nonNegative('writeHighWaterMark', options.writeHighWaterMark, DEFAULT_WRITE_HWM),
     readTimeout: nonNegative('readTimeout', options.readTimeout, 0),
     writeTimeout: nonNegative('writeTimeout', options.writeTimeout, 0),
     closeTimeout: nonNegative('closeTimeout', options.closeTimeout, DEFAULT_CLOSE_TIMEOUT),
+    releaseMessage: releaseMessage ?? null,
+    fragmentLongText: options.fragmentLongText === true,
   };
 }
 
@@ -517,7 +535,7 @@ export class Conn implements AsyncIterable<Message> {
    */
   readMessage(options?: CallOptions): Promise<Message> {
     const whole = this.#takeWholeMessage(options);
-    if (whole !== null) return Promise.resolve(decoded(whole));
+    if (whole !== null) return Promise.resolve(decoded(whole, this.#settings.releaseMessage));
     return (this.#park(options, true) ?? this.#readWholeMessage(options, true, false)) as Promise<Message>;
   }
 
@@ -583,7 +601,9 @@ export class Conn implements AsyncIterable<Message> {
       next: () => {
         if (done) return Promise.resolve(ITERATION_DONE);
         const whole = this.#takeWholeMessage(undefined);
-        if (whole !== null) return Promise.resolve({ value: decoded(whole), done: false });
+        if (whole !== null) {
+          return Promise.resolve({ value: decoded(whole, this.#settings.releaseMessage), done: false });
+        }
         return this.readMessage().then(iterationStep, stop);
       },
       return: () => {
@@ -1226,7 +1246,7 @@ export class Conn implements AsyncIterable<Message> {
       this.#shiftItem();
       this.#unlockRead();
       const whole = wholeMessage(item.type, item.data);
-      resolve(decode ? decoded(whole) : delivered(whole));
+      resolve(decode ? decoded(whole, this.#settings.releaseMessage) : delivered(whole));
     } else {
       // A streamed message, the close: the general path, which keeps the turn.
       resolve(this.#readWholeMessage(undefined, decode, true));
@@ -1258,7 +1278,7 @@ export class Conn implements AsyncIterable<Message> {
           if (current === null) {
             if (item.kind === 'message') {
               const whole = wholeMessage(item.type, item.data);
-              return decode ? decoded(whole) : delivered(whole);
+              return decode ? decoded(whole, this.#settings.releaseMessage) : delivered(whole);
             }
             if (item.kind === 'start') {
               this.#current = { type: item.type, parts: [], bytes: 0, discard: false, complete: false };
@@ -1272,7 +1292,7 @@ export class Conn implements AsyncIterable<Message> {
           } else if (item.kind === 'end') {
             this.#current = null;
             const whole = wholeMessage(current.type, concatBytes(current.parts, current.bytes));
-            return decode ? decoded(whole) : delivered(whole);
+            return decode ? decoded(whole, this.#settings.releaseMessage) : delivered(whole);
           }
         }
       } finally {
@@ -1480,8 +1500,14 @@ export class Conn implements AsyncIterable<Message> {
   /** Has the engine encode one whole message. */
   #sendWhole(type: MessageType, data: string | Uint8Array, send: SendOptions | undefined): void {
     if (typeof data === 'string') {
-      if (type === 'text') this.#engine.sendText(data, send);
-      else this.#engine.sendBinary(utf8Encoder.encode(data), send);
+      if (type !== 'text') this.#engine.sendBinary(utf8Encoder.encode(data), send);
+      else if (
+        data.length > LONG_TEXT && this.#settings.fragmentLongText &&
+        (send !== undefined || this.#engine.extensions === null)
+      ) {
+        // Compression not in use: the engine sends it in fragments encoded piece by piece (see LONG_TEXT).
+        this.#engine.sendText(data, FRAGMENT);
+      } else this.#engine.sendText(data, send);
     } else if (type === 'binary') {
       this.#engine.sendBinary(data, send);
     } else {
@@ -1586,6 +1612,12 @@ const WRITABLE = 1 << 11;
 /** #processWrites is running. */
 const PROCESSING = 1 << 12;
 
+/**
+ * With `fragmentLongText`, strings longer than this many UTF-16 units, sent uncompressed, go out in fragments
+ * (the core's `fragment` send option): no fresh buffer of the message's size is made for them.
+ */
+const LONG_TEXT = 64 * 1024;
+const FRAGMENT: SendOptions = { fragment: true };
 const NO_COMPRESS: SendOptions = { compress: false };
 const VALIDATED: SendOptions = { validated: true };
 const VALIDATED_NO_COMPRESS: SendOptions = { compress: false, validated: true };
@@ -1624,11 +1656,16 @@ function iterationStep(value: Message): IteratorYieldResult<Message> {
   return { value, done: false };
 }
 
-function decoded(message: MessageBytes): Message {
+/**
+ * A whole message as `readMessage` returns it. The bytes of a decoded text message are unreachable once
+ * decoded (nothing but the inbox held them), so they go back to the adapter's pool (`release`).
+ */
+function decoded(message: MessageBytes, release: ((bytes: Uint8Array) => void) | null): Message {
   // A binary message is already what readMessage returns: no second object for it.
-  return message.type === 'text'
-    ? { type: 'text', data: utf8Decoder.decode(message.data) }
-    : message as Message;
+  if (message.type !== 'text') return message as Message;
+  const text = utf8Decoder.decode(message.data);
+  if (release !== null) release(message.data);
+  return { type: 'text', data: text };
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

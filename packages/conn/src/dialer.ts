@@ -79,11 +79,22 @@ export interface DialOptions extends ConnOptions {
    */
   readonly allocate?: (byteLength: number) => Uint8Array;
   /**
+   * Takes back a buffer `allocate` gave once the text message it held was decoded to a string, so that an
+   * adapter can use the memory again (a `BufferPool`, as the Bun and Deno adapters pass with its
+   * `allocate`). Called with bytes nothing else reaches; never with bytes handed to the application.
+   */
+  readonly releaseMessage?: (bytes: Uint8Array) => void;
+  /**
    * Allocates the buffers outgoing frames are built in, for an adapter whose transport tells it when their
    * bytes were consumed, so that it can use that memory again (a `FrameRing`, as the Bun and Deno
    * adapters pass); see the core's `ConnectionOptions.allocateFrame`.
    */
   readonly allocateFrame?: (byteLength: number) => Uint8Array;
+  /**
+   * Sends long strings as fragments encoded into frames of `allocateFrame` (the Bun adapter sets it); see
+   * `UpgraderOptions.fragmentLongText`.
+   */
+  readonly fragmentLongText?: boolean;
   /**
    * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g.
    * bufferutil's native `mask` on Node and Bun); see the core's `ConnectionOptions.mask`.

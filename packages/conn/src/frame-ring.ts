@@ -5,6 +5,12 @@
  * @module
  */
 
+/**
+ * Where frames start in a ring: never at offset 0, so that a chunk at offset 0 of its buffer is known not to
+ * be a ring's without reading its `buffer` (8, to keep frames 8-byte aligned).
+ */
+const RING_START = 8;
+
 /** One ring of a {@link FrameRing}. */
 interface Ring {
   readonly buffer: ArrayBuffer;
@@ -25,14 +31,17 @@ interface Ring {
  *
  * How. Frames of {@link FrameRing.allocate} are cut one after another from a ring (256 KiB by default), so
  * frames made one after another lie next to each other and a transport can write a run of them as one view.
- * Each frame is *live* until {@link FrameRing.release} is given it (or a run of adjacent frames holding it,
- * once): call it when the transport no longer needs the bytes — handed to a socket that
+ * Each frame is *live* until {@link FrameRing.release} has been given all of its bytes: the frame, a run of
+ * adjacent frames holding it, or pieces of it (the part of a chunk a socket took, then the rest once
+ * written), each byte once. Call it when the transport no longer needs the bytes — handed to a socket that
  * copied them, written, or copied elsewhere. A ring is cut from its start again only when nothing in it is
  * live; a full ring with live bytes is left to them (a spare ring, or a new one, takes over) and becomes a
  * spare once they are released. A frame that is never released keeps its ring from being used again, never
  * from being collected (rings are found from their frames through a `WeakMap`), so the worst a lost release
  * costs is what the default slabs cost. Whatever a transport keeps after `release` must be a copy
- * ({@link FrameRing.owns} tells which chunks need one).
+ * ({@link FrameRing.owns} tells which chunks need one). Frames are never cut at the very start of a ring, so
+ * a chunk that starts at offset 0 of its buffer (an array of its own, as frames below `min` are) is not
+ * one, which `release` and `owns` tell without reading its `buffer`.
  *
  * ```ts
  * const frames = new FrameRing();
@@ -69,13 +78,9 @@ export class FrameRing {
   readonly allocate = (byteLength: number): Uint8Array => {
     if (byteLength < this.#min || byteLength > this.#size) return new Uint8Array(byteLength);
     let ring = this.#current;
-    if (ring === null || ring.used + byteLength > this.#size) {
-      if (ring !== null && ring.live === 0) {
-        ring.used = 0;
-      } else {
-        ring = this.#current = this.#spare.pop() ?? this.#newRing();
-        ring.used = 0;
-      }
+    if (ring === null || ring.used + byteLength > RING_START + this.#size) {
+      if (ring === null || ring.live !== 0) ring = this.#current = this.#spare.pop() ?? this.#newRing();
+      ring.used = RING_START;
     }
     const out = new Uint8Array(ring.buffer, ring.used, byteLength);
     ring.used += byteLength;
@@ -89,16 +94,18 @@ export class FrameRing {
    * the chunk, after releasing it).
    */
   owns(chunk: Uint8Array): boolean {
-    return this.#ringOf(chunk) !== null;
+    return chunk.byteOffset !== 0 && this.#ringOf(chunk) !== null;
   }
 
   /**
-   * Marks `chunk`'s bytes as consumed. `chunk` is a frame {@link FrameRing.allocate} gave or a run of such
-   * frames that lie next to each other (whole frames: a piece shorter than `min` is ignored); other chunks
-   * are ignored. Release each frame once.
+   * Marks `chunk`'s bytes as consumed. `chunk` is a frame {@link FrameRing.allocate} gave, a run of such
+   * frames that lie next to each other, or a piece of one or of such a run; other chunks are ignored.
+   * Release each byte once.
    */
   release(chunk: Uint8Array): void {
-    if (chunk.length < this.#min || chunk.length > this.#size) return;
+    // Reading `.buffer` of a small array of its own makes JavaScriptCore copy it out of its heap: offset 0
+    // is never a ring's (see RING_START), so such arrays are turned away before that.
+    if (chunk.byteOffset === 0 || chunk.length === 0 || chunk.length > this.#size) return;
     const ring = this.#ringOf(chunk);
     if (ring === null) return;
     ring.live -= chunk.length;
@@ -121,7 +128,7 @@ export class FrameRing {
   }
 
   #newRing(): Ring {
-    const ring: Ring = { buffer: new ArrayBuffer(this.#size), used: 0, live: 0 };
+    const ring: Ring = { buffer: new ArrayBuffer(this.#size + RING_START), used: RING_START, live: 0 };
     this.#rings.set(ring.buffer, ring);
     return ring;
   }

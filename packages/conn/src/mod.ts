@@ -39,6 +39,7 @@ export type {
 } from './upgrader.ts';
 export { dial, proxyFromEnv } from './dialer.ts';
 export type { Connect, ConnectTarget, DialOptions, DialResult } from './dialer.ts';
+export { BufferPool } from './buffer-pool.ts';
 export { FrameRing } from './frame-ring.ts';
 export { serveTransport } from './serve.ts';
 export type { FetchResponseLike, ServeTransportOptions } from './serve.ts';

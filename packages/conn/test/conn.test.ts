@@ -972,6 +972,7 @@ describe('public API', () => {
     const conn = await import('../src/mod.ts');
     expect(Object.keys(conn).sort()).toMatchInlineSnapshot(`
       [
+        "BufferPool",
         "CloseError",
         "Conn",
         "ConnError",

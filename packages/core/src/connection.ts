@@ -137,6 +137,14 @@ export interface SendOptions {
    * invalid UTF-8 sent with it makes a correct peer fail the connection with 1007 (RFC 6455 §8.1).
    */
   validated?: boolean;
+  /**
+   * A string of more than 65,536 UTF-16 units sent uncompressed (`sendText`) goes out as fragments (RFC 6455
+   * §5.4) of at most that many units, each encoded into the shared scratch and copied into a frame of its
+   * own (from `allocateFrame`), instead of being encoded whole into a fresh buffer. For runtimes whose
+   * allocator soon gives freed memory back to the system, so that such buffers are faulted in page by page
+   * (Bun: `@sansws/conn` sets it there; docs/performance.md, round 12). Such a message is not compressed.
+   */
+  fragment?: boolean;
 }
 
 const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
@@ -445,16 +453,35 @@ export abstract class Connection {
         throw usageError('text must be valid UTF-8');
       }
       this.#sendMessage(OP_TEXT, data, options, false);
-    } else if (data.length <= LARGE_SCRATCH_CHARS) {
-      // Nothing may keep a view of the scratch: the frame copies it when it is small or when `allocateFrame`
-      // gives memory to copy it into; otherwise it is sliced out (our own array), which the frame references.
-      const buffer = scratchFor(data.length);
-      const written = utf8Encoder.encodeInto(data, buffer).written;
-      if (written <= COPY_THRESHOLD || this.settings.allocateFrame !== undefined) {
-        this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false, true);
-      } else {
-        this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);
-      }
+    } else if (data.length <= LARGE_SCRATCH_CHARS || options?.fragment) {
+      // Encoded into the shared scratch, in pieces of at most LARGE_SCRATCH_CHARS units (one piece unless
+      // `fragment`), each of which always fits: Bun's `encodeInto` took time in proportion to all it was given,
+      // not to what it wrote. No piece ends between the halves of a surrogate pair. Nothing may keep a view of
+      // the scratch: a frame copies it when it is small or when `allocateFrame` gives memory to copy it into,
+      // and a whole message otherwise gets it sliced out (our own array), which the frame references.
+      const length = data.length;
+      const buffer = scratchFor(length);
+      let at = 0;
+      do {
+        let end = at + LARGE_SCRATCH_CHARS;
+        if (end < length && (data.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
+        const written = utf8Encoder.encodeInto(data.substring(at, end), buffer).written;
+        if (at || end < length) {
+          this.#sendFrame(
+            end >= length,
+            false,
+            at ? OP_CONTINUATION : OP_TEXT,
+            buffer.subarray(0, written),
+            false,
+            true,
+          );
+        } else if (written <= COPY_THRESHOLD || this.settings.allocateFrame !== undefined) {
+          this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false, true);
+        } else {
+          this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);
+        }
+        at = end;
+      } while (at < length);
     } else {
       this.#sendMessage(OP_TEXT, utf8Encoder.encode(data), options, true);
     }

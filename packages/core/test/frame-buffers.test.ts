@@ -9,7 +9,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runs } from './fc-runs.ts';
-import { concatBytes, openPair, openServer, parseFrames, serverFrames } from './helpers.ts';
+import { zlibCodec } from '../../zlib/src/mod.ts';
+import { clientPerMessageDeflate, serverPerMessageDeflate } from '../src/deflate-entry.ts';
+import { concatBytes, decoderAccepts, openPair, openServer, parseFrames, serverFrames } from './helpers.ts';
 
 const payload = (length: number, seed: number): Uint8Array =>
   Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
@@ -26,6 +28,13 @@ function bumpAllocator() {
     return out;
   };
   return { arena, asked, allocateFrame };
+}
+
+/** Byte equality, without the deep comparison `toEqual` makes element by element on large arrays. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True when `b` starts right where `a` ends, in the same buffer. */
@@ -216,5 +225,81 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
       for (const { chunks } of kept) to.receiveData(concatBytes(chunks).slice());
       expect(to.takeEvents().map((e) => (e.type === 'text' ? e.data : e.type))).toEqual(texts);
     }
+  });
+
+  it('§5.4 text sent with `fragment` goes out in fragments of at most 65,536 UTF-16 units, in frames of allocateFrame', () => {
+    const { arena, asked, allocateFrame } = bumpAllocator();
+    const { client, server } = openPair({ allocateFrame }, { allocateFrame });
+    // Exactly 65,536 units: one frame. Then 65,537 ASCII units (two fragments), a surrogate pair across the
+    // 65,536-unit mark (never split), and 200,000 units of three-byte characters (four fragments).
+    const texts = ['a'.repeat(65536), 'b'.repeat(65537), 'c'.repeat(65535) + '😀' + 'd', '€'.repeat(200000)];
+    for (const from of [server, client]) {
+      const kept: { chunks: Uint8Array[]; copies: Uint8Array[] }[] = [];
+      for (const text of texts) {
+        asked.length = 0;
+        from.sendText(text, { fragment: true });
+        const chunks = from.takeOutput();
+        kept.push({ chunks, copies: chunks.map((c) => c.slice()) });
+        const frames = parseFrames(concatBytes(chunks));
+        expect(frames.length).toBe(Math.ceil(text.length / 65536));
+        // RFC 6455 §5.4: the text opcode first, continuation frames after it, FIN on the last only.
+        expect(frames.map((f) => f.opcode)).toEqual(frames.map((_, i) => (i === 0 ? 1 : 0)));
+        expect(frames.map((f) => f.fin)).toEqual(frames.map((_, i) => i === frames.length - 1));
+        // Each fragment is whole UTF-8 (no code point cut), and together they are the text.
+        for (const f of frames) expect(decoderAccepts(f.payload)).toBe(true);
+        expect(sameBytes(concatBytes(frames.map((f) => f.payload)), new TextEncoder().encode(text))).toBe(
+          true,
+        );
+        for (const chunk of chunks) expect(chunk.buffer).toBe(arena);
+        expect(asked.length).toBe(frames.length);
+      }
+      // Later texts, encoded in the same scratch, changed none of the frames.
+      for (const { chunks, copies } of kept) {
+        expect(chunks.every((c, i) => sameBytes(c, copies[i]!))).toBe(true);
+      }
+      const to = from === server ? client : server;
+      for (const { chunks } of kept) to.receiveData(concatBytes(chunks).slice());
+      expect(to.takeEvents().map((e) => (e.type === 'text' ? e.data : e.type))).toEqual(texts);
+    }
+  });
+
+  it('§5.4 text sent with `fragment` is never compressed (RFC 7692 §6: RSV1 clear on every frame)', () => {
+    const { server } = openPair(
+      { compression: serverPerMessageDeflate({ codec: zlibCodec }) },
+      { compression: clientPerMessageDeflate({ codec: zlibCodec }) },
+    );
+    const text = 'x'.repeat(70000);
+    server.sendText(text);
+    expect(serverFrames(server.takeOutput()).map((f) => [f.rsv1, f.fin])).toEqual([[true, true]]);
+    server.sendText(text, { fragment: true });
+    expect(serverFrames(server.takeOutput()).map((f) => [f.rsv1, f.fin])).toEqual([[false, false], [
+      false,
+      true,
+    ]]);
+  });
+
+  it('§5.4 any long string sent with `fragment` arrives as sent, encoded as TextEncoder encodes it (property)', () => {
+    fc.assert(
+      fc.property(
+        // Any UTF-16 units, lone surrogates included, repeated past 65,536 units after any head.
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
+        fc.string({ unit: 'binary', maxLength: 6 }),
+        fc.integer({ min: 65531, max: 140000 }),
+        (piece, head, length) => {
+          const text = head + piece.repeat(Math.ceil(length / piece.length)).slice(0, length);
+          const encoded = new TextEncoder().encode(text);
+          const { client, server } = openPair();
+          for (const [from, to] of [[server, client], [client, server]] as const) {
+            from.sendText(text, { fragment: true });
+            const chunks = from.takeOutput();
+            expect(sameBytes(concatBytes(parseFrames(concatBytes(chunks)).map((f) => f.payload)), encoded))
+              .toBe(true);
+            to.receiveData(concatBytes(chunks));
+            expect(to.takeEvents()).toEqual([{ type: 'text', data: new TextDecoder().decode(encoded) }]);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });

@@ -1,0 +1,185 @@
+/**
+ * The adapters' memory hooks in a Conn: BufferPool (received messages assembled in pooled buffers, taken
+ * back when a Conn decoded a text message to a string, never while anything can still reach them) and
+ * fragmentLongText (long strings written in fragments).
+ */
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BufferPool, type Conn } from '../src/mod.ts';
+import { zlibCodec } from '../../zlib/src/mod.ts';
+import { openPair } from './memory.ts';
+
+describe('BufferPool', () => {
+  it('hands out views of power-of-two buffers from `min` bytes, and the fallback below it or above `maxFree`', () => {
+    const fallbacks: number[] = [];
+    const pool = new BufferPool({
+      min: 1024,
+      maxFree: 64 * 1024,
+      fallback: (n) => (fallbacks.push(n), new Uint8Array(n)),
+    });
+    const a = pool.allocate(1000);
+    expect(a.buffer.byteLength).toBe(1000);
+    const b = pool.allocate(1025);
+    expect([b.length, b.byteOffset, b.buffer.byteLength]).toEqual([1025, 0, 2048]);
+    expect(pool.allocate(4096).buffer.byteLength).toBe(4096);
+    expect(pool.allocate(64 * 1024 + 1).buffer.byteLength).toBe(64 * 1024 + 1);
+    expect(fallbacks).toEqual([1000, 64 * 1024 + 1]);
+  });
+
+  it('uses a released buffer again for any request of its size class; a second release, or bytes not its own, are ignored', () => {
+    const pool = new BufferPool({ min: 1024 });
+    const first = pool.allocate(1500);
+    pool.release(first);
+    expect(pool.freeBytes).toBe(2048);
+    pool.release(first);
+    pool.release(new Uint8Array(2048));
+    pool.release(pool.allocate(100)); // below `min`: the fallback's
+    expect(pool.freeBytes).toBe(2048);
+    const again = pool.allocate(2048);
+    expect(again.buffer).toBe(first.buffer);
+    expect(pool.freeBytes).toBe(0);
+    expect(pool.allocate(1025).buffer).not.toBe(first.buffer); // `again` holds it
+  });
+
+  it('keeps at most `maxFree` bytes of released buffers', () => {
+    const pool = new BufferPool({ min: 1024, maxFree: 8192 });
+    const out = [4096, 4096, 4096].map((n) => pool.allocate(n));
+    for (const bytes of out) pool.release(bytes);
+    expect(pool.freeBytes).toBe(8192);
+  });
+
+  it('never hands out a buffer that is still in use, whatever the sizes and release order (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ allocate: fc.integer({ min: 1, max: 20_000 }) }),
+            fc.record({ release: fc.nat() }),
+          ),
+          { minLength: 1, maxLength: 120 },
+        ),
+        (ops) => {
+          const pool = new BufferPool({ min: 512, maxFree: 40_000 });
+          const live: { bytes: Uint8Array; seed: number }[] = [];
+          let seed = 0;
+          for (const op of ops) {
+            if ('allocate' in op) {
+              const bytes = pool.allocate(op.allocate);
+              expect(bytes.length).toBe(op.allocate);
+              seed++;
+              bytes.fill(seed & 0xff);
+              live.push({ bytes, seed });
+            } else if (live.length > 0) {
+              const [taken] = live.splice(op.release % live.length, 1);
+              pool.release(taken!.bytes);
+            }
+            for (const { bytes, seed } of live) expect(bytes.every((b) => b === (seed & 0xff))).toBe(true);
+            expect(pool.freeBytes).toBeLessThanOrEqual(40_000);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('BufferPool with a Conn (releaseMessage)', () => {
+  /** A pair whose server assembles messages in `pool` and gives decoded text back to it. */
+  function pooledPair(pool: BufferPool) {
+    return openPair({ allocate: pool.allocate, releaseMessage: pool.release });
+  }
+
+  /**
+   * Writes a message as two frames (RFC 6455 §5.4), which the receiving engine joins in one buffer of
+   * `allocate` (a message of one frame that arrives in one chunk is delivered as a view of it).
+   */
+  async function sendInTwo(conn: Conn, type: 'text' | 'binary', data: string | Uint8Array): Promise<void> {
+    const writer = await conn.nextWriter(type);
+    const half = data.length >> 1;
+    await writer.write(typeof data === 'string' ? data.slice(0, half) : data.subarray(0, half));
+    await writer.close(typeof data === 'string' ? data.slice(half) : data.subarray(half));
+  }
+
+  it('text read as a string gives its buffer back; the next message of that size is assembled in it', async () => {
+    const pool = new BufferPool({ min: 1024 });
+    const { server, client } = await pooledPair(pool);
+    const sent = ['é'.repeat(40_000), 'x'.repeat(80_000), 'y'.repeat(70_000)];
+    for (const message of sent) {
+      await sendInTwo(client, 'text', message);
+      expect(await server.readMessage()).toEqual({ type: 'text', data: message });
+    }
+    // 80,000 and 70,000 bytes share the 128 KiB class: one buffer of it, used twice.
+    expect(pool.freeBytes).toBe(128 * 1024);
+  });
+
+  it('bytes handed to the application (binary, readMessageBytes, iteration of binary) are never given back', async () => {
+    const pool = new BufferPool({ min: 1024 });
+    const released: Uint8Array[] = [];
+    const release = pool.release;
+    const watched = await openPair({
+      allocate: pool.allocate,
+      releaseMessage: (bytes) => (released.push(bytes), release(bytes)),
+    });
+    await sendInTwo(watched.client, 'binary', new Uint8Array(50_000).fill(1));
+    await sendInTwo(watched.client, 'text', 'b'.repeat(50_000));
+    await sendInTwo(watched.client, 'text', 'c'.repeat(50_000));
+    const binary = await watched.server.readMessage();
+    const bytes = await watched.server.readMessageBytes();
+    expect(released).toEqual([]);
+    const iterated = await watched.server[Symbol.asyncIterator]().next();
+    expect(iterated.value).toEqual({ type: 'text', data: 'c'.repeat(50_000) });
+    expect(released.length).toBe(1);
+    // What the application holds stays as it was while later messages are assembled.
+    for (let i = 0; i < 3; i++) {
+      await sendInTwo(watched.client, 'text', 'd'.repeat(50_000));
+      await sendInTwo(watched.client, 'binary', new Uint8Array(50_000).fill(9));
+      expect((await watched.server.readMessage()).data).toBe('d'.repeat(50_000));
+      await watched.server.readMessage();
+    }
+    expect((binary.data as Uint8Array).every((b) => b === 1)).toBe(true);
+    expect(bytes.data.every((b) => b === 0x62)).toBe(true);
+  });
+});
+
+describe('fragmentLongText (RFC 6455 §5.4)', () => {
+  /** The frames' opcodes and FIN bits among the chunks a transport wrote after the handshake. */
+  function frameHeads(written: Uint8Array[]): [number, boolean][] {
+    const all = Buffer.concat(written.slice(1));
+    const heads: [number, boolean][] = [];
+    for (let i = 0; i < all.length;) {
+      const b1 = all[i + 1]! & 0x7f;
+      const size = b1 === 127
+        ? Number(all.readBigUInt64BE(i + 2))
+        : b1 === 126
+        ? all.readUInt16BE(i + 2)
+        : b1;
+      heads.push([all[i]! & 0x0f, (all[i]! & 0x80) !== 0]);
+      i += (b1 === 127 ? 10 : b1 === 126 ? 4 : 2) + size;
+    }
+    return heads;
+  }
+
+  it('§5.4 a Conn with it writes strings of more than 65,536 units in fragments, and only those', async () => {
+    const { server, client, serverTransport } = await openPair({ fragmentLongText: true });
+    const long = 'é'.repeat(70_000);
+    await server.writeMessage('text', 'short');
+    await server.writeMessage('text', long);
+    expect(await client.readMessage()).toEqual({ type: 'text', data: 'short' });
+    expect(await client.readMessage()).toEqual({ type: 'text', data: long });
+    expect(frameHeads(serverTransport.written)).toEqual([[1, true], [1, false], [0, true]]);
+  });
+
+  it('§5.4 with permessage-deflate in use, long strings stay whole and compressed unless sent uncompressed', async () => {
+    const { server, client, serverTransport } = await openPair(
+      { fragmentLongText: true, compression: { codec: zlibCodec } },
+      { compression: { codec: zlibCodec } },
+    );
+    const long = 'x'.repeat(70_000);
+    await server.writeMessage('text', long);
+    await server.writeMessage('text', long, { compress: false });
+    expect(await client.readMessage()).toEqual({ type: 'text', data: long });
+    expect(await client.readMessage()).toEqual({ type: 'text', data: long });
+    expect(frameHeads(serverTransport.written)).toEqual([[1, true], [1, false], [0, true]]);
+  });
+});
