@@ -71,7 +71,7 @@ export const frames: FrameRing = new FrameRing();
 
 /**
  * Where the engines of the Bun Upgrader and dial assemble received messages of 16 KiB or more (their
- * `allocate`, smaller ones from {@link allocateUnzeroed}), used again once a `Conn` decoded a text message to
+ * `allocate`; new buffers, and smaller messages, from {@link allocateUnzeroed}), used again once a `Conn` decoded a text message to
  * a string (their `releaseMessage`). Why: as for {@link frames}, mimalloc had returned the memory of every
  * earlier message to the system, and each fresh 1 MiB was faulted in again page by page
  * (docs/performance.md, round 12).

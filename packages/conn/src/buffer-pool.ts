@@ -18,7 +18,8 @@
  * round 12).
  *
  * How. Requests of `min` bytes or more get a view of a pooled `ArrayBuffer` whose size is the next power of
- * two (so a buffer serves every later message of up to twice its length); smaller ones go to `fallback`.
+ * two (so a buffer serves every later message of up to twice its length), made by `fallback` when it answers
+ * with a whole buffer of its own; smaller ones go to `fallback` as they are.
  * Released buffers are kept for later up to `maxFree` bytes in all (the memory the pool may hold while
  * nothing is received); beyond that they are left to the garbage collector. A buffer is released once:
  * the pool forgets it as it takes it back, so a second `release` of the same bytes is ignored, as are bytes
@@ -63,7 +64,7 @@ export class BufferPool {
     const size = sizeFor(byteLength);
     if (size > this.#maxFree) return this.#fallback(byteLength);
     let buffer = this.#free.get(size)?.pop();
-    if (buffer === undefined) buffer = new ArrayBuffer(size);
+    if (buffer === undefined) buffer = this.#newBuffer(size);
     else this.#freeBytes -= size;
     this.#out.add(buffer);
     return new Uint8Array(buffer, 0, byteLength);
@@ -84,6 +85,19 @@ export class BufferPool {
     list.push(buffer as ArrayBuffer);
     this.#freeBytes += size;
   };
+
+  /**
+   * A new buffer of `size` bytes: the fallback's, when it answers with a whole buffer of its own (an unzeroed
+   * one, where the adapter has it: binary messages are never given back, so most of their buffers are new),
+   * else a zeroed `ArrayBuffer`.
+   */
+  #newBuffer(size: number): ArrayBuffer {
+    const bytes = this.#fallback(size);
+    const buffer = bytes.buffer;
+    return bytes.byteOffset === 0 && buffer.byteLength === size && buffer instanceof ArrayBuffer
+      ? buffer
+      : new ArrayBuffer(size);
+  }
 
   /** Bytes of released buffers the pool keeps (for tests and diagnostics). */
   get freeBytes(): number {

@@ -24,7 +24,8 @@ describe('BufferPool', () => {
     expect([b.length, b.byteOffset, b.buffer.byteLength]).toEqual([1025, 0, 2048]);
     expect(pool.allocate(4096).buffer.byteLength).toBe(4096);
     expect(pool.allocate(64 * 1024 + 1).buffer.byteLength).toBe(64 * 1024 + 1);
-    expect(fallbacks).toEqual([1000, 64 * 1024 + 1]);
+    // New pooled buffers come from the fallback too, at their power-of-two size.
+    expect(fallbacks).toEqual([1000, 2048, 4096, 64 * 1024 + 1]);
   });
 
   it('uses a released buffer again for any request of its size class; a second release, or bytes not its own, are ignored', () => {
@@ -40,6 +41,24 @@ describe('BufferPool', () => {
     expect(again.buffer).toBe(first.buffer);
     expect(pool.freeBytes).toBe(0);
     expect(pool.allocate(1025).buffer).not.toBe(first.buffer); // `again` holds it
+  });
+
+  it('makes new buffers with the fallback when it answers with a whole buffer of its own (unzeroed, on Bun)', () => {
+    const made: ArrayBufferLike[] = [];
+    const whole = new BufferPool({
+      min: 1024,
+      fallback: (n) => {
+        const bytes = new Uint8Array(n);
+        made.push(bytes.buffer);
+        return bytes;
+      },
+    });
+    expect(whole.allocate(3000).buffer).toBe(made.at(-1));
+    expect(made.at(-1)!.byteLength).toBe(4096);
+    // A view of a larger buffer is not one of its own: a buffer of the pool's own instead.
+    const viewing = new BufferPool({ min: 1024, fallback: (n) => new Uint8Array(n + 8).subarray(8) });
+    const bytes = viewing.allocate(3000);
+    expect([bytes.byteOffset, bytes.buffer.byteLength]).toEqual([0, 4096]);
   });
 
   it('keeps at most `maxFree` bytes of released buffers', () => {
