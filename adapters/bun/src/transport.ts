@@ -63,18 +63,19 @@ type BunSocket = Socket<BunSocketData>;
  * Where the engines of the Bun Upgrader and dial cut their outgoing frames (their `allocateFrame`): memory
  * used again once every frame cut from it was consumed, which every BunTransport reports for the bytes of
  * each chunk it is given once Bun took them (`socket.write` copies what it takes into the kernel) or once
- * they were copied into a joined write; the rest of a partial write waits in the queue uncopied. Why: Bun's mimalloc returns memory that stayed free for 100 ms to the
- * system, and a fresh 64 KiB slab every 63 echoed 1 KiB frames (the core's default) was faulted in again page
- * by page: CPU per echo 0.72–0.80× with the ring in binary 1 KiB ×64 (docs/performance.md, round 10).
+ * they were copied into a joined write; the rest of a partial write waits in the queue uncopied. Why: Bun's
+ * mimalloc returns memory that stayed free for 100 ms to the system, and a fresh 64 KiB slab every 63 echoed
+ * 1 KiB frames (the core's default) was faulted in again page by page: CPU per echo 0.72–0.80× with the ring
+ * in binary 1 KiB ×64 (docs/performance.md, round 10).
  */
 export const frames: FrameRing = new FrameRing();
 
 /**
  * Where the engines of the Bun Upgrader and dial assemble received messages of 16 KiB or more (their
- * `allocate`; new buffers, and smaller messages, from {@link allocateUnzeroed}), used again once a `Conn` decoded a text message to
- * a string (their `releaseMessage`). Why: as for {@link frames}, mimalloc had returned the memory of every
- * earlier message to the system, and each fresh 1 MiB was faulted in again page by page
- * (docs/performance.md, round 12).
+ * `allocate`; new buffers, and smaller messages, from {@link allocateUnzeroed}), used again once a `Conn`
+ * decoded a text message to a string (their `releaseMessage`). Why: as for {@link frames}, mimalloc had
+ * returned the memory of every earlier message to the system, and each fresh 1 MiB was faulted in again page
+ * by page (docs/performance.md, round 12).
  */
 export const messages: BufferPool = new BufferPool({ fallback: allocateUnzeroed });
 

@@ -59,9 +59,9 @@ const EMPTY = new Uint8Array(0);
 /**
  * Where the engines of the Deno Upgrader and dial cut their outgoing frames (their `allocateFrame`): memory
  * used again once every frame cut from it was consumed, which every DenoTransport reports for each chunk it
- * is given (once `conn.write` has written all of it, or once it is copied into a joined write, a chunk cut
- * at the end of the gather buffer piece by piece). Binary 4 KiB echoes, 16 in flight: about
- * 0.8× the CPU per echo of fresh 64 KiB slabs (docs/performance.md, round 10).
+ * is given: once `conn.write` has written all of it, or once it is copied into a joined write (a chunk cut at
+ * the end of the gather buffer: the part copied at once, the rest once written). Binary 4 KiB echoes, 16 in
+ * flight: about 0.8× the CPU per echo of fresh 64 KiB slabs (docs/performance.md, round 10).
  */
 export const frames: FrameRing = new FrameRing();
 

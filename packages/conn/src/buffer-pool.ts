@@ -1,6 +1,6 @@
 /**
  * Memory for received messages that is used again once a message was decoded to a string: for transport
- * authors (the Bun and Deno adapters use one each).
+ * authors (the Bun adapter uses one).
  *
  * @module
  */

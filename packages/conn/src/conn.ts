@@ -1503,9 +1503,9 @@ export class Conn implements AsyncIterable<Message> {
       if (type !== 'text') this.#engine.sendBinary(utf8Encoder.encode(data), send);
       else if (
         data.length > LONG_TEXT && this.#settings.fragmentLongText &&
-        (send !== undefined || this.#engine.extensions === null)
+        (send === NO_COMPRESS || this.#engine.extensions === null)
       ) {
-        // Compression not in use: the engine sends it in fragments encoded piece by piece (see LONG_TEXT).
+        // Not to be compressed (none negotiated, or not for this message): in fragments (see LONG_TEXT).
         this.#engine.sendText(data, FRAGMENT);
       } else this.#engine.sendText(data, send);
     } else if (type === 'binary') {

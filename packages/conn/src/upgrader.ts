@@ -94,8 +94,8 @@ export interface UpgraderOptions extends ConnOptions {
   readonly allocate?: (byteLength: number) => Uint8Array;
   /**
    * Takes back a buffer `allocate` gave once the text message it held was decoded to a string, so that an
-   * adapter can use the memory again (a `BufferPool`, as the Bun and Deno adapters pass with its
-   * `allocate`). Called with bytes nothing else reaches; never with bytes handed to the application.
+   * adapter can use the memory again (a `BufferPool`, as the Bun adapter passes with its `allocate`).
+   * Called with bytes nothing else reaches; never with bytes handed to the application.
    */
   readonly releaseMessage?: (bytes: Uint8Array) => void;
   /**
