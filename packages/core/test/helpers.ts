@@ -78,6 +78,16 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /** The UTF-8 oracle for whole buffers: whether a fatal `TextDecoder` accepts `bytes`. */
+/**
+ * Byte equality, without the deep comparison `toEqual` makes element by element (slow on arrays of many KiB
+ * inside property tests).
+ */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function decoderAccepts(bytes: Uint8Array): boolean {
   try {
     fatalDecoder.decode(bytes);
