@@ -128,7 +128,7 @@ for (let run = 1; run <= runs; run++) {
     results.get(spec.id)?.push(r);
     console.log(
       `run ${run} ${spec.id.padEnd(12)} ${fixed(r.msgPerSec, 0)} msg/s, server ${
-        fixed(r.serverCpuUsPerMsg, 1)
+        fixed(r.serverCpuUsPerMsg, r.serverCpuUsPerMsg < 10 ? 3 : 1)
       } µs/msg, ${fixed(r.serverFaultsPerMsg, 2)} faults/msg, RSS ${
         fixed(r.serverRssBytes / 2 ** 20, 0)
       } MiB; ` +
@@ -142,7 +142,7 @@ for (const [id, list] of results) {
   const m = (key) => median(list.map((r) => r[key]));
   console.log(
     `median ${id.padEnd(12)} ${fixed(m('msgPerSec'), 0)} msg/s, ${
-      fixed(m('serverCpuUsPerMsg'), 1)
+      fixed(m('serverCpuUsPerMsg'), m('serverCpuUsPerMsg') < 10 ? 3 : 1)
     } µs/msg, ` +
       `${fixed(m('serverFaultsPerMsg'), 2)} faults/msg (${list.length} runs)`,
   );

@@ -637,7 +637,8 @@ export class Conn implements AsyncIterable<Message> {
       } catch (error) {
         return Promise.reject(error);
       }
-      this.#processWrites();
+      // Writes queued meanwhile (by a handler the pump ran) go out now; there is no queue otherwise.
+      if (this.#queue !== null) this.#processWrites();
       return RESOLVED;
     }
     return this.#enqueue(false, data.length, () => {
@@ -888,7 +889,7 @@ export class Conn implements AsyncIterable<Message> {
         // it until the application asks for its next message — after answering these, however many turns
         // that takes (a streamed echo) — or for HOLD_GRACE ms, so an echo goes out before the close
         // (Autobahn 3.2, 4.1.3, 5.15 strict).
-        if (events.some(isMessageEnd) && this.#dueNow()) {
+        if (events.length > 0 && events.some(isMessageEnd) && this.#dueNow()) {
           this.#set(HOLDING, true);
           this.#holdUntil = this.#timers.now() + Math.min(HOLD_GRACE, this.#settings.closeTimeout);
         }
@@ -1452,7 +1453,8 @@ export class Conn implements AsyncIterable<Message> {
       } catch (error) {
         return Promise.reject(error);
       }
-      this.#processWrites();
+      // Writes queued meanwhile (by a handler the pump ran) go out now; there is no queue otherwise.
+      if (this.#queue !== null) this.#processWrites();
       return RESOLVED;
     }
     return new Promise<void>((resolve, reject) => {

@@ -156,21 +156,20 @@ const INLINE_MASK_MAX = 32;
 const MAX_PENDING_PINGS = 32;
 const RANDOM_POOL_SIZE = 4096;
 /**
- * Strings of up to LARGE_SCRATCH_CHARS UTF-16 units are encoded into one shared `scratch` (3 bytes per unit at
- * most), made on first use: 48 KiB for strings of up to SCRATCH_CHARS units, grown to 192 KiB by the first
- * longer one. `encodeInto` there cost a quarter to a fifth of `TextEncoder.encode` for two-byte strings of 64
- * KiB in every runtime measured (docs/performance.md, round 10). Longer strings get an array of their own.
+ * Strings of up to LARGE_SCRATCH_CHARS UTF-16 units are encoded into one shared `scratch` of 192 KiB (3 bytes
+ * per unit at most), made on first use; its pages are touched only as far as strings fill it. `encodeInto`
+ * there cost a quarter to a fifth of `TextEncoder.encode` for two-byte strings of 64 KiB in every runtime
+ * measured (docs/performance.md, round 10). Longer strings get an array of their own.
  */
-const SCRATCH_CHARS = COPY_THRESHOLD;
 const LARGE_SCRATCH_CHARS = 64 * 1024;
 let scratch: Uint8Array | undefined;
-
-/** The shared scratch, large enough for a string of `units` UTF-16 units (at most LARGE_SCRATCH_CHARS). */
-function scratchFor(units: number): Uint8Array {
-  const bytes = (units <= SCRATCH_CHARS ? SCRATCH_CHARS : LARGE_SCRATCH_CHARS) * 3;
-  if (scratch === undefined || scratch.length < bytes) scratch = new Uint8Array(bytes);
-  return scratch;
-}
+/**
+ * `scratchViews[n]`: the view of the scratch's first n bytes, for n up to SCRATCH_VIEW_MAX, made once (the
+ * scratch never changes). Making a view took as long as encoding a 16-unit string on Bun (docs/performance.md,
+ * round 13).
+ */
+const scratchViews: Uint8Array[] = [];
+const SCRATCH_VIEW_MAX = 1024;
 /** The masking key of the frame being sent (filled and used within one call, so shared by all engines). */
 const maskKey = new Uint8Array(4);
 
@@ -460,25 +459,21 @@ export abstract class Connection {
       // the scratch: a frame copies it when it is small or when `allocateFrame` gives memory to copy it into,
       // and a whole message otherwise gets it sliced out (our own array), which the frame references.
       const length = data.length;
-      const buffer = scratchFor(length);
+      const buffer = scratch ??= new Uint8Array(LARGE_SCRATCH_CHARS * 3);
       let at = 0;
       do {
         let end = at + LARGE_SCRATCH_CHARS;
         if (end < length && (data.charCodeAt(end - 1) & 0xfc00) === 0xd800) end--;
         const written = utf8Encoder.encodeInto(data.substring(at, end), buffer).written;
+        const piece = written > SCRATCH_VIEW_MAX
+          ? buffer.subarray(0, written)
+          : scratchViews[written] ??= buffer.subarray(0, written);
         if (at || end < length) {
-          this.#sendFrame(
-            end >= length,
-            false,
-            at ? OP_CONTINUATION : OP_TEXT,
-            buffer.subarray(0, written),
-            false,
-            true,
-          );
+          this.#sendFrame(end >= length, false, at ? OP_CONTINUATION : OP_TEXT, piece, false, true);
         } else if (written <= COPY_THRESHOLD || this.settings.allocateFrame !== undefined) {
-          this.#sendMessage(OP_TEXT, buffer.subarray(0, written), options, false, true);
+          this.#sendMessage(OP_TEXT, piece, options, false, true);
         } else {
-          this.#sendMessage(OP_TEXT, buffer.slice(0, written), options, true);
+          this.#sendMessage(OP_TEXT, piece.slice(), options, true);
         }
         at = end;
       } while (at < length);

@@ -87,8 +87,8 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
   it('§5.6 text of up to 65,536 UTF-16 units goes through the shared scratch buffers, never kept there', () => {
     const { client, server } = openPair();
     // 4,097 and 16,384 units (scratch); 6,000 three-byte characters, 18,000 bytes (over 16 KiB: sliced out of
-    // the scratch, so referenced by a server's frame); 16,385 and 40,000 units (the scratch grown, sliced out);
-    // 65,537 units (encoded on their own).
+    // the scratch, so referenced by a server's frame); 16,385 and 40,000 units (sliced out); 65,537 units
+    // (encoded on their own).
     const texts = [
       'a'.repeat(4097),
       'é'.repeat(8192),
@@ -107,6 +107,31 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
       const to = from === server ? client : server;
       for (const chunks of kept) to.receiveData(concatBytes(chunks));
       expect(to.takeEvents().map((e) => (e.type === 'text' ? e.data : e.type))).toEqual(texts);
+    }
+  });
+
+  it('§5.6 short texts of every encoded length up to 1,100 bytes carry their own bytes, before and after long ones', () => {
+    // The scratch's views of up to 1,024 bytes are made once per length and shared by every send: each frame
+    // must still hold the text it was made for, also after texts long enough to need the whole scratch.
+    const { client, server } = openPair();
+    for (const from of [server, client]) {
+      const to = from === server ? client : server;
+      for (const long of ['', 'é'.repeat(60_000)]) {
+        if (long !== '') from.sendText(long);
+        const texts: string[] = [];
+        for (let n = 0; n <= 1100; n++) {
+          // Alternating contents and widths: a stale or shared view would show the previous text's bytes.
+          texts.push(
+            n % 3 === 0
+              ? 'é'.repeat(n >> 1) + 'x'.repeat(n & 1)
+              : String.fromCharCode(97 + (n % 26)).repeat(n),
+          );
+        }
+        for (const text of texts) from.sendText(text);
+        to.receiveData(concatBytes(from.takeOutput()));
+        const got = to.takeEvents().map((e) => (e.type === 'text' ? e.data : e.type));
+        expect(got).toEqual(long === '' ? texts : [long, ...texts]);
+      }
     }
   });
 
@@ -199,7 +224,7 @@ describe('outgoing frame buffers (RFC 6455 §5.2)', () => {
   it('§5.6 with allocateFrame, text of up to 65,536 UTF-16 units is encoded in a shared scratch and copied into its frame', () => {
     const { arena, asked, allocateFrame } = bumpAllocator();
     const { client, server } = openPair({ allocateFrame }, { allocateFrame });
-    // 16,385 units (past the small scratch), 30,000 three-byte characters (90,000 bytes), 65,536 units; then
+    // 16,385 units (over 16 KiB), 30,000 three-byte characters (90,000 bytes), 65,536 units; then
     // 65,537 units: encoded on its own and referenced as before.
     const texts = ['a'.repeat(16385), '€'.repeat(30000), 'zé'.repeat(32768), 'b'.repeat(65537)];
     for (const from of [server, client]) {
