@@ -535,7 +535,7 @@ export class Conn implements AsyncIterable<Message> {
    */
   readMessage(options?: CallOptions): Promise<Message> {
     const whole = this.#takeWholeMessage(options);
-    if (whole !== null) return Promise.resolve(decoded(whole, this.#settings.releaseMessage));
+    if (whole !== null) return Promise.resolve(this.#decoded(whole));
     return (this.#park(options, true) ?? this.#readWholeMessage(options, true, false)) as Promise<Message>;
   }
 
@@ -602,7 +602,7 @@ export class Conn implements AsyncIterable<Message> {
         if (done) return Promise.resolve(ITERATION_DONE);
         const whole = this.#takeWholeMessage(undefined);
         if (whole !== null) {
-          return Promise.resolve({ value: decoded(whole, this.#settings.releaseMessage), done: false });
+          return Promise.resolve({ value: this.#decoded(whole), done: false });
         }
         return this.readMessage().then(iterationStep, stop);
       },
@@ -1247,7 +1247,7 @@ export class Conn implements AsyncIterable<Message> {
       this.#shiftItem();
       this.#unlockRead();
       const whole = wholeMessage(item.type, item.data);
-      resolve(decode ? decoded(whole, this.#settings.releaseMessage) : delivered(whole));
+      resolve(decode ? this.#decoded(whole) : delivered(whole));
     } else {
       // A streamed message, the close: the general path, which keeps the turn.
       resolve(this.#readWholeMessage(undefined, decode, true));
@@ -1279,7 +1279,7 @@ export class Conn implements AsyncIterable<Message> {
           if (current === null) {
             if (item.kind === 'message') {
               const whole = wholeMessage(item.type, item.data);
-              return decode ? decoded(whole, this.#settings.releaseMessage) : delivered(whole);
+              return decode ? this.#decoded(whole) : delivered(whole);
             }
             if (item.kind === 'start') {
               this.#current = { type: item.type, parts: [], bytes: 0, discard: false, complete: false };
@@ -1293,7 +1293,7 @@ export class Conn implements AsyncIterable<Message> {
           } else if (item.kind === 'end') {
             this.#current = null;
             const whole = wholeMessage(current.type, concatBytes(current.parts, current.bytes));
-            return decode ? decoded(whole, this.#settings.releaseMessage) : delivered(whole);
+            return decode ? this.#decoded(whole) : delivered(whole);
           }
         }
       } finally {
@@ -1504,10 +1504,10 @@ export class Conn implements AsyncIterable<Message> {
     if (typeof data === 'string') {
       if (type !== 'text') this.#engine.sendBinary(utf8Encoder.encode(data), send);
       else if (
-        data.length > LONG_TEXT && this.#settings.fragmentLongText &&
-        (send === NO_COMPRESS || this.#engine.extensions === null)
+        this.#settings.fragmentLongText && (send === NO_COMPRESS || this.#engine.extensions === null)
       ) {
-        // Not to be compressed (none negotiated, or not for this message): in fragments (see LONG_TEXT).
+        // Not to be compressed (none negotiated, or not for this message): the engine sends a long one in
+        // fragments (see FRAGMENT).
         this.#engine.sendText(data, FRAGMENT);
       } else this.#engine.sendText(data, send);
     } else if (type === 'binary') {
@@ -1575,6 +1575,18 @@ export class Conn implements AsyncIterable<Message> {
     this.#flags = on ? this.#flags | flag : this.#flags & ~flag;
   }
 
+  /**
+   * A whole message as `readMessage` returns it. The bytes of a decoded text message are unreachable once
+   * decoded (nothing but the inbox held them), so they go back to the adapter's pool (`releaseMessage`).
+   */
+  #decoded(message: MessageBytes): Message {
+    // A binary message is already what readMessage returns: no second object for it.
+    if (message.type !== 'text') return message as Message;
+    const text = utf8Decoder.decode(message.data);
+    this.#settings.releaseMessage?.(message.data);
+    return { type: 'text', data: text };
+  }
+
   #settlePings(data: Uint8Array): void {
     const pings = this.#control?.pings ?? null;
     if (pings === null) return;
@@ -1615,11 +1627,10 @@ const WRITABLE = 1 << 11;
 const PROCESSING = 1 << 12;
 
 /**
- * With `fragmentLongText`, strings longer than this many UTF-16 units, sent uncompressed, go out in fragments
- * (the core's `fragment` send option): no fresh buffer of the message's size is made for them.
+ * With `fragmentLongText`, for strings sent uncompressed: the engine sends one longer than 65,536 UTF-16 units
+ * in fragments (the core's `fragment` send option), so no fresh buffer of the message's size is made for it.
  */
-const LONG_TEXT = 64 * 1024;
-const FRAGMENT: SendOptions = { fragment: true };
+const FRAGMENT: SendOptions = { fragment: true, compress: false };
 const NO_COMPRESS: SendOptions = { compress: false };
 const VALIDATED: SendOptions = { validated: true };
 const VALIDATED_NO_COMPRESS: SendOptions = { compress: false, validated: true };
@@ -1656,18 +1667,6 @@ const ITERATION_DONE: IteratorReturnResult<undefined> = Object.freeze({ value: u
 
 function iterationStep(value: Message): IteratorYieldResult<Message> {
   return { value, done: false };
-}
-
-/**
- * A whole message as `readMessage` returns it. The bytes of a decoded text message are unreachable once
- * decoded (nothing but the inbox held them), so they go back to the adapter's pool (`release`).
- */
-function decoded(message: MessageBytes, release: ((bytes: Uint8Array) => void) | null): Message {
-  // A binary message is already what readMessage returns: no second object for it.
-  if (message.type !== 'text') return message as Message;
-  const text = utf8Decoder.decode(message.data);
-  if (release !== null) release(message.data);
-  return { type: 'text', data: text };
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

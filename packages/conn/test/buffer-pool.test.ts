@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { BufferPool, type Conn } from '../src/mod.ts';
 import { zlibCodec } from '../../zlib/src/mod.ts';
 import { openPair } from './memory.ts';
+import { concat, decodeFrames } from '../../testing/src/frames.ts';
 
 describe('BufferPool', () => {
   it('hands out views of power-of-two buffers from `min` bytes, and the fallback below it or above `maxFree`', () => {
@@ -164,19 +165,7 @@ describe('BufferPool with a Conn (releaseMessage)', () => {
 describe('fragmentLongText (RFC 6455 §5.4)', () => {
   /** The frames' opcodes and FIN bits among the chunks a transport wrote after the handshake. */
   function frameHeads(written: Uint8Array[]): [number, boolean][] {
-    const all = Buffer.concat(written.slice(1));
-    const heads: [number, boolean][] = [];
-    for (let i = 0; i < all.length;) {
-      const b1 = all[i + 1]! & 0x7f;
-      const size = b1 === 127
-        ? Number(all.readBigUInt64BE(i + 2))
-        : b1 === 126
-        ? all.readUInt16BE(i + 2)
-        : b1;
-      heads.push([all[i]! & 0x0f, (all[i]! & 0x80) !== 0]);
-      i += (b1 === 127 ? 10 : b1 === 126 ? 4 : 2) + size;
-    }
-    return heads;
+    return decodeFrames(concat(written.slice(1))).map((f) => [f.opcode, f.fin]);
   }
 
   it('§5.4 a Conn with it writes strings of more than 65,536 units in fragments, and only those', async () => {
