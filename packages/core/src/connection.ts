@@ -960,7 +960,10 @@ class LazyTextEvent implements TextEvent {
    */
   get bytes(): Uint8Array {
     const source = this.#source;
-    return this.#bytes ??= new Uint8Array(source.buffer, source.byteOffset + this.#start, this.#length);
+    // A short message the receiver unmasked into an array of its own is that array.
+    return this.#bytes ??= this.#length === source.length
+      ? source
+      : new Uint8Array(source.buffer, source.byteOffset + this.#start, this.#length);
   }
 
   toJSON(): { type: 'text'; data: string } {

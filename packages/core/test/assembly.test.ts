@@ -101,23 +101,30 @@ function summarise(messages: Received[]): Summary[] {
 
 describe('RFC 6455 §5.4 / §5.6 message assembly (whole-message mode)', () => {
   for (const role of ROLES) {
-    it(`${role}: a frame inside one input chunk is delivered as a view of that chunk, not a copy`, () => {
+    it(`${role}: a frame inside one input chunk is delivered as a view of that chunk, not a copy (but a short masked one)`, () => {
       const conn = open(role);
-      const chunk = concatBytes([
-        frame({ opcode: 2, payload: payloadOf(16), mask: peerMask(role) }),
-        frame({ opcode: 2, payload: payloadOf(70_000), mask: peerMask(role) }),
-      ]);
+      const sizes = [16, 32, 33, 70_000];
+      const chunk = concatBytes(
+        sizes.map((n) => frame({ opcode: 2, payload: payloadOf(n), mask: peerMask(role) })),
+      );
+      const before = chunk.slice();
       conn.receiveData(chunk);
       const events = conn.takeEvents();
-      expect(events.map((e) => e.type)).toEqual(['binary', 'binary']);
+      expect(events.map((e) => e.type)).toEqual(sizes.map(() => 'binary'));
       for (const event of events) {
         if (event.type !== 'binary') continue;
-        expect(event.data.buffer).toBe(chunk.buffer);
+        expect(event.data.constructor).toBe(Uint8Array);
+        if (role === 'server' && event.data.length <= 32) {
+          // Unmasked into an array of its own: the input chunk is left as it was there, and not kept alive.
+          expect(event.data.buffer).not.toBe(chunk.buffer);
+          expect(event.data.buffer.byteLength).toBe(event.data.length);
+        } else {
+          expect(event.data.buffer).toBe(chunk.buffer);
+        }
       }
-      expect(received(events)).toEqual(summarise([
-        { type: 'binary', data: payloadOf(16) },
-        { type: 'binary', data: payloadOf(70_000) },
-      ]));
+      const at = frame({ opcode: 2, payload: payloadOf(16), mask: peerMask(role) }).length;
+      expect(chunk.subarray(0, at)).toEqual(before.subarray(0, at));
+      expect(received(events)).toEqual(summarise(sizes.map((n) => ({ type: 'binary', data: payloadOf(n) }))));
     });
 
     it(`${role}: a frame spanning chunks is copied into one buffer of exactly its size`, () => {
@@ -408,7 +415,7 @@ describe('RFC 6455 §5.1, §5.2, §8.1 in runs of small frames (the receiver fas
     });
   }
   for (const role of ROLES) {
-    it(`${role}: text events of frames inside one chunk are views of it, made once, at the right place`, () => {
+    it(`${role}: text events of frames inside one chunk are views of it (short masked ones arrays of their own), made once, at the right place`, () => {
       const conn = open(role);
       const texts = ['a', 'naïve € 😀', 'x'.repeat(31), 'y'.repeat(33), 'z€'.repeat(40), ''];
       const frames = texts.map((text) => frame({ opcode: 1, payload: text, mask: peerMask(role) }));
@@ -419,7 +426,10 @@ describe('RFC 6455 §5.1, §5.2, §8.1 in runs of small frames (the receiver fas
       expect(events.map((e) => (e.type === 'text' ? e.data : e.type))).toEqual(texts);
       for (const [i, event] of events.entries()) {
         if (event.type !== 'text') continue;
-        expect(event.bytes.buffer).toBe(chunk.buffer);
+        // A masked text of at most 32 bytes was unmasked into an array of its own, which is its bytes.
+        const own = role === 'server' && event.bytes.length <= 32;
+        expect(event.bytes.buffer === chunk.buffer).toBe(!own);
+        if (own) expect(event.bytes.buffer.byteLength).toBe(event.bytes.length);
         expect(event.bytes).toBe(event.bytes);
         expect(event.bytes.constructor).toBe(Uint8Array);
         expect(new TextDecoder().decode(event.bytes)).toBe(texts[i]);
