@@ -604,7 +604,8 @@ export class Conn implements AsyncIterable<Message> {
         if (whole !== null) {
           return Promise.resolve({ value: this.#decoded(whole), done: false });
         }
-        return this.readMessage().then(iterationStep, stop);
+        return (this.#park(undefined, true, stop) as Promise<IteratorResult<Message>> | null) ??
+          this.readMessage().then(iterationStep, stop);
       },
       return: () => {
         done = true;
@@ -1224,9 +1225,15 @@ export class Conn implements AsyncIterable<Message> {
    * timeout), with the read turn free, nothing in the inbox, no message begun and no hold or close to deal
    * with, waits as one bare promise whose resolver is kept in #parked — no async frame, guard or wake
    * promise. #wakeReader completes it: with the message, when the next item is a whole one; otherwise by
-   * handing the read, with its turn, to #readWholeMessage. Null when the read cannot park.
+   * handing the read, with its turn, to #readWholeMessage. Null when the read cannot park. With `stop`
+   * (the async iterator's), it resolves with the iteration step instead, the general path's result mapped
+   * by `stop`: one promise per wait, not a read's and its step's.
    */
-  #park(options: CallOptions | undefined, decode: boolean): Promise<Message | MessageBytes> | null {
+  #park(
+    options: CallOptions | undefined,
+    decode: boolean,
+    stop?: (error: unknown) => IteratorResult<Message>,
+  ): Promise<Message | MessageBytes | IteratorResult<Message>> | null {
     if (
       options?.signal !== undefined || this.#settings.readTimeout > 0 || this.#has(READ_LOCKED) ||
       this.#current !== null || this.#inboxHead !== this.#inbox.length || this.#has(HOLDING) ||
@@ -1236,7 +1243,14 @@ export class Conn implements AsyncIterable<Message> {
     }
     this.#set(READ_LOCKED, true);
     this.#set(PARKED_DECODE, decode);
-    return new Promise((resolve) => (this.#parked = resolve));
+    return new Promise((resolve) => {
+      this.#parked = stop === undefined ? resolve : (message) =>
+        resolve(
+          message instanceof Promise
+            ? (message as Promise<Message>).then(iterationStep, stop)
+            : { value: message as Message, done: false },
+        );
+    });
   }
 
   /** Completes the parked read (see #park); it holds the read turn. */

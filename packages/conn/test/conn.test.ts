@@ -123,6 +123,27 @@ describe('whole messages (RFC 6455 §5.6)', () => {
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 
+  it('iteration: a step waiting on an idle connection gets a message sent in fragments whole (RFC 6455 §5.4), then the end', async () => {
+    const { server, client } = await openPair();
+    const iterator = server[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await settle();
+    const writer = await client.nextWriter('text');
+    await writer.write('frag');
+    await settle();
+    await writer.close('ments');
+    expect(await first).toEqual({ value: { type: 'text', data: 'fragments' }, done: false });
+    const second = iterator.next();
+    await settle();
+    void client.writeMessage('binary', Uint8Array.of(7));
+    expect(await second).toEqual({ value: { type: 'binary', data: Uint8Array.of(7) }, done: false });
+    const third = iterator.next();
+    await settle();
+    void client.close(1000);
+    expect(await third).toEqual({ value: undefined, done: true });
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+  });
+
   it('iteration: after an error close has been thrown, the next step is done', async () => {
     const { server, client } = await openPair();
     const iterator = server[Symbol.asyncIterator]();
