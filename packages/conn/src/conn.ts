@@ -219,7 +219,8 @@ export interface ConnInit {
 }
 
 type InboxItem =
-  | { readonly kind: 'message'; readonly type: MessageType; readonly data: Uint8Array }
+  // A whole message: the very object a read returns (no `kind`; for binary, the engine's own event).
+  | { readonly kind?: undefined; readonly type: MessageType; readonly data: Uint8Array }
   | { readonly kind: 'start'; readonly type: MessageType }
   | { readonly kind: 'chunk'; readonly data: Uint8Array }
   | { readonly kind: 'end' };
@@ -1014,10 +1015,14 @@ export class Conn implements AsyncIterable<Message> {
         this.#finish(event);
         return;
       case 'text':
-        this.#pushItem({ kind: 'message', type: 'text', data: event.bytes }, event.bytes.length);
+        this.#pushItem(wholeMessage('text', event.bytes), event.bytes.length);
         return;
       case 'binary':
-        this.#pushItem({ kind: 'message', type: 'binary', data: event.data }, event.data.length);
+        // The engine's event, `{ type: 'binary', data }`, is the message itself when its bytes are plain.
+        this.#pushItem(
+          event.data.constructor === Uint8Array ? event : wholeMessage('binary', event.data),
+          event.data.length,
+        );
         return;
     }
   }
@@ -1144,7 +1149,7 @@ export class Conn implements AsyncIterable<Message> {
         if (item.kind === 'end') this.#current = null;
       } else if (item.kind === 'start') {
         this.#current = { type: item.type, parts: [], bytes: 0, discard: false, complete: false };
-      } else if (item.kind === 'message') {
+      } else if (item.kind === undefined) {
         const parts = item.data.length === 0 ? [] : [item.data];
         this.#current = { type: item.type, parts, bytes: item.data.length, discard: false, complete: true };
       }
@@ -1192,9 +1197,9 @@ export class Conn implements AsyncIterable<Message> {
     const head = this.#inboxHead;
     const start = inbox[head];
     if (start === undefined) return null;
-    if (start.kind === 'message') {
+    if (start.kind === undefined) {
       this.#shiftItem();
-      return wholeMessage(start.type, start.data);
+      return start;
     }
     if (start.kind !== 'start') return null;
     let end = head + 1;
@@ -1257,11 +1262,10 @@ export class Conn implements AsyncIterable<Message> {
   #unpark(resolve: ParkedRead): void {
     const decode = this.#has(PARKED_DECODE);
     const item = this.#inbox[this.#inboxHead];
-    if (item?.kind === 'message') {
+    if (item !== undefined && item.kind === undefined) {
       this.#shiftItem();
       this.#unlockRead();
-      const whole = wholeMessage(item.type, item.data);
-      resolve(decode ? this.#decoded(whole) : delivered(whole));
+      resolve(decode ? this.#decoded(item) : delivered(item));
     } else {
       // A streamed message, the close: the general path, which keeps the turn.
       resolve(this.#readWholeMessage(undefined, decode, true));
@@ -1291,10 +1295,7 @@ export class Conn implements AsyncIterable<Message> {
           }
           const current = this.#current;
           if (current === null) {
-            if (item.kind === 'message') {
-              const whole = wholeMessage(item.type, item.data);
-              return decode ? this.#decoded(whole) : delivered(whole);
-            }
+            if (item.kind === undefined) return decode ? this.#decoded(item) : delivered(item);
             if (item.kind === 'start') {
               this.#current = { type: item.type, parts: [], bytes: 0, discard: false, complete: false };
             }
@@ -1405,7 +1406,7 @@ export class Conn implements AsyncIterable<Message> {
       this.#inbox = this.#inbox.slice(this.#inboxHead);
       this.#inboxHead = 0;
     }
-    if (item.kind === 'chunk' || item.kind === 'message') {
+    if (item.kind === 'chunk' || item.kind === undefined) {
       this.#inboxBytes -= item.data.length;
       if (this.#has(PAUSED) && this.#inboxBytes <= this.#settings.readHighWaterMark / 2) {
         this.#setPaused(false);

@@ -960,8 +960,8 @@ class LazyTextEvent implements TextEvent {
    */
   get bytes(): Uint8Array {
     const source = this.#source;
-    // A short message the receiver unmasked into an array of its own is that array.
-    return this.#bytes ??= this.#length === source.length
+    // A short message the receiver unmasked into an array of its own is that array (never a subclass).
+    return this.#bytes ??= this.#length === source.length && source.constructor === Uint8Array
       ? source
       : new Uint8Array(source.buffer, source.byteOffset + this.#start, this.#length);
   }

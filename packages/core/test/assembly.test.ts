@@ -435,6 +435,19 @@ describe('RFC 6455 §5.1, §5.2, §8.1 in runs of small frames (the receiver fas
         expect(new TextDecoder().decode(event.bytes)).toBe(texts[i]);
       }
     });
+    it(`${role}: a text assembled in a buffer of a subclass (the \`allocate\` option) has plain Uint8Array bytes`, () => {
+      class Special extends Uint8Array {}
+      const conn = open(role, { allocate: (n: number) => new Special(n) });
+      const wire = frame({ opcode: 1, payload: 'spans two chunks', mask: peerMask(role) });
+      conn.receiveData(wire.slice(0, 9));
+      conn.receiveData(wire.slice(9));
+      const [event] = conn.takeEvents();
+      expect(event?.type).toBe('text');
+      if (event?.type !== 'text') return;
+      expect(event.bytes.constructor).toBe(Uint8Array);
+      expect(event.bytes.buffer.byteLength).toBe(16);
+      expect(event.data).toBe('spans two chunks');
+    });
     it(`${role}: with an injected validator, a 64+ byte text inside a chunk is checked by it (1007 when invalid)`, () => {
       const seen: number[] = [];
       const validateUtf8 = (b: Uint8Array) => {
