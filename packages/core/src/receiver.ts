@@ -294,7 +294,7 @@ export class Receiver {
   /**
    * Whole-message mode, at a frame boundary with no message in progress: handles the run of complete,
    * unfragmented, uncompressed data frames that starts at `chunk[at]`, each delivered as a view of
-   * `chunk`. Returns false, having consumed nothing, when the first frame is not one of those (the
+   * `chunk` (a masked payload of up to INLINE_MAX bytes in an array of its own). Returns false, having consumed nothing, when the first frame is not one of those (the
    * general path then handles it, including every error); true when it consumed at least one frame.
    */
   #smallFrames(chunk: Uint8Array, at: number): boolean {
