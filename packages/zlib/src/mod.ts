@@ -57,8 +57,29 @@ function zlibWindowBits(windowBits: number): number {
   return Math.max(windowBits, 9);
 }
 
+/**
+ * Inputs and outputs of up to this many bytes are copied rather than viewed. A small typed array can live
+ * inside the JavaScript heap (JavaScriptCore keeps those of up to about a thousand elements there, V8 those
+ * of up to 64 bytes), and reading its `.buffer` first moves it out, which costs several times the copy: a
+ * Buffer of a fresh 20-byte array took 240 ns as a view against 39 as a copy on Bun, 334 against 82 on Node;
+ * a plain array of a fresh 20-byte Buffer 276 against 99 ns on Bun (131 against 123 on Node).
+ */
+const COPY_MAX = 1024;
+
+/** `data` as the Buffer minizlib takes: small ones copied (see {@link COPY_MAX}), others viewed. */
 function toBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (Buffer.isBuffer(data)) return data;
+  return data.length <= COPY_MAX
+    ? Buffer.from(data)
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * An output chunk as the engine delivers messages, a plain Uint8Array: small ones copied out of their Buffer
+ * (see {@link COPY_MAX}), so that neither the engine nor Conn has to view them through `.buffer`.
+ */
+function toPlain(chunk: Buffer): Uint8Array {
+  return chunk.length <= COPY_MAX ? new Uint8Array(chunk) : chunk;
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
@@ -216,7 +237,7 @@ export class ZlibInflater {
       this.#z.close();
       return 'too-big';
     }
-    for (const c of chunks) onData(c);
+    for (const c of chunks) onData(toPlain(c));
     // With output space left, zlib consumes all input unless the stream ended (a BFINAL block): unconsumed
     // input means the end, and the inflater must be reset before the next stream.
     const state = this.#internals?._writeState;

@@ -80,6 +80,32 @@ describe('ZlibInflater (the receiving half of RFC 7692 §7.2.2)', () => {
     i.close();
   });
 
+  it('hands out plain Uint8Arrays for output chunks of up to 1 KiB, and takes inputs of any kind and size', () => {
+    const d = zlibCodec.createDeflater({ windowBits: 15, level: 6, memLevel: 8 });
+    const i = zlibCodec.createInflater({ windowBits: 15 });
+    const messages = [text('short'), json(3), json(2_000)];
+    for (const m of messages) {
+      const c = d.deflate(m);
+      d.reset(); // each message on its own, for the fresh inflaters below
+      // The same bytes as a fresh array, a view into a larger buffer, and a Buffer.
+      const padded = new Uint8Array(c.length + 8);
+      padded.set(c, 5);
+      for (const input of [new Uint8Array(c), padded.subarray(5, 5 + c.length), Buffer.from(c)]) {
+        const j = zlibCodec.createInflater({ windowBits: 15 });
+        const out: Uint8Array[] = [];
+        expect(j.inflate(input, Infinity, (x) => out.push(x))).toBe('ok');
+        expect(Buffer.concat(out)).toEqual(Buffer.from(m));
+        for (const x of out) if (x.length <= 1024) expect(x.constructor).toBe(Uint8Array);
+        j.close();
+      }
+      const out: Uint8Array[] = [];
+      expect(i.inflate(c, Infinity, (x) => out.push(x))).toBe('ok');
+      expect(Buffer.concat(out)).toEqual(Buffer.from(m));
+    }
+    d.close();
+    i.close();
+  });
+
   it("reports 'end' after a BFINAL block (RFC 7692 §7.2.3.4) and decodes again after reset()", () => {
     const i = zlibCodec.createInflater({ windowBits: 15 });
     const bfinal = Uint8Array.of(0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, ...TRAILER);
