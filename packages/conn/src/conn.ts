@@ -1015,7 +1015,8 @@ export class Conn implements AsyncIterable<Message> {
         this.#finish(event);
         return;
       case 'text':
-        this.#pushItem(wholeMessage('text', event.bytes), event.bytes.length);
+        // The engine's text bytes are always a plain Uint8Array (its own array or a view).
+        this.#pushItem({ type: 'text', data: event.bytes }, event.bytes.length);
         return;
       case 'binary':
         // The engine's event, `{ type: 'binary', data }`, is the message itself when its bytes are plain.
@@ -1642,8 +1643,9 @@ const WRITABLE = 1 << 11;
 const PROCESSING = 1 << 12;
 
 /**
- * With `fragmentLongText`, for strings sent uncompressed: the engine sends one longer than 65,536 UTF-16 units
- * in fragments (the core's `fragment` send option), so no fresh buffer of the message's size is made for it.
+ * With `fragmentLongText`, for strings sent uncompressed: the engine sends one longer than 65,536 UTF-16
+ * units in fragments (the core's `fragment` send option), so no fresh buffer of the message's size is made
+ * for it.
  */
 const FRAGMENT: SendOptions = { fragment: true, compress: false };
 const NO_COMPRESS: SendOptions = { compress: false };

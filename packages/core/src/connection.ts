@@ -165,8 +165,8 @@ const LARGE_SCRATCH_CHARS = 64 * 1024;
 let scratch: Uint8Array | undefined;
 /**
  * `scratchViews[n]`: the view of the scratch's first n bytes, for n up to SCRATCH_VIEW_MAX, made once (the
- * scratch never changes). Making a view took as long as encoding a 16-unit string on Bun (docs/performance.md,
- * round 13).
+ * scratch never changes). Making a view took as long as encoding a 16-unit string on Bun
+ * (docs/performance.md, round 13).
  */
 const scratchViews: Uint8Array[] = [];
 const SCRATCH_VIEW_MAX = 1024;
@@ -956,7 +956,8 @@ class LazyTextEvent implements TextEvent {
 
   /**
    * The message as received: valid UTF-8, not decoded. A view made on first access (then kept): while
-   * events wait in the queue, a text event is one object, not two.
+   * events wait in the queue, a text event is one object, not two. When the message fills an array of its
+   * own (a short masked one, or one assembled or inflated into a plain Uint8Array), that array itself.
    */
   get bytes(): Uint8Array {
     const source = this.#source;

@@ -294,8 +294,9 @@ export class Receiver {
   /**
    * Whole-message mode, at a frame boundary with no message in progress: handles the run of complete,
    * unfragmented, uncompressed data frames that starts at `chunk[at]`, each delivered as a view of
-   * `chunk` (a masked payload of up to INLINE_MAX bytes in an array of its own). Returns false, having consumed nothing, when the first frame is not one of those (the
-   * general path then handles it, including every error); true when it consumed at least one frame.
+   * `chunk` (a masked payload of up to INLINE_MAX bytes in an array of its own). Returns false, having
+   * consumed nothing, when the first frame is not one of those (the general path then handles it,
+   * including every error); true when it consumed at least one frame.
    */
   #smallFrames(chunk: Uint8Array, at: number): boolean {
     const end = chunk.length;
@@ -383,11 +384,9 @@ export class Receiver {
         // No view here: a text event that is never asked for its bytes never needs one.
         handler.onTextIn(source, from, length);
       } else {
-        // Else a plain Uint8Array view, whatever the input's class (Buffer#subarray is several times slower).
-        handler.onMessage(
-          false,
-          source !== chunk ? source : viewOf(chunk, payload, length),
-        );
+        // Its own array, or a plain Uint8Array view of the chunk, whatever the chunk's class (Buffer#subarray
+        // is several times slower).
+        handler.onMessage(false, source !== chunk ? source : viewOf(chunk, payload, length));
       }
       if (this.#state !== HEADER) return true; // stopped by the handler
     }
