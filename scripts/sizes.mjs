@@ -234,7 +234,7 @@ try {
   log('minifying…');
   const bundles = [
     ...(await coreBundles(nodeDir, '@sansws/core', '@sansws/core/deflate')),
-    await minify(nodeDir, `export * from '@sansws/node';`, '@sansws/node with conn, core, zlib, minizlib'),
+    await minify(nodeDir, `export * from '@sansws/node';`, '@sansws/node with conn, core, zlib'),
     await minify(wsDir, `export * from 'ws';`, `ws@${wsVersion}`),
   ];
 

@@ -1,6 +1,7 @@
 // Codec comparison for permessage-deflate: a 64 KiB JSON message compressed with a sync flush on a context
 // that is kept across messages (RFC 7692 context takeover), then inflated on a kept context, round trip
-// checked. Run under each runtime:
+// checked: this package's codec against minizlib (which it used before driving node:zlib's handle itself),
+// pako and fflate. Build first (npx tsc -b), then run under each runtime:
 //   node packages/zlib/bench/codecs.mjs
 //   node_modules/.bin/bun packages/zlib/bench/codecs.mjs
 //   node_modules/.bin/deno run -A packages/zlib/bench/codecs.mjs
@@ -9,6 +10,7 @@ import zlib from 'node:zlib';
 import * as mz from 'minizlib';
 import * as pako from 'pako';
 import * as fflate from 'fflate';
+import { zlibCodec } from '../dist/mod.js';
 
 const runtime = typeof Bun !== 'undefined'
   ? `bun ${Bun.version}`
@@ -55,6 +57,22 @@ function concat(chunks) {
 const withTrailer = (data) => concat([data, TRAILER]);
 
 const codecs = {
+  '@sansws/zlib'() {
+    const d = zlibCodec.createDeflater({ windowBits: 15, level: 6, memLevel: 8 });
+    const i = zlibCodec.createInflater({ windowBits: 15 });
+    const ic = [];
+    const onData = (c) => ic.push(c);
+    return {
+      compress(m) {
+        const out = d.deflate(m);
+        return out.subarray(0, out.length - 4);
+      },
+      decompress(c) {
+        if (i.inflate(withTrailer(c), Infinity, onData) !== 'ok') throw new Error('inflate failed');
+        return concat(ic.splice(0));
+      },
+    };
+  },
   minizlib() {
     const d = new mz.DeflateRaw({ flush: SYNC });
     const i = new mz.InflateRaw({ flush: SYNC });
@@ -176,3 +194,4 @@ function bench(size, count, rounds) {
 console.log(`node:zlib _processChunk keeps a context across calls: ${nodeZlibKeepsContext()}`);
 bench(64 * 1024, 64, 3);
 bench(512, 2000, 3);
+bench(16, 2000, 10);

@@ -1,6 +1,7 @@
-// Memory held per connection by permessage-deflate state (one deflater + one inflater of minizlib, as
-// @sansws/zlib creates them), for each window-bits / memLevel setting, after one message each way so that
-// zlib's lazily allocated windows exist. 1000 pairs per setting, each setting in a fresh process:
+// Memory held per connection by permessage-deflate state (one deflater + one inflater of @sansws/zlib, and
+// of minizlib, which it used before, as the baseline), for each window-bits / memLevel setting, after one
+// message each way so that zlib's lazily allocated windows exist. 1000 pairs per setting, each setting in
+// a fresh process (build first: npx tsc -b):
 //   node --expose-gc packages/zlib/bench/memory.mjs
 //   node_modules/.bin/bun packages/zlib/bench/memory.mjs
 //   node_modules/.bin/deno run -A --v8-flags=--expose-gc packages/zlib/bench/memory.mjs
@@ -9,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import process from 'node:process';
 import zlib from 'node:zlib';
 import * as mz from 'minizlib';
+import { createZlibCodec } from '../dist/mod.js';
 
 const SYNC = zlib.constants.Z_SYNC_FLUSH;
 const N = 1000;
@@ -31,25 +33,49 @@ async function settle() {
   globalThis.Bun?.gc(true);
 }
 
-async function measure(windowBits, memLevel, which, chunkSize) {
+/** A deflater and an inflater of one library, each fed one message. */
+const libraries = {
+  '@sansws/zlib': (windowBits, memLevel, chunkSize) => {
+    const codec = createZlibCodec({ chunkSize });
+    return {
+      deflater(message) {
+        const d = codec.createDeflater({ windowBits, level: 6, memLevel });
+        d.deflate(message);
+        return d;
+      },
+      inflater(compressed) {
+        const f = codec.createInflater({ windowBits });
+        f.inflate(compressed, Infinity, () => {});
+        return f;
+      },
+    };
+  },
+  minizlib: (windowBits, memLevel, chunkSize) => ({
+    deflater(message) {
+      const d = new mz.DeflateRaw({ flush: SYNC, windowBits, memLevel, chunkSize });
+      d.on('data', () => {});
+      d.write(message);
+      return d;
+    },
+    inflater(compressed) {
+      const f = new mz.InflateRaw({ flush: SYNC, windowBits, chunkSize });
+      f.on('data', () => {});
+      f.write(compressed);
+      return f;
+    },
+  }),
+};
+
+async function measure(library, windowBits, memLevel, which, chunkSize) {
+  const make = libraries[library](windowBits, memLevel, chunkSize);
   const message = Buffer.from(JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ i, n: `name${i}` }))));
   const compressed = zlib.deflateRawSync(message, { finishFlush: SYNC, windowBits });
   await settle();
   const before = process.memoryUsage();
   const keep = [];
   for (let i = 0; i < N; i++) {
-    if (which !== 'inflater') {
-      const d = new mz.DeflateRaw({ flush: SYNC, windowBits, memLevel, chunkSize });
-      d.on('data', () => {});
-      d.write(message);
-      keep.push(d);
-    }
-    if (which !== 'deflater') {
-      const f = new mz.InflateRaw({ flush: SYNC, windowBits, chunkSize });
-      f.on('data', () => {});
-      f.write(compressed);
-      keep.push(f);
-    }
+    if (which !== 'inflater') keep.push(make.deflater(message));
+    if (which !== 'deflater') keep.push(make.inflater(compressed));
   }
   await settle();
   const after = process.memoryUsage();
@@ -61,8 +87,8 @@ async function measure(windowBits, memLevel, which, chunkSize) {
 
 const [, , child, ...args] = process.argv;
 if (child === '--one') {
-  const [w, m, which, chunk] = args;
-  await measure(Number(w), Number(m), which, Number(chunk));
+  const [library, w, m, which, chunk] = args;
+  await measure(library, Number(w), Number(m), which, Number(chunk));
 } else {
   const runtime = typeof Bun !== 'undefined'
     ? `bun ${Bun.version}`
@@ -76,18 +102,24 @@ if (child === '--one') {
     ? [self]
     : ['--expose-gc', self];
   console.log(`${runtime}: KiB per connection (${N} instances per setting, fresh process each)`);
-  console.log('windowBits memLevel chunkSize | deflater rss | inflater rss | pair rss (heap, external)');
+  console.log(
+    'library       windowBits memLevel chunkSize | deflater rss | inflater rss | pair rss (heap, external)',
+  );
   for (const [w, m, what] of settings) {
-    for (const chunk of [16384, 4096]) {
+    for (const [library, chunk] of [['@sansws/zlib', 16384], ['minizlib', 16384], ['minizlib', 4096]]) {
       const one = (which) =>
         JSON.parse(
-          execFileSync(process.execPath, [...argv, '--one', w, m, which, chunk], { encoding: 'utf8' }),
+          execFileSync(process.execPath, [...argv, '--one', library, w, m, which, chunk], {
+            encoding: 'utf8',
+          }),
         );
       const d = one('deflater');
       const i = one('inflater');
       const p = one('pair');
       console.log(
-        `${String(w).padStart(10)} ${String(m).padStart(8)} ${String(chunk).padStart(9)} | ` +
+        `${library.padEnd(13)} ${String(w).padStart(10)} ${String(m).padStart(8)} ${
+          String(chunk).padStart(9)
+        } | ` +
           `${d.rss.padStart(12)} | ${i.rss.padStart(12)} | ${
             p.rss.padStart(8)
           } (${p.heap}, ${p.external})  ${what}`,

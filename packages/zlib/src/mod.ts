@@ -3,39 +3,53 @@
  *
  * It implements `@sansws/core/deflate`'s `DeflateCodec` (structurally, so this package needs no runtime code of the
  * core) on Node, Bun and Deno, which all ship `node:zlib`. The core is synchronous, and `node:zlib` has no
- * public synchronous API that keeps a context between calls: `deflateRawSync` and friends run
- * `_processChunk` once and close the zlib handle (checked in `bench/codecs.mjs` on all three runtimes). So
- * we use minizlib, which drives the same native handle through `_processChunk` while keeping it open, and
- * keeps the LZ77 window across messages as RFC 7692 context takeover needs. Measured with bench/codecs.mjs
- * (round trips on kept contexts, level 6, a shared 2-core machine): 1.1–1.9× faster than pako 3 on 64 KiB
- * JSON messages and 1.3–5.6× on 512-byte ones, on Node 20, Bun 1.4 and Deno 2.9 alike; fflate 0.8.3's
- * streaming sync flush corrupts long streams, so it cannot serve. Caveat: minizlib swaps the global
- * `Buffer.concat` for a no-op during each zlib call (restoring it before any user code runs).
+ * public synchronous API that keeps a context between calls: `deflateRawSync` and friends run one pass and
+ * close the zlib handle (checked in `bench/codecs.mjs` on all three runtimes). So each deflater and inflater
+ * is a `node:zlib` raw stream that we never write to as a stream: we call its native handle's `writeSync`
+ * ourselves, in the loop `node:zlib`'s synchronous functions run, and keep the handle open, so the LZ77
+ * window stays across messages as RFC 7692 context takeover needs. The handle, its `writeSync`, its
+ * `onerror` and the stream's `_writeState` are `node:zlib` internals that Node 20, Bun 1.4 and Deno 2.9 share
+ * (the tests run on all three). Measured with bench/codecs.mjs (round trips on kept contexts, level 6, a
+ * shared 2-core machine), this path through the runtime's zlib was 1.1–1.9× faster than pako 3 on 64 KiB JSON
+ * messages and 1.3–5.6× on 512-byte ones; fflate 0.8.3's streaming sync flush corrupts long streams, so it
+ * cannot serve.
  *
- * Bounded inflation. `Inflater.inflate` must stop once its output would exceed `maxOutput`. zlib itself
- * can: it writes into an output buffer of a given size, and `node:zlib`'s synchronous loop checks its
- * `maxOutputLength` option after every output chunk and throws `ERR_BUFFER_TOO_LARGE`. We set that limit
- * (the `_maxOutputLength` field, which `maxOutputLength` initialises) before each call, so a bomb stops
- * after at most `maxOutput + chunkSize` bytes of output were allocated (16 KiB of slack by default) and
- * nothing of the failed call is delivered. That beats bounding by the input: DEFLATE expands at most
- * 1032:1, so bounding by input means feeding the inflater pieces of `remaining / 1032` bytes (at least 64,
- * i.e. up to 66 KiB of slack), which near the limit costs hundreds of calls of ~15 µs each. Bun 1.4 and
- * Deno 2.9 honour the field as Node does (tested); where it is missing, or with `portableBound`, the
- * inflater falls back to that input-piece bound.
+ * Bounded inflation. `Inflater.inflate` must stop once its output would exceed `maxOutput`. zlib writes into
+ * an output buffer of a given size (`chunkSize`), and after each call the inflater adds up what it wrote:
+ * past the limit it stops and delivers nothing of that call, so a bomb stops after at most `maxOutput +
+ * chunkSize` bytes of output were allocated (16 KiB of slack by default). That beats bounding by the input:
+ * DEFLATE expands at most 1032:1, so bounding by input means feeding the inflater pieces of `remaining /
+ * 1032` bytes (at least 64, i.e. up to 66 KiB of slack), which near the limit costs hundreds of calls of ~15
+ * µs each; `portableBound` selects that way, for tests.
  */
 
-import { Buffer } from 'node:buffer';
-import { constants, DeflateRaw, InflateRaw } from 'minizlib';
+import { constants, createDeflateRaw, createInflateRaw } from 'node:zlib';
 
 const Z_SYNC_FLUSH: number = constants.Z_SYNC_FLUSH;
 
 /**
- * What we use of `node:zlib`'s object behind a minizlib stream. `_maxOutputLength` is the
- * `maxOutputLength` option; `_writeState` holds `[availOutAfter, availInAfter]` of the last zlib call.
+ * What we use of a `node:zlib` stream: its native handle, and `_writeState`, which the handle's `writeSync`
+ * fills with `[availOutAfter, availInAfter]`. The same on Node, Bun and Deno (tested on each).
  */
-interface NodeZlibInternals {
-  _maxOutputLength?: number;
-  _writeState?: Uint32Array;
+interface ZlibStream {
+  readonly _handle: NativeZlib;
+  readonly _writeState: Uint32Array;
+  close(): void;
+}
+
+/** `node:zlib`'s native handle: one synchronous zlib call, errors reported to `onerror` during it. */
+interface NativeZlib {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
+  onerror: (message: string, errno: number) => void;
+  reset(): void;
 }
 
 /** An empty stored block at a byte boundary: BFINAL 0, BTYPE 00, padding, LEN 0, NLEN 0xffff. */
@@ -57,31 +71,6 @@ function zlibWindowBits(windowBits: number): number {
   return Math.max(windowBits, 9);
 }
 
-/**
- * Inputs and outputs of up to this many bytes are copied rather than viewed. A small typed array can live
- * inside the JavaScript heap (JavaScriptCore keeps those of up to about a thousand elements there, V8 those
- * of up to 64 bytes), and reading its `.buffer` first moves it out, which costs several times the copy: a
- * Buffer of a fresh 20-byte array took 240 ns as a view against 39 as a copy on Bun, 334 against 82 on Node;
- * a plain array of a fresh 20-byte Buffer 276 against 99 ns on Bun (131 against 123 on Node).
- */
-const COPY_MAX = 1024;
-
-/** `data` as the Buffer minizlib takes: small ones copied (see {@link COPY_MAX}), others viewed. */
-function toBuffer(data: Uint8Array): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  return data.length <= COPY_MAX
-    ? Buffer.from(data)
-    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/**
- * An output chunk as the engine delivers messages, a plain Uint8Array: small ones copied out of their Buffer
- * (see {@link COPY_MAX}), so that neither the engine nor Conn has to view them through `.buffer`.
- */
-function toPlain(chunk: Buffer): Uint8Array {
-  return chunk.length <= COPY_MAX ? new Uint8Array(chunk) : chunk;
-}
-
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   let length = 0;
@@ -95,98 +84,168 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-type ZlibFailure = Error & { code?: string };
+type ZlibFailure = Error & { code?: string; errno?: number };
+
+/** zlib's error numbers by name, as `node:zlib` reports them in `code`. */
+const ERROR_CODES: Readonly<Record<number, string>> = {
+  2: 'Z_NEED_DICT',
+  [-1]: 'Z_ERRNO',
+  [-2]: 'Z_STREAM_ERROR',
+  [-3]: 'Z_DATA_ERROR',
+  [-4]: 'Z_MEM_ERROR',
+  [-5]: 'Z_BUF_ERROR',
+  [-6]: 'Z_VERSION_ERROR',
+};
+
+/** The output buffer that every stream of one codec writes into (the calls are synchronous, never nested). */
+interface Scratch {
+  bytes: Uint8Array;
+}
+
+/**
+ * The `chunkSize` we give `node:zlib`'s streams: the smallest it takes. A stream allocates an output buffer of
+ * that size, which we never use (the codec's scratch is the output buffer), so the default would cost 16 KiB
+ * per stream for nothing.
+ */
+const UNUSED_CHUNK = 64;
+
+/** What {@link ZlibStreamBase.run} returns besides the input left over. */
+const FAILED = -1;
+const TOO_BIG = -2;
+
+/**
+ * One `node:zlib` stream driven through its native handle's `writeSync`, as `node:zlib`'s own synchronous
+ * functions do, but without closing the handle after the call, so the LZ77 window stays for the next one.
+ */
+class ZlibStreamBase {
+  readonly #stream: ZlibStream;
+  readonly #scratch: Scratch;
+  /** The first error zlib reported; the stream is unusable from then on. */
+  protected error: ZlibFailure | undefined;
+
+  constructor(stream: unknown, scratch: Scratch) {
+    this.#stream = stream as ZlibStream;
+    this.#scratch = scratch;
+    this.#stream._handle.onerror = (message, errno) => {
+      this.error ??= Object.assign(new Error(message), { errno, code: ERROR_CODES[errno] ?? 'Z_UNKNOWN' });
+    };
+  }
+
+  /**
+   * Feeds `input` to zlib with a sync flush and collects the output into `out` (emptied first), unless it
+   * exceeds `limit` bytes. Full output buffers are handed over as they are (the scratch is replaced), the
+   * last one is copied out, so every chunk is a plain Uint8Array of its own.
+   *
+   * @returns the input zlib left unconsumed (with output space left, only after the end of a stream), or
+   *   `FAILED` (see `error`), or `TOO_BIG`.
+   */
+  protected run(input: Uint8Array, limit: number, out: Uint8Array[]): number {
+    const handle = this.#stream._handle;
+    const state = this.#stream._writeState;
+    const scratch = this.#scratch;
+    let inOffset = 0;
+    let inLength = input.length;
+    let total = 0;
+    for (;;) {
+      const buffer = scratch.bytes;
+      handle.writeSync(Z_SYNC_FLUSH, input, inOffset, inLength, buffer, 0, buffer.length);
+      if (this.error !== undefined) return FAILED;
+      const availOut = state[0]!;
+      const availIn = state[1]!;
+      const have = buffer.length - availOut;
+      if (have > 0) {
+        total += have;
+        if (total > limit) return TOO_BIG;
+        if (availOut === 0) {
+          scratch.bytes = new Uint8Array(buffer.length);
+          out.push(buffer);
+        } else {
+          out.push(buffer.slice(0, have));
+        }
+      }
+      if (availOut !== 0) return availIn;
+      inOffset += inLength - availIn;
+      inLength = availIn;
+    }
+  }
+
+  /** Starts a new stream with an empty window. */
+  reset(): void {
+    if (this.error === undefined) this.#stream._handle.reset();
+  }
+
+  /** Frees zlib's memory. */
+  close(): void {
+    this.#stream.close();
+  }
+}
 
 /** Settings of {@link createZlibCodec}. */
 export interface ZlibCodecOptions {
   /**
-   * Size of zlib's output chunks, in bytes, at least 64. Each deflater and inflater holds one such buffer,
-   * and it is the slack of the bounded inflation. Default 16 KiB (`node:zlib`'s default).
+   * Size of zlib's output buffer, in bytes, at least 64: the most one zlib call writes, and the slack of the
+   * bounded inflation. One such buffer is shared by all streams of a codec. Default 16 KiB (`node:zlib`'s).
    */
   readonly chunkSize?: number;
   /**
-   * Bound inflation by feeding the input in pieces (at most 1032 output bytes per input byte) even where
-   * zlib can stop at an output limit itself. Slower near the limit; for tests and for runtimes whose
-   * `node:zlib` would ignore the limit without the detection noticing. Default `false`.
+   * Bound inflation by feeding the input in pieces (at most 1032 output bytes per input byte) instead of
+   * stopping at the output limit after each zlib call. Slower near the limit; for tests. Default `false`.
    */
   readonly portableBound?: boolean;
 }
 
 /** A raw-DEFLATE compressor with a sync flush after every call (see `Deflater` in `@sansws/core`). */
-export class ZlibDeflater {
-  readonly #z: DeflateRaw;
-  #chunks: Buffer[] = [];
-  #error: ZlibFailure | undefined;
+export class ZlibDeflater extends ZlibStreamBase {
+  readonly #out: Uint8Array[] = [];
 
   /** @param options As in the core's `DeflaterOptions`; `windowBits` 8 compresses with 9 (see above). */
   constructor(
     options: { readonly windowBits: number; readonly level: number; readonly memLevel: number },
-    chunkSize: number,
+    scratch: Scratch,
   ) {
-    this.#z = new DeflateRaw(
-      {
+    super(
+      createDeflateRaw({
         windowBits: zlibWindowBits(options.windowBits),
         level: options.level,
         memLevel: options.memLevel,
-        chunkSize,
-        // Every write ends with a sync flush: RFC 7692 §7.2.1 builds on its 00 00 ff ff tail.
-        flush: Z_SYNC_FLUSH,
-      } as ConstructorParameters<typeof DeflateRaw>[0],
+        chunkSize: UNUSED_CHUNK,
+      }),
+      scratch,
     );
-    this.#z.on('data', (chunk: Buffer) => this.#chunks.push(chunk));
-    this.#z.on('error', (error: unknown) => this.#error = error as ZlibFailure);
   }
 
   /** Compresses `data` and flushes; the output ends with `00 00 ff ff`. Throws zlib's error, if any. */
   deflate(data: Uint8Array): Uint8Array {
+    if (this.error !== undefined) throw this.error;
     // zlib emits nothing for a sync flush right after another (Z_BUF_ERROR, no progress). The stream is
     // byte-aligned after a sync flush, so an empty stored block is exactly what the flush would have added.
-    if (data.length === 0 && this.#error === undefined) return EMPTY_FLUSH.slice();
-    if (this.#error === undefined) this.#z.write(toBuffer(data));
-    if (this.#error !== undefined) throw this.#error;
-    const chunks = this.#chunks;
-    this.#chunks = [];
-    // minizlib copies zlib's reused output buffer, so every chunk is ours to hand on.
-    return concat(chunks);
-  }
-
-  /** Starts a new stream with an empty window. */
-  reset(): void {
-    if (this.#error === undefined) this.#z.reset();
-  }
-
-  /** Frees zlib's memory. */
-  close(): void {
-    this.#z.close();
+    if (data.length === 0) return EMPTY_FLUSH.slice();
+    const out = this.#out;
+    const status = this.run(data, Infinity, out);
+    const result = status === FAILED ? undefined : concat(out);
+    out.length = 0;
+    if (result === undefined) throw this.error;
+    return result;
   }
 }
 
 /** A bounded raw-DEFLATE decompressor (see `Inflater` in `@sansws/core/deflate`). */
-export class ZlibInflater {
-  readonly #z: InflateRaw;
-  readonly #internals: NodeZlibInternals | undefined;
-  readonly #nativeBound: boolean;
-  #chunks: Buffer[] = [];
-  #error: ZlibFailure | undefined;
+export class ZlibInflater extends ZlibStreamBase {
+  readonly #portableBound: boolean;
+  readonly #out: Uint8Array[] = [];
 
   /** @param options As in the core's `InflaterOptions`. */
-  constructor(options: { readonly windowBits: number }, chunkSize: number, portableBound: boolean) {
-    this.#z = new InflateRaw(
-      {
-        windowBits: zlibWindowBits(options.windowBits),
-        chunkSize,
-        flush: Z_SYNC_FLUSH,
-      } as ConstructorParameters<typeof InflateRaw>[0],
+  constructor(options: { readonly windowBits: number }, scratch: Scratch, portableBound: boolean) {
+    super(
+      createInflateRaw({ windowBits: zlibWindowBits(options.windowBits), chunkSize: UNUSED_CHUNK }),
+      scratch,
     );
-    this.#z.on('data', (chunk: Buffer) => this.#chunks.push(chunk));
-    this.#z.on('error', (error: unknown) => this.#error = error as ZlibFailure);
-    this.#internals = this.#z.handle as unknown as NodeZlibInternals | undefined;
-    this.#nativeBound = !portableBound && typeof this.#internals?._maxOutputLength === 'number';
+    this.#portableBound = portableBound;
   }
 
-  /** Whether this inflater stops at the output limit inside zlib (else it bounds by input pieces). */
+  /** Whether this inflater stops at the output limit after each zlib call (else it bounds by input pieces). */
   get nativeBound(): boolean {
-    return this.#nativeBound;
+    return !this.#portableBound;
   }
 
   /** Inflates `input`, passing at most `maxOutput` bytes to `onData` (see `Inflater.inflate`). */
@@ -195,63 +254,48 @@ export class ZlibInflater {
     maxOutput: number,
     onData: (chunk: Uint8Array) => void,
   ): 'ok' | 'end' | 'too-big' | 'invalid' {
-    if (this.#error !== undefined) return 'invalid';
-    const buffer = toBuffer(input);
-    if (this.#nativeBound) {
-      // node:zlib throws ERR_BUFFER_TOO_LARGE once the output of this call exceeds the limit.
-      this.#internals!._maxOutputLength = Math.max(0, Math.min(maxOutput, Number.MAX_SAFE_INTEGER));
-      return this.#write(buffer, maxOutput, onData);
-    }
+    if (this.error !== undefined) return 'invalid';
+    if (!this.#portableBound) return this.#write(input, maxOutput, onData);
     // Portable bound: pieces whose worst-case output fits what is left of maxOutput (at least MIN_PIECE).
     let left = maxOutput;
     let offset = 0;
     do {
       const size = Math.max(MIN_PIECE, Math.floor(left / MAX_RATIO));
-      const status = this.#write(buffer.subarray(offset, offset + size), left, (chunk) => {
+      const status = this.#write(input.subarray(offset, offset + size), left, (chunk) => {
         left -= chunk.length;
         onData(chunk);
       });
       if (status !== 'ok') return status;
       offset += size;
-    } while (offset < buffer.length);
+    } while (offset < input.length);
     return 'ok';
   }
 
-  /** One zlib call; delivers its output only if it fits `maxOutput`. */
+  /** One pass of zlib over `input`; delivers its output only if it fits `maxOutput`. */
   #write(
-    buffer: Buffer,
+    input: Uint8Array,
     maxOutput: number,
     onData: (chunk: Uint8Array) => void,
   ): 'ok' | 'end' | 'too-big' | 'invalid' {
-    this.#z.write(buffer);
-    const chunks = this.#chunks;
-    this.#chunks = [];
-    if (this.#error !== undefined) return this.#error.code === 'ERR_BUFFER_TOO_LARGE' ? 'too-big' : 'invalid';
-    let total = 0;
-    for (const c of chunks) total += c.length;
-    if (total > maxOutput) {
-      // Only the portable path gets here: stop for good, like the native bound does.
-      this.#error = Object.assign(new Error('inflated output exceeds the limit'), {
+    const out = this.#out;
+    const left = this.run(input, maxOutput, out);
+    if (left === TOO_BIG) {
+      out.length = 0;
+      // Stop for good: the connection fails with 1009, and the window would be missing this output.
+      this.error = Object.assign(new Error('inflated output exceeds the limit'), {
         code: 'ERR_BUFFER_TOO_LARGE',
       });
-      this.#z.close();
       return 'too-big';
     }
-    for (const c of chunks) onData(toPlain(c));
+    if (left === FAILED) {
+      out.length = 0;
+      return 'invalid';
+    }
+    for (let k = 0; k < out.length; k++) onData(out[k]!);
+    out.length = 0;
     // With output space left, zlib consumes all input unless the stream ended (a BFINAL block): unconsumed
     // input means the end, and the inflater must be reset before the next stream.
-    const state = this.#internals?._writeState;
-    return state !== undefined && state[1]! > 0 ? 'end' : 'ok';
-  }
-
-  /** Starts a new stream with an empty window. */
-  reset(): void {
-    if (this.#error === undefined) this.#z.reset();
-  }
-
-  /** Frees zlib's memory. */
-  close(): void {
-    this.#z.close();
+    return left > 0 ? 'end' : 'ok';
   }
 }
 
@@ -276,9 +320,11 @@ export function createZlibCodec(options: ZlibCodecOptions = {}): ZlibCodec {
     throw new RangeError('chunkSize must be an integer ≥ 64');
   }
   const portableBound = options.portableBound === true;
+  // One output buffer for all streams of this codec: every call is synchronous and copies out what it keeps.
+  const scratch: Scratch = { bytes: new Uint8Array(chunkSize) };
   return {
-    createDeflater: (o) => new ZlibDeflater(o, chunkSize),
-    createInflater: (o) => new ZlibInflater(o, chunkSize, portableBound),
+    createDeflater: (o) => new ZlibDeflater(o, scratch),
+    createInflater: (o) => new ZlibInflater(o, scratch, portableBound),
   };
 }
 

@@ -2,6 +2,7 @@ import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { DeflateCodec } from '../../core/src/deflate.ts';
 import { createZlibCodec, zlibCodec } from '../src/mod.ts';
+import { inflateAll as inflateWith } from './helpers.ts';
 
 // The codec satisfies the core's interface structurally (a compile-time check, run by tsc on the tests).
 const asCore: DeflateCodec = zlibCodec;
@@ -16,10 +17,9 @@ function inflateAll(
   inflater: ReturnType<typeof zlibCodec.createInflater>,
   data: Uint8Array,
   maxOutput = Infinity,
-): { status: string; out: Uint8Array } {
-  const chunks: Uint8Array[] = [];
-  const status = inflater.inflate(data, maxOutput, (c) => chunks.push(c));
-  return { status, out: Buffer.concat(chunks) };
+): { status: string; out: Buffer } {
+  const { status, out } = inflateWith(inflater, data, maxOutput);
+  return { status, out: Buffer.from(out) };
 }
 
 /** 64 MiB of zeros, compressed: about 64 KiB that inflates 1030-fold. */
