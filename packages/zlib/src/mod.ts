@@ -109,19 +109,20 @@ interface Scratch {
  */
 const UNUSED_CHUNK = 64;
 
-/** What {@link ZlibStreamBase.run} returns besides the input left over. */
+/** What {@link NativeStream.run} returns besides the input left over. */
 const FAILED = -1;
 const TOO_BIG = -2;
 
 /**
  * One `node:zlib` stream driven through its native handle's `writeSync`, as `node:zlib`'s own synchronous
  * functions do, but without closing the handle after the call, so the LZ77 window stays for the next one.
+ * Once closed or failed it never calls the handle again: Node aborts the process on a write to a closed one.
  */
-class ZlibStreamBase {
+class NativeStream {
   readonly #stream: ZlibStream;
   readonly #scratch: Scratch;
-  /** The first error zlib reported; the stream is unusable from then on. */
-  protected error: ZlibFailure | undefined;
+  /** The first error zlib reported, or the close; the stream is unusable from then on. */
+  error: ZlibFailure | undefined;
 
   constructor(stream: unknown, scratch: Scratch) {
     this.#stream = stream as ZlibStream;
@@ -132,14 +133,15 @@ class ZlibStreamBase {
   }
 
   /**
-   * Feeds `input` to zlib with a sync flush and collects the output into `out` (emptied first), unless it
-   * exceeds `limit` bytes. Full output buffers are handed over as they are (the scratch is replaced), the
-   * last one is copied out, so every chunk is a plain Uint8Array of its own.
+   * Feeds `input` to zlib with a sync flush and appends the output to `out`, unless it exceeds `limit` bytes.
+   * Full output buffers are handed over as they are (the scratch is replaced), the last one is copied out, so
+   * every chunk is a plain Uint8Array of its own.
    *
    * @returns the input zlib left unconsumed (with output space left, only after the end of a stream), or
    *   `FAILED` (see `error`), or `TOO_BIG`.
    */
-  protected run(input: Uint8Array, limit: number, out: Uint8Array[]): number {
+  run(input: Uint8Array, limit: number, out: Uint8Array[]): number {
+    if (this.error !== undefined) return FAILED;
     const handle = this.#stream._handle;
     const state = this.#stream._writeState;
     const scratch = this.#scratch;
@@ -169,13 +171,15 @@ class ZlibStreamBase {
     }
   }
 
-  /** Starts a new stream with an empty window. */
+  /** Starts a new stream with an empty window (not after a failure or the close). */
   reset(): void {
     if (this.error === undefined) this.#stream._handle.reset();
   }
 
-  /** Frees zlib's memory. */
+  /** Frees zlib's memory; later calls fail as after an error. */
   close(): void {
+    if (this.error?.code === 'ERR_ZLIB_CLOSED') return;
+    this.error = Object.assign(new Error('zlib stream closed'), { code: 'ERR_ZLIB_CLOSED' });
     this.#stream.close();
   }
 }
@@ -195,7 +199,8 @@ export interface ZlibCodecOptions {
 }
 
 /** A raw-DEFLATE compressor with a sync flush after every call (see `Deflater` in `@sansws/core`). */
-export class ZlibDeflater extends ZlibStreamBase {
+export class ZlibDeflater {
+  readonly #z: NativeStream;
   readonly #out: Uint8Array[] = [];
 
   /** @param options As in the core's `DeflaterOptions`; `windowBits` 8 compresses with 9 (see above). */
@@ -203,7 +208,7 @@ export class ZlibDeflater extends ZlibStreamBase {
     options: { readonly windowBits: number; readonly level: number; readonly memLevel: number },
     scratch: Scratch,
   ) {
-    super(
+    this.#z = new NativeStream(
       createDeflateRaw({
         windowBits: zlibWindowBits(options.windowBits),
         level: options.level,
@@ -214,29 +219,44 @@ export class ZlibDeflater extends ZlibStreamBase {
     );
   }
 
-  /** Compresses `data` and flushes; the output ends with `00 00 ff ff`. Throws zlib's error, if any. */
+  /**
+   * Compresses `data` and flushes; the output ends with `00 00 ff ff`. Throws zlib's error, if any (and after
+   * {@link close}).
+   */
   deflate(data: Uint8Array): Uint8Array {
-    if (this.error !== undefined) throw this.error;
+    const z = this.#z;
+    if (z.error !== undefined) throw z.error;
     // zlib emits nothing for a sync flush right after another (Z_BUF_ERROR, no progress). The stream is
     // byte-aligned after a sync flush, so an empty stored block is exactly what the flush would have added.
     if (data.length === 0) return EMPTY_FLUSH.slice();
     const out = this.#out;
-    const status = this.run(data, Infinity, out);
+    const status = z.run(data, Infinity, out);
     const result = status === FAILED ? undefined : concat(out);
     out.length = 0;
-    if (result === undefined) throw this.error;
+    if (result === undefined) throw z.error;
     return result;
+  }
+
+  /** Starts a new stream with an empty window. */
+  reset(): void {
+    this.#z.reset();
+  }
+
+  /** Frees zlib's memory. */
+  close(): void {
+    this.#z.close();
   }
 }
 
 /** A bounded raw-DEFLATE decompressor (see `Inflater` in `@sansws/core/deflate`). */
-export class ZlibInflater extends ZlibStreamBase {
+export class ZlibInflater {
+  readonly #z: NativeStream;
   readonly #portableBound: boolean;
   readonly #out: Uint8Array[] = [];
 
   /** @param options As in the core's `InflaterOptions`. */
   constructor(options: { readonly windowBits: number }, scratch: Scratch, portableBound: boolean) {
-    super(
+    this.#z = new NativeStream(
       createInflateRaw({ windowBits: zlibWindowBits(options.windowBits), chunkSize: UNUSED_CHUNK }),
       scratch,
     );
@@ -254,7 +274,7 @@ export class ZlibInflater extends ZlibStreamBase {
     maxOutput: number,
     onData: (chunk: Uint8Array) => void,
   ): 'ok' | 'end' | 'too-big' | 'invalid' {
-    if (this.error !== undefined) return 'invalid';
+    if (this.#z.error !== undefined) return 'invalid';
     if (!this.#portableBound) return this.#write(input, maxOutput, onData);
     // Portable bound: pieces whose worst-case output fits what is left of maxOutput (at least MIN_PIECE).
     let left = maxOutput;
@@ -278,11 +298,11 @@ export class ZlibInflater extends ZlibStreamBase {
     onData: (chunk: Uint8Array) => void,
   ): 'ok' | 'end' | 'too-big' | 'invalid' {
     const out = this.#out;
-    const left = this.run(input, maxOutput, out);
+    const left = this.#z.run(input, maxOutput, out);
     if (left === TOO_BIG) {
       out.length = 0;
       // Stop for good: the connection fails with 1009, and the window would be missing this output.
-      this.error = Object.assign(new Error('inflated output exceeds the limit'), {
+      this.#z.error = Object.assign(new Error('inflated output exceeds the limit'), {
         code: 'ERR_BUFFER_TOO_LARGE',
       });
       return 'too-big';
@@ -296,6 +316,16 @@ export class ZlibInflater extends ZlibStreamBase {
     // With output space left, zlib consumes all input unless the stream ended (a BFINAL block): unconsumed
     // input means the end, and the inflater must be reset before the next stream.
     return left > 0 ? 'end' : 'ok';
+  }
+
+  /** Starts a new stream with an empty window. */
+  reset(): void {
+    this.#z.reset();
+  }
+
+  /** Frees zlib's memory. */
+  close(): void {
+    this.#z.close();
   }
 }
 

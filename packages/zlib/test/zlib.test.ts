@@ -142,6 +142,20 @@ describe('ZlibInflater (the receiving half of RFC 7692 §7.2.2)', () => {
     );
   });
 
+  it('after close(), fails every call instead of reaching the closed handle (Node aborts on that)', () => {
+    const d = zlibCodec.createDeflater({ windowBits: 15, level: 6, memLevel: 8 });
+    const i = zlibCodec.createInflater({ windowBits: 15 });
+    const c = d.deflate(text('Hello'));
+    d.close();
+    i.close();
+    expect(() => d.deflate(text('Hello'))).toThrow('zlib stream closed');
+    expect(inflateAll(i, c).status).toBe('invalid');
+    d.reset();
+    i.reset();
+    d.close();
+    i.close();
+  });
+
   it('refuses a chunkSize below 64', () => {
     expect(() => createZlibCodec({ chunkSize: 63 })).toThrow(RangeError);
   });

@@ -113,3 +113,17 @@ test("bounded inflation: a 64 MiB bomb against 1 MiB is 'too-big' with nothing d
   ok.close();
   over.close();
 });
+
+test('after close(), every call fails instead of reaching the closed handle', () => {
+  const d = zlibCodec.createDeflater({ windowBits: 15, level: 6, memLevel: 8 });
+  const i = zlibCodec.createInflater({ windowBits: 15 });
+  const c = d.deflate(encoder.encode('Hello'));
+  d.close();
+  i.close();
+  assert.throws(() => d.deflate(encoder.encode('Hello')), /zlib stream closed/);
+  assert.equal(inflateAll(i, c).status, 'invalid');
+  d.reset();
+  i.reset();
+  d.close();
+  i.close();
+});
