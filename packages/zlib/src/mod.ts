@@ -97,9 +97,13 @@ const ERROR_CODES: Readonly<Record<number, string>> = {
   [-6]: 'Z_VERSION_ERROR',
 };
 
-/** The output buffer that every stream of one codec writes into (the calls are synchronous, never nested). */
+/**
+ * The output buffer that every stream of one codec writes into (the calls are synchronous, never nested),
+ * made on first use, so that a program that never compresses does not hold it.
+ */
 interface Scratch {
-  bytes: Uint8Array;
+  bytes: Uint8Array | null;
+  readonly size: number;
 }
 
 /**
@@ -149,7 +153,7 @@ class NativeStream {
     let inLength = input.length;
     let total = 0;
     for (;;) {
-      const buffer = scratch.bytes;
+      const buffer = scratch.bytes ??= new Uint8Array(scratch.size);
       handle.writeSync(Z_SYNC_FLUSH, input, inOffset, inLength, buffer, 0, buffer.length);
       if (this.error !== undefined) return FAILED;
       const availOut = state[0]!;
@@ -351,7 +355,7 @@ export function createZlibCodec(options: ZlibCodecOptions = {}): ZlibCodec {
   }
   const portableBound = options.portableBound === true;
   // One output buffer for all streams of this codec: every call is synchronous and copies out what it keeps.
-  const scratch: Scratch = { bytes: new Uint8Array(chunkSize) };
+  const scratch: Scratch = { bytes: null, size: chunkSize };
   return {
     createDeflater: (o) => new ZlibDeflater(o, scratch),
     createInflater: (o) => new ZlibInflater(o, scratch, portableBound),
