@@ -202,7 +202,10 @@ export interface ZlibCodecOptions {
   readonly portableBound?: boolean;
 }
 
-/** A raw-DEFLATE compressor with a sync flush after every call (see `Deflater` in `@sansws/core`). */
+/**
+ * A raw-DEFLATE compressor with a sync flush after every call (see `Deflater` in `@sansws/core`). Made by a
+ * codec's `createDeflater` (see {@link createZlibCodec}), which shares its output buffer with it.
+ */
 export class ZlibDeflater {
   readonly #z: NativeStream;
   readonly #out: Uint8Array[] = [];
@@ -252,7 +255,10 @@ export class ZlibDeflater {
   }
 }
 
-/** A bounded raw-DEFLATE decompressor (see `Inflater` in `@sansws/core/deflate`). */
+/**
+ * A bounded raw-DEFLATE decompressor (see `Inflater` in `@sansws/core/deflate`). Made by a codec's
+ * `createInflater` (see {@link createZlibCodec}), which shares its output buffer with it.
+ */
 export class ZlibInflater {
   readonly #z: NativeStream;
   readonly #portableBound: boolean;
