@@ -293,7 +293,14 @@ interface Control {
 }
 
 /** Resolves a parked read (see Conn's #park): with its message, or the promise of the general path. */
-type ParkedRead = (message: Message | MessageBytes | Promise<Message | MessageBytes>) => void;
+type ParkedRead = (
+  result:
+    | Message
+    | MessageBytes
+    | Promise<Message | MessageBytes>
+    | IteratorResult<Message>
+    | Promise<IteratorResult<Message>>,
+) => void;
 
 interface WriteJob {
   readonly bytes: number;
@@ -317,6 +324,17 @@ const NO_ITEMS: InboxItem[] = Object.freeze([]) as unknown as InboxItem[];
 let openedOf: (conn: Conn) => Promise<void>;
 
 let TransportInput: new (conn: Conn) => TransportHandler;
+
+/** `for await` over a Conn's messages (see Conn's `[Symbol.asyncIterator]`). */
+interface MessageIteration extends AsyncIterableIterator<Message> {
+  next(): Promise<IteratorResult<Message>>;
+}
+let MessageIterator: new (conn: Conn) => MessageIteration;
+/** What a parked iteration step (see Conn's #park) resolves with, for what the parked read got. */
+let stepOf: (
+  iteration: MessageIteration,
+  message: Message | MessageBytes | Promise<Message | MessageBytes>,
+) => IteratorResult<Message> | Promise<IteratorResult<Message>>;
 
 /** Waits for the opening handshake of a Conn created with {@link ConnInit}. */
 export function connOpened(conn: Conn): Promise<void> {
@@ -392,6 +410,8 @@ export class Conn implements AsyncIterable<Message> {
    * or with the general path's promise. It holds the read turn.
    */
   #parked: ParkedRead | null = null;
+  /** The iteration whose step the parked read is (see #park), or null for a read of its own. */
+  #parkedStep: MessageIteration | null = null;
   // Lists below are made on first use: most connections never queue a read, a write or a ping.
   #readWaiters: Array<() => void> | null = null;
 
@@ -407,6 +427,43 @@ export class Conn implements AsyncIterable<Message> {
     whenClosedOf = (conn, callback) => {
       if (conn.#closeError !== null) callback(conn);
       else conn.#whenClosed = callback;
+    };
+    MessageIterator = class Iteration implements MessageIteration {
+      readonly #conn: Conn;
+      #done = false;
+      /** `#stop` bound, made when a step first takes the general path. */
+      #stopFn: ((error: unknown) => IteratorResult<Message>) | null = null;
+      constructor(conn: Conn) {
+        this.#conn = conn;
+      }
+      static {
+        stepOf = (iteration, message) =>
+          message instanceof Promise
+            ? (message as Promise<Message>).then(iterationStep, (iteration as Iteration).#stopper())
+            : { value: message as Message, done: false };
+      }
+      next(): Promise<IteratorResult<Message>> {
+        if (this.#done) return Promise.resolve(ITERATION_DONE);
+        const conn = this.#conn;
+        const whole = conn.#takeWholeMessage(undefined);
+        if (whole !== null) return Promise.resolve({ value: conn.#decoded(whole), done: false });
+        return (conn.#park(undefined, true, this) as Promise<IteratorResult<Message>> | null) ??
+          conn.readMessage().then(iterationStep, this.#stopper());
+      }
+      return(): Promise<IteratorResult<Message>> {
+        this.#done = true;
+        return Promise.resolve(ITERATION_DONE);
+      }
+      [Symbol.asyncIterator](): MessageIteration {
+        return this;
+      }
+      #stopper(): (error: unknown) => IteratorResult<Message> {
+        return this.#stopFn ??= (error) => {
+          this.#done = true;
+          if (error instanceof CloseError && error.normal) return ITERATION_DONE;
+          throw error;
+        };
+      }
     };
     // The transport's handler: methods on a prototype, not four closures per connection.
     TransportInput = class implements TransportHandler {
@@ -591,30 +648,9 @@ export class Conn implements AsyncIterable<Message> {
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
     // Not an async generator: a step is one read (and one reaction when it waits), where a generator adds
-    // its own promises and resumptions to every message.
-    let done = false;
-    const stop = (error: unknown): IteratorResult<Message> => {
-      done = true;
-      if (error instanceof CloseError && error.normal) return ITERATION_DONE;
-      throw error;
-    };
-    const iterator: AsyncIterableIterator<Message> = {
-      next: () => {
-        if (done) return Promise.resolve(ITERATION_DONE);
-        const whole = this.#takeWholeMessage(undefined);
-        if (whole !== null) {
-          return Promise.resolve({ value: this.#decoded(whole), done: false });
-        }
-        return (this.#park(undefined, true, stop) as Promise<IteratorResult<Message>> | null) ??
-          this.readMessage().then(iterationStep, stop);
-      },
-      return: () => {
-        done = true;
-        return Promise.resolve(ITERATION_DONE);
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    // its own promises and resumptions to every message. A class, not closures: an idle connection's
+    // iteration is one small object.
+    return new MessageIterator(this);
   }
 
   // ---- writing -------------------------------------------------------------------------------------
@@ -1231,14 +1267,14 @@ export class Conn implements AsyncIterable<Message> {
    * timeout), with the read turn free, nothing in the inbox, no message begun and no hold or close to deal
    * with, waits as one bare promise whose resolver is kept in #parked — no async frame, guard or wake
    * promise. #wakeReader completes it: with the message, when the next item is a whole one; otherwise by
-   * handing the read, with its turn, to #readWholeMessage. Null when the read cannot park. With `stop`
-   * (the async iterator's), it resolves with the iteration step instead, the general path's result mapped
-   * by `stop`: one promise per wait, not a read's and its step's.
+   * handing the read, with its turn, to #readWholeMessage. Null when the read cannot park. With `step` (an
+   * async iteration), it resolves with the iteration step instead (see stepOf): one promise per wait, not a
+   * read's and its step's.
    */
   #park(
     options: CallOptions | undefined,
     decode: boolean,
-    stop?: (error: unknown) => IteratorResult<Message>,
+    step?: MessageIteration,
   ): Promise<Message | MessageBytes | IteratorResult<Message>> | null {
     if (
       options?.signal !== undefined || this.#settings.readTimeout > 0 || this.#has(READ_LOCKED) ||
@@ -1249,28 +1285,28 @@ export class Conn implements AsyncIterable<Message> {
     }
     this.#set(READ_LOCKED, true);
     this.#set(PARKED_DECODE, decode);
+    this.#parkedStep = step ?? null;
     return new Promise((resolve) => {
-      this.#parked = stop === undefined ? resolve : (message) =>
-        resolve(
-          message instanceof Promise
-            ? (message as Promise<Message>).then(iterationStep, stop)
-            : { value: message as Message, done: false },
-        );
+      this.#parked = resolve;
     });
   }
 
   /** Completes the parked read (see #park); it holds the read turn. */
   #unpark(resolve: ParkedRead): void {
     const decode = this.#has(PARKED_DECODE);
+    const step = this.#parkedStep;
+    this.#parkedStep = null;
     const item = this.#inbox[this.#inboxHead];
+    let message: Message | MessageBytes | Promise<Message | MessageBytes>;
     if (item !== undefined && item.kind === undefined) {
       this.#shiftItem();
       this.#unlockRead();
-      resolve(decode ? this.#decoded(item) : delivered(item));
+      message = decode ? this.#decoded(item) : delivered(item);
     } else {
       // A streamed message, the close: the general path, which keeps the turn.
-      resolve(this.#readWholeMessage(undefined, decode, true));
+      message = this.#readWholeMessage(undefined, decode, true);
     }
+    resolve(step === null ? message : stepOf(step, message));
   }
 
   /**

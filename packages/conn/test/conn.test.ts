@@ -153,6 +153,28 @@ describe('whole messages (RFC 6455 §5.6)', () => {
     expect(await iterator.return!()).toEqual({ value: undefined, done: true });
   });
 
+  it('iteration with a read timeout (steps that cannot park): messages in order, then the error close thrown, then done', async () => {
+    const { server, client } = await openPair({ readTimeout: 60_000 });
+    const iterator = server[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await settle();
+    void client.writeMessage('text', 'slow');
+    expect(await first).toEqual({ value: { type: 'text', data: 'slow' }, done: false });
+    const second = iterator.next();
+    await settle();
+    void client.close(4002, 'gone');
+    await expect(second).rejects.toMatchObject({ code: 'CLOSED_WITH_ERROR', closeCode: 4002 });
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it("iterators share their methods: an idle connection's iteration is one small object, not closures", async () => {
+    const { server } = await openPair();
+    const [a, b] = [server[Symbol.asyncIterator](), server[Symbol.asyncIterator]()];
+    expect(a).not.toBe(b);
+    expect([a.next, a.return, a[Symbol.asyncIterator]]).toEqual([b.next, b.return, b[Symbol.asyncIterator]]);
+    expect(Object.keys(a)).toEqual([]);
+  });
+
   it('iteration throws a CloseError for an error close code', async () => {
     const { server, client } = await openPair();
     void client.close(4000, 'app error');
