@@ -192,7 +192,7 @@ export class DenoTransport implements Transport {
         if (!this.#startScheduled) {
           this.#startScheduled = true;
           this.#scheduledAt = now;
-          process.nextTick(this.#startWriting);
+          process.nextTick(DenoTransport.#startWriting, this);
         } else if (this.#queued >= FLUSH_BYTES || now - this.#scheduledAt >= FLUSH_DELAY_MS) {
           void this.#writeLoop();
         }
@@ -293,10 +293,11 @@ export class DenoTransport implements Transport {
     }
   }
 
-  readonly #startWriting = (): void => {
-    this.#startScheduled = false;
-    if (!this.#writing) void this.#writeLoop();
-  };
+  /** The write loop's start at the end of the turn (a shared function, not a closure per transport). */
+  static #startWriting(transport: DenoTransport): void {
+    transport.#startScheduled = false;
+    if (!transport.#writing) void transport.#writeLoop();
+  }
 
   async #writeLoop(): Promise<void> {
     this.#writing = true;
