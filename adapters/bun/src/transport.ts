@@ -101,20 +101,26 @@ const COALESCE_BYTES = 64 * 1024;
  */
 let joinBuffer = new Uint8Array(0);
 
+/**
+ * The batch and the queue of every transport that has none (frozen: nothing is ever added to it), so that an
+ * idle connection holds no empty arrays of its own.
+ */
+const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 /** A Bun socket as a sansws Transport. */
 export class BunTransport implements Transport {
   readonly #socket: BunSocket;
   #handler: TransportHandler | null = null;
-  /** Chunks (or EOF / close) that arrived before `start`. */
-  #early: Array<Uint8Array | 'end' | 'closed'> = [];
+  /** Chunks (or EOF / close) that arrived before `start` (null while there are none). */
+  #early: Array<Uint8Array | 'end' | 'closed'> | null = null;
   #highWaterMark = 64 * 1024;
   /** Chunks written in this turn of the event loop, handed to Bun together at its end (see above). */
-  #batch: Uint8Array[] = [];
+  #batch: Uint8Array[] = NO_CHUNKS;
   #batched = 0;
   /** In {@link BunTransport.#turn}: its batch goes out at the end of this turn. */
   #waiting = false;
   /** Bytes Bun did not take yet, in order; the first may be the remainder of a partial write. */
-  #queue: Uint8Array[] = [];
+  #queue: Uint8Array[] = NO_CHUNKS;
   #queued = 0;
   #needDrain = false;
   #ending = false;
@@ -133,7 +139,8 @@ export class BunTransport implements Transport {
     this.#handler = handler;
     this.#highWaterMark = options.writeHighWaterMark;
     const early = this.#early;
-    this.#early = [];
+    this.#early = null;
+    if (early === null) return;
     for (const item of early) {
       if (item === 'end') handler.end();
       else if (item === 'closed') handler.closed(this.#error);
@@ -156,14 +163,14 @@ export class BunTransport implements Transport {
         // The batch (typically the frame header of this payload) leaves with the payload's first bytes, never
         // alone: see COALESCE_BYTES.
         const head = chunk.length <= 2 * COALESCE_BYTES ? chunk.length : COALESCE_BYTES;
-        this.#batch.push(head === chunk.length ? chunk : chunk.subarray(0, head));
+        this.#addToBatch(head === chunk.length ? chunk : chunk.subarray(0, head));
         this.#batched += head;
         this.#writeBatch();
         if (head < chunk.length) this.#send(chunk.subarray(head));
       }
     } else if (chunk.length > 0) {
       if (!this.#waiting) BunTransport.#wait(this);
-      this.#batch.push(chunk);
+      this.#addToBatch(chunk);
       this.#batched += chunk.length;
       if (this.#batched >= FLUSH_BYTES) this.#writeBatch();
     }
@@ -257,8 +264,14 @@ export class BunTransport implements Transport {
 
   /** Queues bytes Bun did not take (a frame of {@link frames} stays live until they are written). */
   #enqueue(chunk: Uint8Array): void {
-    this.#queue.push(chunk);
+    if (this.#queue === NO_CHUNKS) this.#queue = [chunk];
+    else this.#queue.push(chunk);
     this.#queued += chunk.length;
+  }
+
+  #addToBatch(chunk: Uint8Array): void {
+    if (this.#batch === NO_CHUNKS) this.#batch = [chunk];
+    else this.#batch.push(chunk);
   }
 
   /** The end of the turn: the batch goes out, and a `drain` owed for its bytes is reported. */
@@ -321,7 +334,7 @@ export class BunTransport implements Transport {
     const batch = this.#batch;
     if (batch.length === 0) return;
     const total = this.#batched;
-    this.#batch = [];
+    this.#batch = NO_CHUNKS;
     this.#batched = 0;
     if (batch.length === 1) return this.#send(batch[0]!);
     const run = adjacent(batch, total);
@@ -344,9 +357,9 @@ export class BunTransport implements Transport {
   #discard(): void {
     for (const chunk of this.#batch) frames.release(chunk);
     for (const chunk of this.#queue) frames.release(chunk);
-    this.#batch = [];
+    this.#batch = NO_CHUNKS;
     this.#batched = 0;
-    this.#queue = [];
+    this.#queue = NO_CHUNKS;
     this.#queued = 0;
   }
 
@@ -385,13 +398,13 @@ export class BunTransport implements Transport {
 
   #receive(chunk: Uint8Array): void {
     if (this.#closed) return;
-    if (this.#handler === null) this.#early.push(chunk);
+    if (this.#handler === null) (this.#early ??= []).push(chunk);
     else this.#handler.data(chunk);
   }
 
   #receiveEnd(): void {
     if (this.#closed) return;
-    if (this.#handler === null) this.#early.push('end');
+    if (this.#handler === null) (this.#early ??= []).push('end');
     else this.#handler.end();
   }
 
@@ -401,7 +414,7 @@ export class BunTransport implements Transport {
     this.#error ??= error;
     this.#discard();
     queueMicrotask(() => {
-      if (this.#handler === null) this.#early.push('closed');
+      if (this.#handler === null) (this.#early ??= []).push('closed');
       else this.#handler.closed(this.#error);
     });
   }
