@@ -55,6 +55,11 @@ const GATHER_SIZE = 128 * 1024;
 const FLUSH_BYTES = 64 * 1024;
 const FLUSH_DELAY_MS = 1;
 const EMPTY = new Uint8Array(0);
+/**
+ * The queue of every transport with nothing to write (frozen: nothing is ever added to it), so that an idle
+ * connection holds no empty array of its own.
+ */
+const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 
 /**
  * Where the engines of the Deno Upgrader and dial cut their outgoing frames (their `allocateFrame`): memory
@@ -127,8 +132,8 @@ class ReadSizer {
 export class DenoTransport implements Transport {
   readonly #conn: Deno.Conn;
   #handler: TransportHandler | null = null;
-  /** Chunks (or EOF / close) that arrived before `start`. */
-  #early: Array<Uint8Array | 'end' | 'closed'> = [];
+  /** Chunks (or EOF / close) that arrived before `start` (null while there are none). */
+  #early: Array<Uint8Array | 'end' | 'closed'> | null = null;
   #highWaterMark = 64 * 1024;
   readonly #readSize = new ReadSizer();
   /** Reused while the size stays the same and reads are small; replaced after a large read or a resize. */
@@ -136,7 +141,7 @@ export class DenoTransport implements Transport {
   #reading = false;
   #paused = false;
   #readDone = false;
-  #queue: Uint8Array[] = [];
+  #queue: Uint8Array[] = NO_CHUNKS;
   #queued = 0;
   /** Reused by every gathered write; dropped after a write loop run that wrote without needing it. */
   #gather: Uint8Array | null = null;
@@ -171,7 +176,8 @@ export class DenoTransport implements Transport {
     this.#handler = handler;
     this.#highWaterMark = options.writeHighWaterMark;
     const early = this.#early;
-    this.#early = [];
+    this.#early = null;
+    if (early === null) return;
     for (const item of early) {
       if (item === 'end') handler.end();
       else if (item === 'closed') handler.closed(this.#error);
@@ -185,7 +191,8 @@ export class DenoTransport implements Transport {
       return false;
     }
     if (chunk.length > 0) {
-      this.#queue.push(chunk);
+      if (this.#queue === NO_CHUNKS) this.#queue = [chunk];
+      else this.#queue.push(chunk);
       this.#queued += chunk.length;
       if (!this.#writing) {
         const now = performance.now();
@@ -269,7 +276,7 @@ export class DenoTransport implements Transport {
         if (this.#closed || this.#detached) return;
         if (n === null) {
           this.#readDone = true;
-          if (this.#handler === null) this.#early.push('end');
+          if (this.#handler === null) (this.#early ??= []).push('end');
           else this.#handler.end();
           if (this.#writeDone) this.#finish(undefined);
           return;
@@ -285,7 +292,7 @@ export class DenoTransport implements Transport {
         } else {
           chunk = buffer.slice(0, n);
         }
-        if (this.#handler === null) this.#early.push(chunk);
+        if (this.#handler === null) (this.#early ??= []).push(chunk);
         else this.#handler.data(chunk);
       }
     } finally {
@@ -333,6 +340,7 @@ export class DenoTransport implements Transport {
       }
       // Kept while every run that writes needs it (a run that finds the queue empty proves nothing).
       if (wrote && !this.#gathered) this.#gather = null;
+      if (this.#queue.length === 0) this.#queue = NO_CHUNKS;
       if (this.#ending && !this.#writeDone && !this.#closed) {
         this.#writeDone = true;
         try {
@@ -400,7 +408,7 @@ export class DenoTransport implements Transport {
     this.#closed = true;
     this.#error ??= error;
     for (const chunk of this.#queue) frames.release(chunk);
-    this.#queue = [];
+    this.#queue = NO_CHUNKS;
     this.#queued = 0;
     try {
       this.#conn.close();
@@ -410,7 +418,7 @@ export class DenoTransport implements Transport {
     this.#resolveClosed();
     queueMicrotask(() => {
       if (this.#detached) return;
-      if (this.#handler === null) this.#early.push('closed');
+      if (this.#handler === null) (this.#early ??= []).push('closed');
       else this.#handler.closed(this.#error);
     });
   }
