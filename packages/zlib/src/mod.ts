@@ -107,9 +107,9 @@ interface Scratch {
 }
 
 /**
- * The `chunkSize` we give `node:zlib`'s streams: the smallest it takes. A stream allocates an output buffer of
- * that size, which we never use (the codec's scratch is the output buffer), so the default would cost 16 KiB
- * per stream for nothing.
+ * The `chunkSize` we give `node:zlib`'s streams: the smallest it takes. A stream allocates an output buffer
+ * of that size, which we never use (the codec's scratch is the output buffer), so the default would cost 16
+ * KiB per stream for nothing.
  */
 const UNUSED_CHUNK = 64;
 
