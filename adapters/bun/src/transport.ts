@@ -269,6 +269,7 @@ export class BunTransport implements Transport {
     this.#queued += chunk.length;
   }
 
+  /** Adds to this turn's batch (a list of its own from the first chunk on). */
   #addToBatch(chunk: Uint8Array): void {
     if (this.#batch === NO_CHUNKS) this.#batch = [chunk];
     else this.#batch.push(chunk);

@@ -431,7 +431,7 @@ export class Conn implements AsyncIterable<Message> {
     MessageIterator = class Iteration implements MessageIteration {
       readonly #conn: Conn;
       #done = false;
-      /** `#stop` bound, made when a step first takes the general path. */
+      /** A step's rejection handler (ends the iteration), made when a step first takes the general path. */
       #stopFn: ((error: unknown) => IteratorResult<Message>) | null = null;
       constructor(conn: Conn) {
         this.#conn = conn;

@@ -137,12 +137,13 @@ class NativeStream {
   }
 
   /**
-   * Feeds `input` to zlib with a sync flush and appends the output to `out`, unless it exceeds `limit` bytes.
-   * Full output buffers are handed over as they are (the scratch is replaced), the last one is copied out, so
-   * every chunk is a plain Uint8Array of its own.
+   * Feeds `input` to zlib with a sync flush and appends the output to `out` (empty: it is left empty on
+   * failure). Full output buffers are handed over as they are (the scratch is replaced), the last one is
+   * copied out, so every chunk is a plain Uint8Array of its own. Output beyond `limit` bytes fails the stream
+   * for good: the output dropped would be missing from the window.
    *
    * @returns the input zlib left unconsumed (with output space left, only after the end of a stream), or
-   *   `FAILED` (see `error`), or `TOO_BIG`.
+   *   `FAILED` or `TOO_BIG` (see `error`).
    */
   run(input: Uint8Array, limit: number, out: Uint8Array[]): number {
     if (this.error !== undefined) return FAILED;
@@ -155,13 +156,18 @@ class NativeStream {
     for (;;) {
       const buffer = scratch.bytes ??= new Uint8Array(scratch.size);
       handle.writeSync(Z_SYNC_FLUSH, input, inOffset, inLength, buffer, 0, buffer.length);
-      if (this.error !== undefined) return FAILED;
+      if (this.error !== undefined) return this.#failed(out, FAILED);
       const availOut = state[0]!;
       const availIn = state[1]!;
       const have = buffer.length - availOut;
       if (have > 0) {
         total += have;
-        if (total > limit) return TOO_BIG;
+        if (total > limit) {
+          this.error = Object.assign(new Error('inflated output exceeds the limit'), {
+            code: 'ERR_BUFFER_TOO_LARGE',
+          });
+          return this.#failed(out, TOO_BIG);
+        }
         if (availOut === 0) {
           scratch.bytes = new Uint8Array(buffer.length);
           out.push(buffer);
@@ -173,6 +179,11 @@ class NativeStream {
       inOffset += inLength - availIn;
       inLength = availIn;
     }
+  }
+
+  #failed(out: Uint8Array[], status: number): number {
+    out.length = 0;
+    return status;
   }
 
   /** Starts a new stream with an empty window (not after a failure or the close). */
@@ -237,10 +248,9 @@ export class ZlibDeflater {
     // byte-aligned after a sync flush, so an empty stored block is exactly what the flush would have added.
     if (data.length === 0) return EMPTY_FLUSH.slice();
     const out = this.#out;
-    const status = z.run(data, Infinity, out);
-    const result = status === FAILED ? undefined : concat(out);
+    if (z.run(data, Infinity, out) === FAILED) throw z.error;
+    const result = concat(out);
     out.length = 0;
-    if (result === undefined) throw z.error;
     return result;
   }
 
@@ -309,18 +319,8 @@ export class ZlibInflater {
   ): 'ok' | 'end' | 'too-big' | 'invalid' {
     const out = this.#out;
     const left = this.#z.run(input, maxOutput, out);
-    if (left === TOO_BIG) {
-      out.length = 0;
-      // Stop for good: the connection fails with 1009, and the window would be missing this output.
-      this.#z.error = Object.assign(new Error('inflated output exceeds the limit'), {
-        code: 'ERR_BUFFER_TOO_LARGE',
-      });
-      return 'too-big';
-    }
-    if (left === FAILED) {
-      out.length = 0;
-      return 'invalid';
-    }
+    if (left === TOO_BIG) return 'too-big';
+    if (left === FAILED) return 'invalid';
     for (let k = 0; k < out.length; k++) onData(out[k]!);
     out.length = 0;
     // With output space left, zlib consumes all input unless the stream ended (a BFINAL block): unconsumed

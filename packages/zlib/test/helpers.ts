@@ -1,16 +1,11 @@
 /** Shared by the vitest suites (Node) and zlib_runtime_test.ts (Bun, Deno): no test framework in here. */
 
+import { Buffer } from 'node:buffer';
 import type { ZlibInflater } from '../src/mod.ts';
 
-/** The chunks joined into one array. */
+/** The chunks joined into one plain Uint8Array (`node:buffer` is there on Node, Bun and Deno alike). */
 export function join(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(chunks));
 }
 
 /** One `inflate` call: its status, its output joined, and whether every chunk was a plain Uint8Array. */
