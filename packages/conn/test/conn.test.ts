@@ -5,8 +5,10 @@
  */
 
 import { getHeader, getHeaderValues, HandshakeError, ProtocolError, UsageError } from '@sansws/core';
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
 import { CloseError, ConnError } from '../src/mod.ts';
+import { zlibCodec } from '../../zlib/src/mod.ts';
 import { MemoryTransport, openPair, settle, text } from './memory.ts';
 
 const SIZES = [0, 1, 125, 126, 127, 65535, 65536];
@@ -279,6 +281,108 @@ describe('RFC 6455 §8.1: text bytes from readMessageBytes are validated once, o
     checked.length = 0;
     await server.writeMessage('text', bytes);
     expect(checked).toEqual([bytes.length]);
+  });
+});
+
+describe('RFC 6455 §5.6: a text message read as a string and written back is sent as the bytes it arrived as', () => {
+  const large = '\uFEFFhéllo wörld, € 🎉 '.repeat(4000); // 84 KiB, a byte order mark first
+  /** Counts the strings our TextEncoder is asked to encode while `run` runs. */
+  async function encodings(run: () => Promise<void>): Promise<number> {
+    const encodeInto = vi.spyOn(TextEncoder.prototype, 'encodeInto');
+    const encode = vi.spyOn(TextEncoder.prototype, 'encode');
+    try {
+      await run();
+      return encodeInto.mock.calls.length + encode.mock.calls.length;
+    } finally {
+      encodeInto.mockRestore();
+      encode.mockRestore();
+    }
+  }
+
+  it('an echo (readMessage or the iterator) and a relay encode nothing, and send what came', async () => {
+    const { server, client } = await openPair();
+    const other = await openPair();
+    await client.writeMessage('text', large);
+    await client.writeMessage('text', large + '!');
+    const iterator = server[Symbol.asyncIterator]();
+    const first = await server.readMessage();
+    const second = (await iterator.next()).value!;
+    expect(
+      await encodings(async () => {
+        await server.writeMessage('text', first.data);
+        await server.writeMessage(second.type, second.data);
+        await other.server.writeMessage('text', first.data);
+      }),
+    ).toBe(0);
+    expect(await client.readMessage()).toEqual({ type: 'text', data: large });
+    expect(await client.readMessage()).toEqual({ type: 'text', data: large + '!' });
+    expect(await other.client.readMessage()).toEqual({ type: 'text', data: large });
+  });
+
+  it('with permessage-deflate in use, the bytes are compressed as the string would be', async () => {
+    const options = { compression: { codec: zlibCodec } };
+    const { server, client } = await openPair(options, options);
+    await client.writeMessage('text', large);
+    const message = await server.readMessage();
+    expect(await encodings(() => server.writeMessage('text', message.data))).toBe(0);
+    expect(await client.readMessage()).toEqual({ type: 'text', data: large });
+  });
+
+  it('an equal string is sent the same way; another string, text under 16 KiB and binary are encoded', async () => {
+    const { server, client } = await openPair();
+    const small = 'é'.repeat(4000); // 8,000 bytes
+    for (const payload of [large, small]) await client.writeMessage('text', payload);
+    const [big, short] = [await server.readMessage(), await server.readMessage()];
+    const copy = (' ' + (big.data as string)).slice(1);
+    const changed = (big.data as string).replace('€', '$');
+    expect(await encodings(() => server.writeMessage('text', copy))).toBe(0);
+    expect(await encodings(() => server.writeMessage('text', changed))).toBe(1);
+    expect(await encodings(() => server.writeMessage('text', short.data))).toBe(1);
+    expect(await encodings(() => server.writeMessage('binary', big.data))).toBe(1);
+    for (const expected of [[large, 'text'], [changed, 'text'], [small, 'text']] as const) {
+      expect(await client.readMessage()).toEqual({ type: expected[1], data: expected[0] });
+    }
+    expect(await client.readMessageBytes()).toEqual({ type: 'binary', data: text(large) });
+  });
+
+  it('any text sent back this way arrives as it was read (property)', async () => {
+    const { server, client } = await openPair();
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }), async (piece) => {
+        const payload = piece.repeat(Math.ceil(16_384 / piece.length));
+        await client.writeMessage('text', payload);
+        const message = await server.readMessage();
+        expect(await encodings(() => server.writeMessage('text', message.data))).toBe(0);
+        expect(await client.readMessage()).toEqual({ type: 'text', data: payload });
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('the last four messages read are kept; an adapter that takes the bytes back keeps none', async () => {
+    const { server, client } = await openPair();
+    const payloads = [1, 2, 3, 4, 5].map((n) => large + n);
+    for (const payload of payloads) await client.writeMessage('text', payload);
+    const read: Array<string | Uint8Array> = [];
+    for (const _ of payloads) read.push((await server.readMessage()).data);
+    // The first was dropped for the fifth; the others are sent as they came.
+    expect(await encodings(() => server.writeMessage('text', read[0]!))).toBe(1);
+    expect(
+      await encodings(async () => {
+        for (const data of read.slice(1)) await server.writeMessage('text', data);
+      }),
+    ).toBe(0);
+    for (const payload of payloads) {
+      expect(await client.readMessage()).toEqual({ type: 'text', data: payload });
+    }
+
+    const released: Uint8Array[] = [];
+    const pooled = await openPair({ releaseMessage: (bytes) => void released.push(bytes) });
+    await pooled.client.writeMessage('text', large + 'x');
+    const message = await pooled.server.readMessage();
+    expect(released).toHaveLength(1);
+    expect(await encodings(() => pooled.server.writeMessage('text', message.data))).toBe(1);
+    expect(await pooled.client.readMessage()).toEqual({ type: 'text', data: large + 'x' });
   });
 });
 
