@@ -1736,6 +1736,7 @@ function keepText(message: Message, bytes: Uint8Array): void {
 
 /** The UTF-8 bytes of `text` if a kept message has that text (see `keptTexts`). */
 function keptBytes(text: string): Uint8Array | undefined {
+  if (text.length * 3 < TRUST_MIN) return undefined; // under TRUST_MIN bytes of UTF-8, whatever it holds
   for (const kept of keptTexts) {
     const message = kept.deref();
     // Equal strings have equal UTF-8, whichever message they came from (the same string compares at once).
