@@ -1717,8 +1717,9 @@ const TRUST_MIN = 16 * 1024;
  * connections) sends those bytes instead of encoding it again. Shared by all connections; the messages are
  * held weakly, and their bytes only through them (`textBytes`), so this keeps nothing alive that the
  * application dropped, and at most `KEPT_TEXTS` messages' bytes besides their strings. Not when an adapter
- * takes the bytes back once decoded (`releaseMessage`: Bun's, whose `TextEncoder` costs far less than
- * Deno's: a 64 KiB string with non-ASCII text took 75–87 µs to encode on Deno, 10 µs on Bun).
+ * takes the bytes back once decoded (`releaseMessage`: Bun's, whose `TextEncoder` costs a seventh of Deno's:
+ * `encodeInto` of 64 KiB of the benchmark's text took 74.2 µs on Deno, 10.5 on Bun; docs/performance.md,
+ * round 16).
  */
 const keptTexts: Array<WeakRef<Message>> = [];
 let nextKept = 0;
