@@ -8,6 +8,8 @@ import { getHeader, getHeaderValues, HandshakeError, ProtocolError, UsageError }
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { CloseError, ConnError } from '../src/mod.ts';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { zlibCodec } from '../../zlib/src/mod.ts';
 import { MemoryTransport, openPair, settle, text } from './memory.ts';
 
@@ -343,6 +345,41 @@ describe('RFC 6455 §5.6: a text message read as a string and written back is se
       expect(await client.readMessage()).toEqual({ type: expected[1], data: expected[0] });
     }
     expect(await client.readMessageBytes()).toEqual({ type: 'binary', data: text(large) });
+  });
+
+  it('keeps no bytes of a message the application dropped, nor of one pushed out of the four', async () => {
+    // A collection on demand, and the message buffers the server assembles, watched for being collected.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collected = new Set<number>();
+    const registry = new FinalizationRegistry<number>((id) => collected.add(id));
+    let allocated = 0;
+    const allocate = (length: number): Uint8Array => {
+      const buffer = new Uint8Array(length);
+      registry.register(buffer, allocated++);
+      return buffer;
+    };
+    const { server, client } = await openPair({ allocate });
+    for (let i = 0; i < 6; i++) {
+      // Two frames each, so that the server assembles each message in a buffer of `allocate`.
+      const writer = await client.nextWriter('text');
+      await writer.write(text('é'.repeat(10_000)));
+      await writer.close(text(`${i}`.repeat(4_000)));
+    }
+    const held = [];
+    for (let i = 0; i < 5; i++) held.push(await server.readMessage());
+    let dropped: unknown = await server.readMessage();
+    expect(allocated).toBe(6);
+    dropped = null;
+    for (let round = 0; round < 50 && collected.size < 3; round++) {
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The first two messages, still held, were pushed out by the fifth and sixth: their bytes went. The
+    // sixth's bytes went with the message. The third to fifth are held and still kept: their bytes stay.
+    expect([...collected].sort()).toEqual([0, 1, 5]);
+    expect(held.map((message) => message.data.length)).toEqual([14_000, 14_000, 14_000, 14_000, 14_000]);
+    expect(dropped).toBeNull();
   });
 
   it('any text sent back this way arrives as it was read (property)', async () => {
