@@ -591,7 +591,7 @@ export class Conn implements AsyncIterable<Message> {
    * Reads the next whole message. Text is decoded (its UTF-8 was validated as it arrived). Rejects with a
    * {@link CloseError} once the connection is closed and every earlier message was read. While the message
    * is held, writing its text (16 KiB or more) as text, on this or any connection, sends the bytes it arrived
-   * as instead of encoding the string again (the last four such messages read, on every connection).
+   * as instead of encoding the string again (the last four such messages read, across all connections).
    */
   readMessage(options?: CallOptions): Promise<Message> {
     const whole = this.#takeWholeMessage(options);
