@@ -1556,27 +1556,20 @@ export class Conn implements AsyncIterable<Message> {
   /** Has the engine encode one whole message. */
   #sendWhole(type: MessageType, data: string | Uint8Array, send: SendOptions | undefined): void {
     if (typeof data === 'string') {
-      if (type !== 'text') this.#engine.sendBinary(utf8Encoder.encode(data), send);
-      else if (
-        this.#settings.fragmentLongText && (send === NO_COMPRESS || this.#engine.extensions === null)
-      ) {
+      if (type !== 'text') return this.#engine.sendBinary(utf8Encoder.encode(data), send);
+      if (this.#settings.fragmentLongText && (send === NO_COMPRESS || this.#engine.extensions === null)) {
         // Not to be compressed (none negotiated, or not for this message): the engine sends a long one in
         // fragments (see FRAGMENT).
-        this.#engine.sendText(data, FRAGMENT);
-      } else {
-        const bytes = keptBytes(data);
-        if (bytes === undefined) this.#engine.sendText(data, send);
-        else this.#engine.sendText(bytes, send === undefined ? VALIDATED : VALIDATED_NO_COMPRESS);
+        return this.#engine.sendText(data, FRAGMENT);
       }
-    } else if (type === 'binary') {
-      this.#engine.sendBinary(data, send);
-    } else {
-      // Bytes that readMessageBytes returned were validated on arrival: not again (see `receivedText`).
-      const trusted = receivedText.has(data)
-        ? (send === undefined ? VALIDATED : VALIDATED_NO_COMPRESS)
-        : send;
-      this.#engine.sendText(data, trusted);
+      // The text of a message readMessage returned goes out as the bytes it came in (see `keptTexts`).
+      const bytes = keptBytes(data);
+      if (bytes === undefined) return this.#engine.sendText(data, send);
+      return this.#engine.sendText(bytes, trusted(send));
     }
+    if (type === 'binary') this.#engine.sendBinary(data, send);
+    // Bytes that readMessageBytes returned were validated on arrival: not again (see `receivedText`).
+    else this.#engine.sendText(data, receivedText.has(data) ? trusted(send) : send);
   }
 
   #processWrites(): void {
@@ -1640,14 +1633,10 @@ export class Conn implements AsyncIterable<Message> {
   #decoded(message: MessageBytes): Message {
     // A binary message is already what readMessage returns: no second object for it.
     if (message.type !== 'text') return message as Message;
-    const text = utf8Decoder.decode(message.data);
+    const decoded: Message = { type: 'text', data: utf8Decoder.decode(message.data) };
     const release = this.#settings.releaseMessage;
-    if (release !== null) {
-      release(message.data);
-      return { type: 'text', data: text };
-    }
-    const decoded: Message = { type: 'text', data: text };
-    if (message.data.length >= TRUST_MIN) keepText(decoded, message.data);
+    if (release !== null) release(message.data);
+    else if (message.data.length >= TRUST_MIN) keepText(decoded, message.data);
     return decoded;
   }
 
@@ -1744,6 +1733,11 @@ function keptBytes(text: string): Uint8Array | undefined {
     if (message !== undefined && message.data === text) return textBytes.get(message);
   }
   return undefined;
+}
+
+/** `send` for text bytes validated on arrival (see `receivedText` and `keptTexts`): not checked again. */
+function trusted(send: SendOptions | undefined): SendOptions {
+  return send === undefined ? VALIDATED : VALIDATED_NO_COMPRESS;
 }
 
 /** A whole message handed to the application as bytes (see `receivedText`). */

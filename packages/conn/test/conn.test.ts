@@ -4,12 +4,12 @@
  * real time passes and nothing sleeps.
  */
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { getHeader, getHeaderValues, HandshakeError, ProtocolError, UsageError } from '@sansws/core';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { CloseError, ConnError } from '../src/mod.ts';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { zlibCodec } from '../../zlib/src/mod.ts';
 import { MemoryTransport, openPair, settle, text } from './memory.ts';
 
