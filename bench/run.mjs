@@ -319,8 +319,14 @@ const METRICS = /** @type {const} */ ([
   'serverRssBytes',
 ]);
 
-/** @param {any[]} runs */
-function summarize(runs) {
+/** The metrics kept run by run besides their medians (`series`), for the report's paired ratios. */
+const SERIES = /** @type {const} */ (['msgPerSec', 'p50Us', 'p99Us', 'serverCpuUsPerMsg']);
+
+/**
+ * @param {any[]} runs each with `rep`, the repeat it belongs to
+ * @param {number} repeats
+ */
+function summarize(runs, repeats) {
   const ok = runs.filter((r) => r.ok);
   /** @type {Record<string, number | null>} */
   const med = {};
@@ -328,7 +334,16 @@ function summarize(runs) {
     const values = ok.map((r) => r[metric]).filter((v) => typeof v === 'number');
     med[metric] = values.length > 0 ? median(values) : null;
   }
-  return { runs: ok.length, failures: runs.filter((r) => !r.ok).map((r) => r.error), median: med };
+  // Repeat i of every server of a cell ran back to back (servers interleaved), so the report can pair them.
+  /** @type {Record<string, (number | null)[]>} */
+  const series = {};
+  for (const metric of SERIES) {
+    series[metric] = Array.from({ length: repeats }, (_, rep) => {
+      const v = ok.find((r) => r.rep === rep)?.[metric];
+      return typeof v === 'number' && Number.isFinite(v) ? v : null;
+    });
+  }
+  return { runs: ok.length, failures: runs.filter((r) => !r.ok).map((r) => r.error), median: med, series };
 }
 
 /** @param {number} n */
@@ -385,11 +400,15 @@ async function runCells(list, running, restart) {
         let server = running.get(id);
         if (!server) continue;
         if (server.child.exitCode !== null || server.child.signalCode !== null) {
-          runs[id]?.push({ ok: false, error: `server had exited: ${server.stderr.join('').slice(0, 300)}` });
+          runs[id]?.push({
+            ok: false,
+            rep,
+            error: `server had exited: ${server.stderr.join('').slice(0, 300)}`,
+          });
           try {
             server = await restart(id);
           } catch (error) {
-            runs[id]?.push({ ok: false, error: String(error) });
+            runs[id]?.push({ ok: false, rep, error: String(error) });
             continue;
           }
         }
@@ -410,10 +429,12 @@ async function runCells(list, running, restart) {
           warmupMs: config.warmupMs,
           windowMs: config.windowMs,
         }, 90_000);
-        runs[id]?.push(result);
+        runs[id]?.push({ ...result, rep });
       }
     }
-    const byServer = Object.fromEntries(Object.entries(runs).map(([id, r]) => [id, summarize(r)]));
+    const byServer = Object.fromEntries(
+      Object.entries(runs).map(([id, r]) => [id, summarize(r, config.repeats)]),
+    );
     results.push({
       key: cell.key,
       family: cell.family,

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a JavaScript module of the harness (checked by bench/tsconfig.json), typed there by JSDoc
+import { evaluate, pairedRatios } from '../bench/lib/report.mjs';
+
+interface Figures {
+  msgPerSec: number | null;
+  serverCpuUsPerMsg: number | null;
+  p50Us: number | null;
+  p99Us: number | null;
+}
+
+/** A server's entry in a cell of results.json: medians and the same figures run by run. */
+function server(runs: Array<Partial<Figures> | null>) {
+  const series = (metric: keyof Figures) => runs.map((r) => r?.[metric] ?? null);
+  const median = (metric: keyof Figures) => {
+    const values = runs.map((r) => r?.[metric]).filter((v): v is number => typeof v === 'number');
+    values.sort((a, b) => a - b);
+    return values.length === 0 ? null : values[values.length >> 1]!;
+  };
+  const metrics = ['msgPerSec', 'serverCpuUsPerMsg', 'p50Us', 'p99Us'] as const;
+  return {
+    runs: runs.filter((r) => r !== null).length,
+    failures: [],
+    median: Object.fromEntries(metrics.map((m) => [m, median(m)])),
+    series: Object.fromEntries(metrics.map((m) => [m, series(m)])),
+  };
+}
+
+function cell(servers: Record<string, ReturnType<typeof server>>, shape = { conns: 100, inflight: 8 }) {
+  return { type: 'binary', compress: false, size: 16, ...shape, servers };
+}
+
+type Verdict = { target: string; met: boolean | null; detail: string; misses: string[]; everyRun?: number };
+
+function verdictOf(data: unknown, prefix: string): Verdict {
+  const found = (evaluate(data) as Verdict[]).find((v) => v.target.startsWith(prefix));
+  if (found === undefined) throw new Error(`no verdict ${prefix}`);
+  return found;
+}
+
+describe('bench report: paired runs', () => {
+  it('pairs repeat i of one server with repeat i of the other, skipping repeats either lacks', () => {
+    const c = cell({
+      a: server([{ msgPerSec: 10 }, null, { msgPerSec: 30 }, { msgPerSec: 40 }]),
+      b: server([{ msgPerSec: 20 }, { msgPerSec: 20 }, { msgPerSec: 0 }, { msgPerSec: 80 }]),
+    });
+    // Repeat 1: a failed; repeat 2: division by zero.
+    expect(pairedRatios(c, 'a', 'b', 'msgPerSec')).toEqual([0.5, 0.5]);
+    expect(pairedRatios(c, 'a', 'missing', 'msgPerSec')).toEqual([]);
+  });
+
+  it('tells a miss in every run from one the runs straddle', () => {
+    const steady = cell({
+      'sansws-bun': server([{ msgPerSec: 60 }, { msgPerSec: 62 }, { msgPerSec: 61 }]),
+      'bun-builtin': server([{ msgPerSec: 100 }, { msgPerSec: 100 }, { msgPerSec: 100 }]),
+    });
+    const straddling = cell({
+      'sansws-bun': server([{ msgPerSec: 70 }, { msgPerSec: 90 }, { msgPerSec: 72 }]),
+      'bun-builtin': server([{ msgPerSec: 100 }, { msgPerSec: 100 }, { msgPerSec: 100 }]),
+    }, { conns: 1, inflight: 64 });
+    const bun = verdictOf({ cells: [steady, straddling] }, 'Bun: within 25%');
+    expect(bun.met).toBe(false);
+    expect(bun.everyRun).toBe(1);
+    expect(bun.misses).toEqual([
+      'binary 16 B, 100×8: 0.61× (runs 0.60–0.62×, 3 of 3 missed)',
+      'binary 16 B, 1×64: 0.72× (runs 0.70–0.90×, 2 of 3 missed)',
+    ]);
+    expect(bun.detail).toContain('1 of the 2 missed cells missed in every run');
+  });
+
+  it('applies each target its own direction: CPU and latency lower is better, speed higher', () => {
+    const latency = cell({
+      'sansws-node': server([{ serverCpuUsPerMsg: 9, p50Us: 110, p99Us: 150, msgPerSec: 90 }]),
+      'ws-node': server([{ serverCpuUsPerMsg: 10, p50Us: 100, p99Us: 200, msgPerSec: 100 }]),
+    }, { conns: 1, inflight: 1 });
+    const data = { cells: [latency] };
+    expect(verdictOf(data, 'Node: server CPU').misses).toEqual([
+      'binary 16 B, 1×1: 0.90× (runs 0.90–0.90×, 1 of 1 missed)',
+    ]);
+    expect(verdictOf(data, 'Node: throughput').misses).toEqual([
+      'binary 16 B, 1×1: 0.90× (runs 0.90–0.90×, 1 of 1 missed)',
+    ]);
+    expect(verdictOf(data, 'Node: p50').misses).toEqual([
+      'binary 16 B, 1×1: 1.10× (runs 1.10–1.10×, 1 of 1 missed)',
+    ]);
+    expect(verdictOf(data, 'Node: p99').met).toBe(true);
+  });
+
+  it('reads results without run-by-run figures (older results.json) as before', () => {
+    const old = cell({
+      'sansws-bun': { runs: 5, failures: [], median: { msgPerSec: 60 } },
+      'bun-builtin': { runs: 5, failures: [], median: { msgPerSec: 100 } },
+    } as never);
+    const bun = verdictOf({ cells: [old] }, 'Bun: within 25%');
+    expect(bun.misses).toEqual(['binary 16 B, 100×8: 0.60×']);
+    expect(bun.everyRun).toBeUndefined();
+    expect(bun.detail).not.toContain('every run');
+  });
+});
