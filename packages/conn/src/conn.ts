@@ -913,9 +913,13 @@ export class Conn implements AsyncIterable<Message> {
     try {
       for (;;) {
         this.#set(REPUMP, false);
+        // Indexed loops, here and below: the engine returns one shared frozen array when it has nothing,
+        // and `for…of` (or `some`) over arrays of two kinds is not inlined (V8 calls its iterator instead).
         const output = this.#engine.takeOutput();
-        for (const chunk of output) {
-          if (!this.#has(ENDED) && !this.#has(DESTROYED)) this.#set(WRITABLE, this.#transport.write(chunk));
+        for (let i = 0; i < output.length; i++) {
+          if (!this.#has(ENDED) && !this.#has(DESTROYED)) {
+            this.#set(WRITABLE, this.#transport.write(output[i]!));
+          }
         }
         // While holding (below), only output flows: taking events would apply the held-back violation.
         if (this.#has(HOLDING)) {
@@ -923,13 +927,18 @@ export class Conn implements AsyncIterable<Message> {
           continue;
         }
         const events = this.#engine.takeEvents();
-        for (const event of events) this.#dispatch(event);
+        let messageEnds = false;
+        for (let i = 0; i < events.length; i++) {
+          const event = events[i]!;
+          if (isMessageEnd(event)) messageEnds = true;
+          this.#dispatch(event);
+        }
         if (output.length === 0 && events.length === 0 && !this.#has(REPUMP)) break;
         // Messages were handed over and the engine holds a violation back behind them (due at once): hold
         // it until the application asks for its next message — after answering these, however many turns
         // that takes (a streamed echo) — or for HOLD_GRACE ms, so an echo goes out before the close
         // (Autobahn 3.2, 4.1.3, 5.15 strict).
-        if (events.length > 0 && events.some(isMessageEnd) && this.#dueNow()) {
+        if (messageEnds && this.#dueNow()) {
           this.#set(HOLDING, true);
           this.#holdUntil = this.#timers.now() + Math.min(HOLD_GRACE, this.#settings.closeTimeout);
         }
