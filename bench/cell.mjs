@@ -111,6 +111,15 @@ const median = (values) => {
 const fixed = (v, digits) => (typeof v === 'number' ? v.toFixed(digits) : '–');
 
 const allocator = allocatorSettings();
+/**
+ * The round trip's p50 and p99 where the load measured them (one message in flight), else nothing.
+ * @param {{ p50Us?: number | null, p99Us?: number | null }} r
+ */
+const latency = (r) =>
+  typeof r.p50Us === 'number' && typeof r.p99Us === 'number'
+    ? ` (p50 ${fixed(r.p50Us, 0)} µs, p99 ${fixed(r.p99Us, 0)} µs)`
+    : '';
+
 console.log(
   `${type} ${size} B, ${conns}×${inflight}${compress ? ', deflate' : ''}, ${seconds} s windows, ` +
     `${CAN_PIN ? `server on core ${SERVER_CORE}, load on core ${LOAD_CORE}` : 'not pinned'}` +
@@ -127,7 +136,7 @@ for (let run = 1; run <= runs; run++) {
     }
     results.get(spec.id)?.push(r);
     console.log(
-      `run ${run} ${spec.id.padEnd(12)} ${fixed(r.msgPerSec, 0)} msg/s, server ${
+      `run ${run} ${spec.id.padEnd(12)} ${fixed(r.msgPerSec, 0)} msg/s${latency(r)}, server ${
         fixed(r.serverCpuUsPerMsg, r.serverCpuUsPerMsg < 10 ? 3 : 1)
       } µs/msg, ${fixed(r.serverFaultsPerMsg, 2)} faults/msg, RSS ${
         fixed(r.serverRssBytes / 2 ** 20, 0)
@@ -141,9 +150,9 @@ for (const [id, list] of results) {
   /** @param {string} key */
   const m = (key) => median(list.map((r) => r[key]));
   console.log(
-    `median ${id.padEnd(12)} ${fixed(m('msgPerSec'), 0)} msg/s, ${
-      fixed(m('serverCpuUsPerMsg'), m('serverCpuUsPerMsg') < 10 ? 3 : 1)
-    } µs/msg, ` +
+    `median ${id.padEnd(12)} ${fixed(m('msgPerSec'), 0)} msg/s${
+      latency({ p50Us: m('p50Us'), p99Us: m('p99Us') })
+    }, ${fixed(m('serverCpuUsPerMsg'), m('serverCpuUsPerMsg') < 10 ? 3 : 1)} µs/msg, ` +
       `${fixed(m('serverFaultsPerMsg'), 2)} faults/msg (${list.length} runs)`,
   );
 }
