@@ -116,7 +116,7 @@ const allocator = allocatorSettings();
  * @param {{ p50Us?: number | null, p99Us?: number | null }} r
  */
 const latency = (r) =>
-  typeof r.p50Us === 'number' && typeof r.p99Us === 'number'
+  Number.isFinite(r.p50Us) && Number.isFinite(r.p99Us)
     ? ` (p50 ${fixed(r.p50Us, 0)} µs, p99 ${fixed(r.p99Us, 0)} µs)`
     : '';
 
