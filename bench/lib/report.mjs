@@ -86,7 +86,7 @@ export const pairedRatios = (cell, a, b, metric) => {
 
 /**
  * How one missed cell reads in the report: its ratio, and when the runs are known, their range and how many
- * of them missed too (a miss in every run is not the machine's noise; one in some runs may be).
+ * of them missed too (a miss in every run held for the seconds the cell took; one the runs straddle is within their noise).
  * @param {Check} check
  */
 const describeMiss = (check) => {
@@ -433,7 +433,8 @@ export function renderReport(data, verdicts, charts) {
     '',
     'Each verdict reads the ratio of medians. A missed cell also gives the same ratio run by run (repeat i ' +
     'of both servers ran back to back, servers interleaved) — its range and how many of those runs missed: ' +
-    "a cell that missed in every run is a real miss; one the runs straddle is within the machine's noise.",
+    'a cell that missed in every run missed for the seconds its runs took, one the runs straddle is within ' +
+    'their noise; the machine drifts over minutes, so compare full runs before calling a miss steady.',
     '',
     targets,
   ].join('\n');
