@@ -323,7 +323,7 @@ const METRICS = /** @type {const} */ ([
 const SERIES = /** @type {const} */ (['msgPerSec', 'p50Us', 'p99Us', 'serverCpuUsPerMsg']);
 
 /**
- * @param {any[]} runs each with `rep`, the repeat it belongs to
+ * @param {any[]} runs the cell's runs of one server; those that succeeded carry `rep`, their repeat
  * @param {number} repeats
  */
 function summarize(runs, repeats) {
@@ -400,15 +400,11 @@ async function runCells(list, running, restart) {
         let server = running.get(id);
         if (!server) continue;
         if (server.child.exitCode !== null || server.child.signalCode !== null) {
-          runs[id]?.push({
-            ok: false,
-            rep,
-            error: `server had exited: ${server.stderr.join('').slice(0, 300)}`,
-          });
+          runs[id]?.push({ ok: false, error: `server had exited: ${server.stderr.join('').slice(0, 300)}` });
           try {
             server = await restart(id);
           } catch (error) {
-            runs[id]?.push({ ok: false, rep, error: String(error) });
+            runs[id]?.push({ ok: false, error: String(error) });
             continue;
           }
         }

@@ -74,7 +74,7 @@ export const pairedRatios = (cell, a, b, metric) => {
   const out = [];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     const v = div(x[i] ?? null, y[i] ?? null);
-    if (v !== null && Number.isFinite(v)) out.push(v);
+    if (v !== null) out.push(v);
   }
   return out;
 };
