@@ -4,7 +4,8 @@
  *
  * - `echo`: an echo server with one endpoint per send path, as gorilla's conformance server has: `/` echoes
  *   whole messages (`readMessage`/`writeMessage`), `/stream` streams them back (`nextReader`/`nextWriter`,
- *   one frame out per chunk in), `/prepared` through a `PreparedMessage` (`writePreparedMessage`). Limits
+ *   one frame out per chunk in), `/prepared` through a `PreparedMessage` (`writePreparedMessage`),
+ *   `/handler` from a message handler (`setMessageHandler`, text as bytes, the write's promise returned). Limits
  *   admit every case (16 MiB messages), keepalive pings are off, `--compression` offers permessage-deflate
  *   with the default parameters. It prints its URL, logs one line per connection error and never exits.
  * - `client`: our `dial` (compression offered) driving a fuzzing server through the echo-driver protocol
@@ -72,6 +73,17 @@ async function echoPrepared(conn: Conn, adapter: EchoAdapter): Promise<void> {
   }
 }
 
+/**
+ * `/handler`: whole messages handed to a message handler, which writes each back and returns the write's
+ * promise (so a write that waits holds the next message back). Resolves when the connection ends; a failed
+ * connection rejects with its CloseError, as the reads of the other endpoints do.
+ */
+async function echoHandler(conn: Conn): Promise<void> {
+  conn.setMessageHandler((message) => conn.writeMessage(message.type, message.data), { bytes: true });
+  const info = await conn.closed;
+  throw info.error;
+}
+
 /** Options of {@link serveEcho}. */
 export interface EchoOptions {
   readonly port?: number;
@@ -98,6 +110,7 @@ export async function serveEcho(adapter: EchoAdapter, options: EchoOptions = {})
       try {
         if (path === '/stream') await echoStream(conn);
         else if (path === '/prepared') await echoPrepared(conn, adapter);
+        else if (path === '/handler') await echoHandler(conn);
         else await echoWhole(conn);
       } catch (error) {
         const line = describe(error);

@@ -2,9 +2,10 @@
  * CI hook: the quick suite against our adapters, @sansws/node, @sansws/bun and @sansws/deno, in both roles
  * (conformance/echo; `npm run conformance` is the same run with reports and all endpoints in full).
  *
- * - Server role: each runtime's echo server (permessage-deflate on), `/` (whole messages), every quick case.
- *   The `/stream` and `/prepared` endpoints run in `npm run conformance` (they would double this test's time;
- *   the contract suite covers streaming and prepared messages on every runtime).
+ * - Server role: each runtime's echo server (permessage-deflate on), `/` (whole messages), every quick case;
+ *   Node's also on `/handler` (a message handler instead of reads), every quick case. The `/stream`,
+ *   `/prepared` and the other runtimes' `/handler` endpoints run in `npm run conformance` (they would double
+ *   this test's time; the contract suite covers streaming and prepared messages on every runtime).
  * - Client role: each runtime's `dial` driving the suite's fuzzing server, every quick case.
  *
  * Node runs in this process; Bun and Deno are child processes (their printed URL is the readiness signal),
@@ -84,6 +85,18 @@ describe('conformance, quick mode, against the adapters', () => {
       expect(whole.results.length).toBeGreaterThan(400);
       expect(unexpected(whole), explain(whole)).toEqual([]);
     });
+    if (runtime === 'node') {
+      it('node: server, /handler', { timeout: 90_000 }, async () => {
+        const url = await startServer(runtime);
+        const report = await runServerSuite({
+          url: `${url}/handler`,
+          cases: selectCases('quick'),
+          mode: 'quick',
+        });
+        expect(report.results.length).toBeGreaterThan(400);
+        expect(unexpected(report), explain(report)).toEqual([]);
+      });
+    }
     it(`${runtime}: client`, { timeout: 90_000 }, async () => {
       const client = await testClient(runtime);
       expect(client.results.length).toBeGreaterThan(400);

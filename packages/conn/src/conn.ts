@@ -131,6 +131,12 @@ export type PingHandler = (data: Uint8Array) => void;
 export type PongHandler = (data: Uint8Array, rtt: number | undefined) => void;
 /** Sees the peer's close frame. The engine echoes it regardless (RFC 6455 §5.5.1). */
 export type CloseHandler = (code: number, reason: string) => void;
+/**
+ * Receives each whole message (see {@link Conn.setMessageHandler}); `M` is {@link Message} (text decoded)
+ * or, with `{ bytes: true }`, {@link MessageBytes}. A returned promise holds the next message back until it
+ * settles; a throw or a rejection ends the deliveries and fails the connection with 1011.
+ */
+export type MessageHandler<M = Message> = (message: M) => void | PromiseLike<void>;
 
 /** One message read as a stream of chunks (see {@link Conn.nextReader}). */
 export interface MessageReader extends AsyncIterable<Uint8Array> {
@@ -421,6 +427,9 @@ export class Conn implements AsyncIterable<Message> {
   // Control frames: null until a ping is sent or a handler set.
   #control: Control | null = null;
 
+  /** Receives the messages instead of reads while set (see setMessageHandler; HANDLER_* flags). */
+  #messageHandler: MessageHandler<never> | null = null;
+
   static {
     openedOf = (conn) => conn.#opened;
     onDeadline = (conn, at) => conn.#onDeadline(at);
@@ -445,6 +454,7 @@ export class Conn implements AsyncIterable<Message> {
       next(): Promise<IteratorResult<Message>> {
         if (this.#done) return Promise.resolve(ITERATION_DONE);
         const conn = this.#conn;
+        if (conn.#messageHandler !== null) return Promise.reject(handlerIsSet());
         const whole = conn.#takeWholeMessage(undefined);
         if (whole !== null) return Promise.resolve({ value: conn.#decoded(whole), done: false });
         return (conn.#park(undefined, true, this) as Promise<IteratorResult<Message>> | null) ??
@@ -594,6 +604,7 @@ export class Conn implements AsyncIterable<Message> {
    * as instead of encoding the string again (the last four such messages read, across all connections).
    */
   readMessage(options?: CallOptions): Promise<Message> {
+    if (this.#messageHandler !== null) return Promise.reject(handlerIsSet());
     const whole = this.#takeWholeMessage(options);
     if (whole !== null) return Promise.resolve(this.#decoded(whole));
     return (this.#park(options, true) ?? this.#readWholeMessage(options, true, false)) as Promise<Message>;
@@ -607,6 +618,7 @@ export class Conn implements AsyncIterable<Message> {
    * them first is the caller's responsibility (invalid UTF-8 would make the peer close with 1007).
    */
   readMessageBytes(options?: CallOptions): Promise<MessageBytes> {
+    if (this.#messageHandler !== null) return Promise.reject(handlerIsSet());
     const whole = this.#takeWholeMessage(options);
     if (whole !== null) return Promise.resolve(delivered(whole));
     return (this.#park(options, false) ?? this.#readWholeMessage(options, false, false)) as Promise<
@@ -622,6 +634,7 @@ export class Conn implements AsyncIterable<Message> {
    * assembled (up to `maxMessageSize`) and read as one chunk.
    */
   async nextReader(options?: CallOptions): Promise<MessageReader> {
+    if (this.#messageHandler !== null) throw handlerIsSet();
     if (!this.#has(WANT_STREAMING)) {
       this.#set(WANT_STREAMING, true);
       this.#useStreaming();
@@ -801,6 +814,47 @@ export class Conn implements AsyncIterable<Message> {
   setCloseHandler(handler: CloseHandler | null): void {
     this.#controlOf().close = handler;
   }
+  /**
+   * Hands every whole message to `handler` as it arrives, in order, instead of leaving it for the reads: a
+   * callback rather than a loop of `await conn.readMessage()`, which saves a promise per message and, on an
+   * idle connection, the suspended read. Text is decoded as by `readMessage`; with `{ bytes: true }` the
+   * handler gets {@link MessageBytes}, as from `readMessageBytes` (and the same trust when written back). A
+   * promise returned by the handler holds the next message back until it settles (while messages wait,
+   * read backpressure applies as for unread ones); a throw or a rejection removes the handler and fails the
+   * connection with 1011 (internal error), its `CloseError` keeping the error as `cause`. Messages already received are handed
+   * over from a microtask. While a handler is set, reads and `for await` reject with
+   * `UsageError('INVALID_STATE')`; `null` removes it, and later messages wait for reads again. Throws
+   * `UsageError('INVALID_STATE')` while a read is in progress or once a streaming reader was asked for.
+   * The connection's end is not a message: see {@link Conn.closed}.
+   */
+  setMessageHandler(handler: MessageHandler<Message> | null): void;
+  setMessageHandler(handler: MessageHandler<MessageBytes>, options: { readonly bytes: true }): void;
+  setMessageHandler(
+    handler: MessageHandler<Message> | MessageHandler<MessageBytes> | null,
+    options?: { readonly bytes?: boolean },
+  ): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new UsageError('INVALID_ARGUMENT', 'the message handler must be a function or null');
+    }
+    if (handler !== null && this.#messageHandler === null) {
+      if (this.#has(READ_LOCKED) || this.#current !== null) {
+        throw new UsageError('INVALID_STATE', 'a read is in progress');
+      }
+      if (this.#has(WANT_STREAMING)) {
+        throw new UsageError(
+          'INVALID_STATE',
+          'a streaming reader was asked for: messages may arrive in parts',
+        );
+      }
+    }
+    this.#messageHandler = handler as MessageHandler<never> | null;
+    this.#set(HANDLER_BYTES, handler !== null && options?.bytes === true);
+    if (handler !== null && this.#inboxHead !== this.#inbox.length && !this.#has(HANDLER_BUSY)) {
+      // Delivered from a microtask, not from inside this call; a busy handler's settling delivers them.
+      this.#set(HANDLER_BUSY, true);
+      void RESOLVED.then(() => this.#handlerSettled());
+    }
+  }
 
   /**
    * Starts the closing handshake with `code` (default 1000) and `reason` (≤ 123 bytes), ahead of queued
@@ -938,7 +992,7 @@ export class Conn implements AsyncIterable<Message> {
         // it until the application asks for its next message — after answering these, however many turns
         // that takes (a streamed echo) — or for HOLD_GRACE ms, so an echo goes out before the close
         // (Autobahn 3.2, 4.1.3, 5.15 strict).
-        if (messageEnds && this.#dueNow()) {
+        if (messageEnds && this.#dueNow() && !this.#handlerIdle()) {
           this.#set(HOLDING, true);
           this.#holdUntil = this.#timers.now() + Math.min(HOLD_GRACE, this.#settings.closeTimeout);
         }
@@ -948,6 +1002,12 @@ export class Conn implements AsyncIterable<Message> {
       this.#set(PUMPING, false);
     }
     this.#armTimer();
+  }
+
+  /** A message handler is set and has answered every message delivered (nothing to hold a violation for). */
+  #handlerIdle(): boolean {
+    return this.#messageHandler !== null && !this.#has(HANDLER_BUSY) &&
+      this.#inboxHead === this.#inbox.length;
   }
 
   /** Ends a hold (see #pump): the held-back violation is applied by the next take. */
@@ -1463,6 +1523,75 @@ export class Conn implements AsyncIterable<Message> {
     return item;
   }
 
+  /**
+   * Hands the inbox's messages to the message handler, in order, until it is empty, the handler is removed
+   * or it returned a promise (HANDLER_BUSY until that settles). A handler's write pumps from inside this
+   * (as from inside #pump): messages that arrive meanwhile are taken by this loop, not by a nested one.
+   */
+  #deliver(): void {
+    if (this.#has(HANDLER_BUSY) || this.#has(DELIVERING)) return;
+    this.#set(DELIVERING, true);
+    try {
+      for (;;) {
+        const handler = this.#messageHandler;
+        if (handler === null) return;
+        const item = this.#inbox[this.#inboxHead];
+        if (item === undefined) break;
+        // Only whole items: the engine never streams while a handler is set (see setMessageHandler).
+        if (item.kind !== undefined) {
+          this.#shiftItem();
+          continue;
+        }
+        this.#shiftItem();
+        let result: void | PromiseLike<void>;
+        try {
+          result = (handler as MessageHandler<Message | MessageBytes>)(
+            this.#has(HANDLER_BYTES) ? delivered(item) : this.#decoded(item),
+          );
+        } catch (error) {
+          this.#handlerFailed(error);
+          return;
+        }
+        // A write's own settled promise (writeMessage's fast path) needs no wait.
+        if (result !== undefined && result !== RESOLVED && typeof result?.then === 'function') {
+          this.#set(HANDLER_BUSY, true);
+          result.then(
+            () => this.#handlerSettled(),
+            (error: unknown) => {
+              this.#set(HANDLER_BUSY, false);
+              this.#handlerFailed(error);
+            },
+          );
+          return;
+        }
+      }
+    } finally {
+      this.#set(DELIVERING, false);
+    }
+    // Everything delivered was answered: a violation held back behind these messages goes now (see #pump).
+    if (this.#has(HOLDING) && !this.#has(PUMPING)) this.#releaseHold();
+  }
+
+  /** The handler's promise settled (or messages were waiting when it was set): deliver the rest. */
+  #handlerSettled(): void {
+    this.#set(HANDLER_BUSY, false);
+    if (this.#messageHandler !== null) this.#deliver();
+  }
+
+  /**
+   * The message handler threw or rejected: it gets nothing more (messages after it stay for reads), and the
+   * connection fails with 1011, keeping the error as the cause.
+   */
+  #handlerFailed(error: unknown): void {
+    this.#messageHandler = null;
+    this.#endingOf().transportError ??= error;
+    if (this.#engine.state !== 'closed') {
+      this.#engine.fail(1011, 'internal error');
+      this.#set(HOLDING, false);
+      this.#pump();
+    }
+  }
+
   #setPaused(paused: boolean): void {
     if (paused === this.#has(PAUSED)) return;
     this.#set(PAUSED, paused);
@@ -1475,6 +1604,10 @@ export class Conn implements AsyncIterable<Message> {
   }
 
   #wakeReader(): void {
+    if (this.#messageHandler !== null) {
+      this.#deliver();
+      return;
+    }
     const parked = this.#parked;
     if (parked !== null) {
       this.#parked = null;
@@ -1687,6 +1820,17 @@ const READ_LOCKED = 1 << 10;
 const WRITABLE = 1 << 11;
 /** #processWrites is running. */
 const PROCESSING = 1 << 12;
+/** The message handler (#messageHandler) gets MessageBytes, not decoded text. */
+const HANDLER_BYTES = 1 << 13;
+/** The message handler's last promise has not settled yet (or a delivery from a microtask is due). */
+const HANDLER_BUSY = 1 << 14;
+/** #deliver is running. */
+const DELIVERING = 1 << 15;
+
+/** What reads reject with while a message handler is set. */
+function handlerIsSet(): UsageError {
+  return new UsageError('INVALID_STATE', 'a message handler is set: messages go to it, not to reads');
+}
 
 /**
  * With `fragmentLongText`, for strings sent uncompressed: the engine sends one longer than 65,536 UTF-16

@@ -17,6 +17,7 @@ export type {
   ConnSettings,
   Message,
   MessageBytes,
+  MessageHandler,
   MessageReader,
   MessageType,
   MessageWriter,

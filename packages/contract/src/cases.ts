@@ -587,6 +587,50 @@ export function contractCases(runtime: RuntimeUnderTest): ContractCase[] {
       for (; read <= written; read++) assert.equal((await readBinary(client))[0], read & 0xff, 'order');
       await within(10_000, 'the waiting write', pending);
     });
+    add(
+      'a message handler echoing to a client that stops reading: its write waits, nothing is lost',
+      async (h) => {
+        const hwm = 32 * 1024;
+        let peer: Conn | null = null;
+        let peerBuffered = 0;
+        const server = await h.server({
+          upgrader: { readHighWaterMark: hwm, writeHighWaterMark: hwm },
+          handler: (conn) => {
+            peer = conn;
+            conn.setMessageHandler((m) => {
+              const write = conn.writeMessage(m.type, m.data);
+              peerBuffered = Math.max(peerBuffered, conn.bufferedAmount);
+              return write;
+            }, { bytes: true });
+          },
+        });
+        const { conn: client } = await h.dial(server.url, {
+          readHighWaterMark: hwm,
+          writeHighWaterMark: hwm,
+        });
+        // The client writes and does not read: the server's echoes fill the way back, the handler's write
+        // waits, the next messages wait unread, the server's socket pauses, and at last the client's write
+        // waits. Were the handler's promise not waited for, the server would read on and queue every echo.
+        const payload = new Uint8Array(16 * 1024);
+        let written = 0;
+        let pending: Promise<void> | null = null;
+        for (let i = 0; i < 16_384 && pending === null; i++) {
+          payload[0] = i & 0xff;
+          const write = client.writeMessage('binary', payload.slice());
+          if (await stillPending(write)) pending = write;
+          else written++;
+        }
+        assert.ok(peer !== null, 'the server accepted');
+        assert.ok(pending !== null, "the client's write waits once the echo stalled");
+        const bound = hwm + 2 * payload.length + 32;
+        assert.ok(peerBuffered <= bound, `the server buffered ${peerBuffered} bytes, more than ${bound}`);
+        for (let i = 0; i <= written; i++) {
+          const data = await within(10_000, `echo ${i}`, readBinary(client));
+          assert.equal(data[0], i & 0xff, `echo ${i} in order`);
+        }
+        await within(10_000, 'the waiting write', pending);
+      },
+    );
   });
 
   group('TLS', () => {
