@@ -1,7 +1,7 @@
 /**
  * `npm run conformance [-- --full] [--runtimes node,bun] [--cases …] [--exclude …] [--out DIR] [--strict]`:
  * the suite against our adapter on every runtime, in both roles: as servers, the echo server of each
- * runtime (permessage-deflate on) on its three endpoints (`/`, `/stream`, `/prepared`); as clients, each
+ * runtime (permessage-deflate on) on its four endpoints (`/`, `/stream`, `/prepared`, `/handler`); as clients, each
  * runtime's `dial` driving the fuzzing server. Writes `server-<agent>` and `client-<agent>` JSON and HTML
  * reports and `summary.md` to conformance/reports/ (or --out), prints the summary table, and exits 1 if a
  * case FAILED (with --strict, also if one was NON-STRICT).
@@ -27,7 +27,7 @@ import {
 import { rootDir, runClient, type Runtime, RUNTIMES, startEcho } from './children.ts';
 import { writeFileSync } from 'node:fs';
 
-export const ENDPOINTS: readonly string[] = ['/', '/stream', '/prepared'];
+export const ENDPOINTS: readonly string[] = ['/', '/stream', '/prepared', '/handler'];
 
 /** One pass of the suite: cases and the mode they run in. */
 export interface Pass {
@@ -155,10 +155,10 @@ async function cli(args: readonly string[]): Promise<number> {
   for (const runtime of runtimes.length > 0 ? runtimes : RUNTIMES) {
     console.log(`${runtime}: servers (${ENDPOINTS.join(' ')})…`);
     const servers = await testServers(runtime, runs, ENDPOINTS, full);
-    reports.push(...servers.reports);
     console.log(`${runtime}: client…`);
-    reports.push(await testClient(runtime, runs, full));
-    for (const report of reports.slice(-4)) {
+    const ofRuntime = [...servers.reports, await testClient(runtime, runs, full)];
+    reports.push(...ofRuntime);
+    for (const report of ofRuntime) {
       writeReports(out, report);
       for (const r of report.results) {
         if (r.result !== 'OK' && r.result !== 'INFORMATIONAL') {
