@@ -36,9 +36,10 @@ const RUNS = Number(option('--runs') ?? 3);
 const TOP = Number(option('--top') ?? 30);
 const CENSUS = argv.includes('--census') ? 'census' : argv.includes('--detail') ? 'detail' : null;
 
-/** @type {Record<string, { script: string, raw: boolean, env?: Record<string, string> }>} */
+/** @type {Record<string, { script: string, args?: string[], raw: boolean, env?: Record<string, string> }>} */
 const SERVERS = {
   'sansws-node': { script: 'bench/servers/node-sansws.mjs', raw: false },
+  'sansws-node-handler': { script: 'bench/servers/node-sansws.mjs', args: ['--handler'], raw: false },
   'ws-node': { script: 'bench/servers/node-ws.mjs', raw: false },
   'ws-node-js': {
     script: 'bench/servers/node-ws.mjs',
@@ -64,7 +65,7 @@ function startServer(id) {
   const spec = /** @type {(typeof SERVERS)[string]} */ (SERVERS[id]);
   const child = spawn(
     process.execPath,
-    ['--expose-gc', '--import', './bench/lib/heap-probe.mjs', spec.script],
+    ['--expose-gc', '--import', './bench/lib/heap-probe.mjs', spec.script, ...(spec.args ?? [])],
     { cwd: root, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
   /** @type {Map<string, (result: any) => void>} */

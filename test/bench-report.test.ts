@@ -96,4 +96,38 @@ describe('bench report: paired runs', () => {
     expect(bun.everyRun).toBeUndefined();
     expect(bun.detail).not.toContain('every run');
   });
+
+  it('checks the targets for the message-handler echo too, from its own figures, when the run has it', () => {
+    const c = cell({
+      'sansws-node': server([{ serverCpuUsPerMsg: 9, msgPerSec: 90 }]),
+      'sansws-node-handler': server([{ serverCpuUsPerMsg: 7, msgPerSec: 110 }]),
+      'ws-node': server([{ serverCpuUsPerMsg: 10, msgPerSec: 100 }]),
+    });
+    const memory = {
+      servers: {
+        'sansws-node': { perConnectionBytes: 6 * 1024 },
+        'sansws-node-handler': { perConnectionBytes: 5.5 * 1024 },
+        'raw-node': { perConnectionBytes: 4.75 * 1024 },
+      },
+    };
+    const verdicts = evaluate({ cells: [c], memory }) as Verdict[];
+    const loop = verdicts.filter((v) => !v.target.endsWith('[message handler]'));
+    const handler = verdicts.filter((v) => v.target.endsWith('[message handler]'));
+    expect(handler.map((v) => v.target.replace(' [message handler]', ''))).toEqual(loop.map((v) => v.target));
+    expect(verdictOf({ cells: [c] }, 'Node: server CPU').met).toBe(false);
+    expect(handler.find((v) => v.target.startsWith('Node: server CPU'))!.met).toBe(true);
+    expect(handler.find((v) => v.target.startsWith('Node: throughput'))!.met).toBe(true);
+    expect(loop.find((v) => v.target.startsWith('Node: idle memory'))!.met).toBe(false);
+    expect(handler.find((v) => v.target.startsWith('Node: idle memory'))!.detail).toBe(
+      'sansws 5.50 KiB vs raw 4.75 KiB: 0.75 KiB above',
+    );
+    // A run without the handler's servers has only the read loop's verdicts.
+    const without = cell({
+      'sansws-node': server([{ msgPerSec: 90 }]),
+      'ws-node': server([{ msgPerSec: 100 }]),
+    });
+    expect((evaluate({ cells: [without] }) as Verdict[]).some((v) => v.target.includes('handler'))).toBe(
+      false,
+    );
+  });
 });

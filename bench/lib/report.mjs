@@ -99,10 +99,34 @@ const describeMiss = (check) => {
 };
 
 /**
- * Checks the targets of issue 8 against the medians.
+ * The two echoes of sansws each runtime's servers run: a loop of reads (`sansws-<runtime>`) and a message
+ * handler (`sansws-<runtime>-handler`, `conn.setMessageHandler`). The targets are checked for each.
+ */
+const STYLES = [
+  { suffix: '', note: '' },
+  { suffix: '-handler', note: ' [message handler]' },
+];
+
+/**
+ * Checks the targets of issue 8 against the medians: for the read-loop echo, then, when the run has them,
+ * for the message-handler echo (its verdicts' targets end in "[message handler]").
  * @param {any} data
  */
 export function evaluate(data) {
+  const ids = new Set((/** @type {any[]} */ (data.cells)).flatMap((c) => Object.keys(c.servers)));
+  for (const id of Object.keys(data.memory?.servers ?? {})) ids.add(id);
+  return STYLES.filter((style) =>
+    style.suffix === '' || Object.keys(RUNTIMES).some((r) => ids.has(`sansws-${r}${style.suffix}`))
+  ).flatMap((style) => evaluateStyle(data, style.suffix, style.note));
+}
+
+/**
+ * The targets for one echo style of ours.
+ * @param {any} data
+ * @param {string} suffix of our servers' ids
+ * @param {string} note appended to each target
+ */
+function evaluateStyle(data, suffix, note) {
   /**
    * @type {{ target: string, met: boolean | null, detail: string, misses: string[], everyRun?: number }[]}
    */
@@ -130,7 +154,7 @@ export function evaluate(data) {
           : '')
       : 'no data';
     verdicts.push({
-      target,
+      target: target + note,
       met: known.length === 0 ? null : missed.length === 0,
       detail: range,
       misses: missed.map(describeMiss),
@@ -152,7 +176,12 @@ export function evaluate(data) {
     pass,
   });
   const cells = /** @type {any[]} */ (data.cells);
-  const node = RUNTIMES['node'];
+  /** @param {string} runtime */
+  const oursOf = (runtime) => {
+    const r = RUNTIMES[runtime];
+    return r === undefined ? undefined : { ...r, ours: r.ours + suffix };
+  };
+  const node = oursOf('node');
   if (node) {
     verdict(
       'Node: server CPU per message ≤ 0.8× ws+bufferutil, every cell',
@@ -173,10 +202,10 @@ export function evaluate(data) {
     }
   }
   const mem = data.memory?.servers ?? {};
-  const oursIdle = mem['sansws-node']?.perConnectionBytes ?? null;
+  const oursIdle = mem[`sansws-node${suffix}`]?.perConnectionBytes ?? null;
   const rawIdle = mem['raw-node']?.perConnectionBytes ?? null;
   verdicts.push({
-    target: 'Node: idle memory per connection ≤ raw node:net + 1 KiB',
+    target: 'Node: idle memory per connection ≤ raw node:net + 1 KiB' + note,
     met: oursIdle === null || rawIdle === null ? null : oursIdle - rawIdle <= 1024,
     detail: oursIdle === null || rawIdle === null
       ? 'no data'
@@ -185,7 +214,7 @@ export function evaluate(data) {
     misses: [],
   });
   for (const runtime of /** @type {const} */ (['bun', 'deno'])) {
-    const r = RUNTIMES[runtime];
+    const r = oursOf(runtime);
     if (!r) continue;
     verdict(
       `${
@@ -199,15 +228,17 @@ export function evaluate(data) {
       'ours ÷ built-in (speed)',
     );
   }
-  const denoDeflate = cells.filter((c) => c.compress && get(c, 'sansws-deno', 'msgPerSec') !== null).length;
+  const denoDeflate = cells.filter((c) => c.compress && get(c, `sansws-deno${suffix}`, 'msgPerSec') !== null)
+    .length;
   verdicts.push({
-    target: 'Deno: ahead where the built-in lacks the feature (permessage-deflate)',
+    target: 'Deno: ahead where the built-in lacks the feature (permessage-deflate)' + note,
     met: denoDeflate > 0 ? true : null,
     detail:
       `Deno's built-in server has no permessage-deflate; sansws on Deno ran ${denoDeflate} compressed cells`,
     misses: [],
   });
-  for (const [runtime, r] of Object.entries(RUNTIMES)) {
+  for (const runtime of Object.keys(RUNTIMES)) {
+    const r = /** @type {NonNullable<ReturnType<typeof oursOf>>} */ (oursOf(runtime));
     verdict(
       `${runtime}: 64 KiB+ binary echo ≥ 60% of the raw TCP ceiling (msg/s)`,
       cells.filter((c) => c.type === 'binary' && !c.compress && c.size >= 64 * KiB).map((c) =>
@@ -247,6 +278,9 @@ function ratioTables(data) {
     `${num(get(c, 'sansws-node', 'serverFaultsPerMsg'), 1)} / ${
       num(get(c, 'ws-node', 'serverFaultsPerMsg'), 1)
     }`,
+    ratio(div(get(c, 'sansws-node-handler', 'msgPerSec'), get(c, 'ws-node', 'msgPerSec'))),
+    ratio(div(get(c, 'sansws-node-handler', 'serverCpuUsPerMsg'), get(c, 'ws-node', 'serverCpuUsPerMsg'))),
+    isLatency(c) ? ratio(div(get(c, 'sansws-node-handler', 'p50Us'), get(c, 'ws-node', 'p50Us'))) : '',
   ]);
   const node = table(
     [
@@ -259,6 +293,9 @@ function ratioTables(data) {
       'p99 ÷ ws',
       'msg/s ÷ raw',
       'page faults/msg: sansws / ws',
+      'handler: msg/s ÷ ws',
+      'CPU/msg ÷ ws',
+      'p50 ÷ ws',
     ],
     nodeRows,
   );
@@ -269,10 +306,12 @@ function ratioTables(data) {
       'CPU/msg ÷',
       'p50 ÷',
       'msg/s ÷ raw',
+      'handler: msg/s ÷',
       'Deno msg/s ÷ built-in',
       'CPU/msg ÷',
       'p50 ÷',
       'msg/s ÷ raw',
+      'handler: msg/s ÷',
     ],
     cells.map((c) => [
       cellName(c),
@@ -280,6 +319,7 @@ function ratioTables(data) {
       ratio(div(get(c, 'sansws-bun', 'serverCpuUsPerMsg'), get(c, 'bun-builtin', 'serverCpuUsPerMsg'))),
       isLatency(c) ? ratio(div(get(c, 'sansws-bun', 'p50Us'), get(c, 'bun-builtin', 'p50Us'))) : '',
       ratio(div(get(c, 'sansws-bun', 'msgPerSec'), get(c, 'raw-bun', 'msgPerSec'))),
+      ratio(div(get(c, 'sansws-bun-handler', 'msgPerSec'), get(c, 'bun-builtin', 'msgPerSec'))),
       c.compress
         ? 'no deflate'
         : ratio(div(get(c, 'sansws-deno', 'msgPerSec'), get(c, 'deno-builtin', 'msgPerSec'))),
@@ -290,6 +330,9 @@ function ratioTables(data) {
         ? ratio(div(get(c, 'sansws-deno', 'p50Us'), get(c, 'deno-builtin', 'p50Us')))
         : '',
       ratio(div(get(c, 'sansws-deno', 'msgPerSec'), get(c, 'raw-deno', 'msgPerSec'))),
+      c.compress
+        ? ''
+        : ratio(div(get(c, 'sansws-deno-handler', 'msgPerSec'), get(c, 'deno-builtin', 'msgPerSec'))),
     ]),
   );
   return { node, other };
@@ -416,7 +459,8 @@ export function renderReport(data, verdicts, charts) {
       data.settling?.windows > 0 ? `, ${describeSettling(data.settling)}` : ''
     }; ${data.durationSeconds} s.`,
     '',
-    'Node: sansws ÷ ws (bufferutil) and ÷ raw node:net',
+    'Node: sansws ÷ ws (bufferutil) and ÷ raw node:net; "handler": the echo from a message handler ' +
+    '(`sansws-node-handler`) instead of a loop of reads',
     '',
     node,
     '',
@@ -468,13 +512,16 @@ export function renderReport(data, verdicts, charts) {
 /** @type {Record<string, string>} */
 const COLORS = {
   'sansws-node': '#1f4e9c',
+  'sansws-node-handler': '#5b8bd9',
   'ws-node': '#e07b00',
   'ws-node-js': '#f3b866',
   'raw-node': '#9a9a9a',
   'sansws-bun': '#2e7d32',
+  'sansws-bun-handler': '#74b377',
   'bun-builtin': '#c62828',
   'raw-bun': '#b0b0b0',
   'sansws-deno': '#6a1b9a',
+  'sansws-deno-handler': '#a66bc9',
   'deno-builtin': '#00838f',
   'raw-deno': '#c8c8c8',
   'node-builtin': '#8d6e63',

@@ -64,6 +64,14 @@ export const SERVERS = [
     compression: true,
   },
   {
+    id: 'sansws-node-handler',
+    label: 'sansws, message handler (Node)',
+    runtime: 'node',
+    kind: 'sansws',
+    command: [NODE, '--expose-gc', 'bench/servers/node-sansws.mjs', '--handler'],
+    compression: true,
+  },
+  {
     id: 'ws-node',
     label: 'ws + bufferutil (Node)',
     runtime: 'node',
@@ -97,6 +105,14 @@ export const SERVERS = [
     compression: true,
   },
   {
+    id: 'sansws-bun-handler',
+    label: 'sansws, message handler (Bun)',
+    runtime: 'bun',
+    kind: 'sansws',
+    command: [BUN, 'bench/servers/bun-sansws.ts', '--handler'],
+    compression: true,
+  },
+  {
     id: 'bun-builtin',
     label: 'Bun.serve (Bun)',
     runtime: 'bun',
@@ -118,6 +134,21 @@ export const SERVERS = [
     runtime: 'deno',
     kind: 'sansws',
     command: [DENO, 'run', '--allow-net', '--v8-flags=--expose-gc', 'bench/servers/deno-sansws.ts'],
+    compression: true,
+  },
+  {
+    id: 'sansws-deno-handler',
+    label: 'sansws, message handler (Deno)',
+    runtime: 'deno',
+    kind: 'sansws',
+    command: [
+      DENO,
+      'run',
+      '--allow-net',
+      '--v8-flags=--expose-gc',
+      'bench/servers/deno-sansws.ts',
+      '--handler',
+    ],
     compression: true,
   },
   {

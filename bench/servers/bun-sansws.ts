@@ -11,19 +11,22 @@
 import { CloseError, listen, Upgrader } from '@sansws/bun';
 
 const compress = process.argv.includes('--compress');
+const useHandler = process.argv.includes('--handler');
 // BENCH_CORE_MASK=1: the core's own masking instead of bufferutil's (`mask: undefined`), for A/B runs.
 const coreMask = process.env['BENCH_CORE_MASK'] === '1';
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
   upgrader: new Upgrader({ compression: compress, ...(coreMask ? { mask: undefined } : {}) }),
-  handler: async (conn) => {
-    try {
-      for await (const message of conn) await conn.writeMessage(message.type, message.data);
-    } catch (error) {
-      if (!(error instanceof CloseError)) throw error;
-    }
-  },
+  handler: useHandler
+    ? (conn) => conn.setMessageHandler((message) => conn.writeMessage(message.type, message.data))
+    : async (conn) => {
+      try {
+        for await (const message of conn) await conn.writeMessage(message.type, message.data);
+      } catch (error) {
+        if (!(error instanceof CloseError)) throw error;
+      }
+    },
 });
 process.on('SIGUSR2', () => Bun.gc(true));
 console.log(JSON.stringify({ ready: true, port: server.port, compress }));

@@ -5,23 +5,27 @@
  * The echo iterates messages (text decoded to a string and encoded again on send), not `readMessageBytes` as
  * the Node echo does: `Deno.upgradeWebSocket` hands text to its echo as a string (`event.data`, as the WHATWG
  * WebSocket does) and `socket.send(string)` encodes it again, so both sides do the same work; on Node `ws`
- * echoes text as bytes.
+ * echoes text as bytes. `--handler`: the same echo from a message handler (`setMessageHandler`, returning the
+ * write's promise) instead of `for await`.
  */
 
 import { CloseError, listen, Upgrader } from '@sansws/deno';
 
 const compress = Deno.args.includes('--compress');
+const useHandler = Deno.args.includes('--handler');
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
   upgrader: new Upgrader({ compression: compress }),
-  handler: async (conn) => {
-    try {
-      for await (const message of conn) await conn.writeMessage(message.type, message.data);
-    } catch (error) {
-      if (!(error instanceof CloseError)) throw error;
-    }
-  },
+  handler: useHandler
+    ? (conn) => conn.setMessageHandler((message) => conn.writeMessage(message.type, message.data))
+    : async (conn) => {
+      try {
+        for await (const message of conn) await conn.writeMessage(message.type, message.data);
+      } catch (error) {
+        if (!(error instanceof CloseError)) throw error;
+      }
+    },
 });
 const gc = (globalThis as { gc?: () => void }).gc;
 Deno.addSignalListener('SIGUSR2', () => gc?.());

@@ -6,28 +6,34 @@
  * Prints one JSON line when listening; SIGUSR2 runs a full GC (node --expose-gc) for memory readings.
  *
  * The echo reads each message as bytes (`readMessageBytes`) and writes them back with their type, as ws's
- * echo does: text is not decoded to a string only to be encoded again.
+ * echo does: text is not decoded to a string only to be encoded again. `--handler`: the same echo from a
+ * message handler (`setMessageHandler(…, { bytes: true })`, returning the write's promise) instead of a loop
+ * of reads.
  */
 
 import { CloseError, listen, Upgrader } from '@sansws/node';
 
 const compress = process.argv.includes('--compress');
+const useHandler = process.argv.includes('--handler');
 // BENCH_CORE_MASK=1: the core's own masking instead of bufferutil's (`mask: undefined`), for A/B runs.
 const coreMask = process.env['BENCH_CORE_MASK'] === '1';
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
   upgrader: new Upgrader({ compression: compress, ...(coreMask ? { mask: undefined } : {}) }),
-  handler: async (conn) => {
-    try {
-      for (;;) {
-        const message = await conn.readMessageBytes();
-        await conn.writeMessage(message.type, message.data);
+  handler: useHandler
+    ? (conn) =>
+      conn.setMessageHandler((message) => conn.writeMessage(message.type, message.data), { bytes: true })
+    : async (conn) => {
+      try {
+        for (;;) {
+          const message = await conn.readMessageBytes();
+          await conn.writeMessage(message.type, message.data);
+        }
+      } catch (error) {
+        if (!(error instanceof CloseError)) throw error;
       }
-    } catch (error) {
-      if (!(error instanceof CloseError)) throw error;
-    }
-  },
+    },
 });
 process.on('SIGUSR2', () => globalThis.gc?.());
 console.log(JSON.stringify({ ready: true, port: server.port, compress }));
