@@ -9,23 +9,23 @@
  * write's promise) instead of `for await`.
  */
 
-import { CloseError, listen, Upgrader } from '@sansws/deno';
+import { CloseError, listen, type MessageHandler, Upgrader } from '@sansws/deno';
 
 const compress = Deno.args.includes('--compress');
 const useHandler = Deno.args.includes('--handler');
+/** The `--handler` echo: one function for every connection (the handler gets the connection too). */
+const echo: MessageHandler = (message, conn) => conn.writeMessage(message.type, message.data);
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
   upgrader: new Upgrader({ compression: compress }),
-  handler: useHandler
-    ? (conn) => conn.setMessageHandler((message) => conn.writeMessage(message.type, message.data))
-    : async (conn) => {
-      try {
-        for await (const message of conn) await conn.writeMessage(message.type, message.data);
-      } catch (error) {
-        if (!(error instanceof CloseError)) throw error;
-      }
-    },
+  handler: useHandler ? (conn) => conn.setMessageHandler(echo) : async (conn) => {
+    try {
+      for await (const message of conn) await conn.writeMessage(message.type, message.data);
+    } catch (error) {
+      if (!(error instanceof CloseError)) throw error;
+    }
+  },
 });
 const gc = (globalThis as { gc?: () => void }).gc;
 Deno.addSignalListener('SIGUSR2', () => gc?.());

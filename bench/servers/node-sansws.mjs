@@ -17,23 +17,25 @@ const compress = process.argv.includes('--compress');
 const useHandler = process.argv.includes('--handler');
 // BENCH_CORE_MASK=1: the core's own masking instead of bufferutil's (`mask: undefined`), for A/B runs.
 const coreMask = process.env['BENCH_CORE_MASK'] === '1';
+/**
+ * The `--handler` echo: one function for every connection (the handler gets the connection too).
+ * @type {import('@sansws/node').MessageHandler<import('@sansws/node').MessageBytes>}
+ */
+const echo = (message, conn) => conn.writeMessage(message.type, message.data);
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
   upgrader: new Upgrader({ compression: compress, ...(coreMask ? { mask: undefined } : {}) }),
-  handler: useHandler
-    ? (conn) =>
-      conn.setMessageHandler((message) => conn.writeMessage(message.type, message.data), { bytes: true })
-    : async (conn) => {
-      try {
-        for (;;) {
-          const message = await conn.readMessageBytes();
-          await conn.writeMessage(message.type, message.data);
-        }
-      } catch (error) {
-        if (!(error instanceof CloseError)) throw error;
+  handler: useHandler ? (conn) => conn.setMessageHandler(echo, { bytes: true }) : async (conn) => {
+    try {
+      for (;;) {
+        const message = await conn.readMessageBytes();
+        await conn.writeMessage(message.type, message.data);
       }
-    },
+    } catch (error) {
+      if (!(error instanceof CloseError)) throw error;
+    }
+  },
 });
 process.on('SIGUSR2', () => globalThis.gc?.());
 console.log(JSON.stringify({ ready: true, port: server.port, compress }));

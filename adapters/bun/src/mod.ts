@@ -39,6 +39,7 @@ export type {
   DialResult,
   Message,
   MessageBytes,
+  MessageHandler,
   MessageReader,
   MessageType,
   MessageWriter,

@@ -40,6 +40,7 @@ export type {
   DialResult,
   Message,
   MessageBytes,
+  MessageHandler,
   MessageReader,
   MessageType,
   MessageWriter,

@@ -132,11 +132,12 @@ export type PongHandler = (data: Uint8Array, rtt: number | undefined) => void;
 /** Sees the peer's close frame. The engine echoes it regardless (RFC 6455 §5.5.1). */
 export type CloseHandler = (code: number, reason: string) => void;
 /**
- * Receives each whole message (see {@link Conn.setMessageHandler}); `M` is {@link Message} (text decoded)
- * or, with `{ bytes: true }`, {@link MessageBytes}. A returned promise holds the next message back until it
- * settles; a throw or a rejection ends the deliveries and fails the connection with 1011.
+ * Receives each whole message and the connection it came on (see {@link Conn.setMessageHandler}): one
+ * function can serve every connection. `M` is {@link Message} (text decoded) or, with `{ bytes: true }`,
+ * {@link MessageBytes}. A returned promise holds the next message back until it settles; a throw or a
+ * rejection ends the deliveries and fails the connection with 1011.
  */
-export type MessageHandler<M = Message> = (message: M) => void | PromiseLike<void>;
+export type MessageHandler<M = Message> = (message: M, conn: Conn) => void | PromiseLike<void>;
 
 /** One message read as a stream of chunks (see {@link Conn.nextReader}). */
 export interface MessageReader extends AsyncIterable<Uint8Array> {
@@ -815,9 +816,9 @@ export class Conn implements AsyncIterable<Message> {
     this.#controlOf().close = handler;
   }
   /**
-   * Hands every whole message to `handler` as it arrives, in order, instead of leaving it for the reads: a
-   * callback rather than a loop of `await conn.readMessage()`, which saves a promise per message and, on an
-   * idle connection, the suspended read. Text is decoded as by `readMessage`; with `{ bytes: true }` the
+   * Hands every whole message to `handler(message, conn)` as it arrives, in order, instead of leaving it for
+   * the reads: a callback rather than a loop of `await conn.readMessage()`, which saves a promise per message
+   * and, on an idle connection, the suspended read (and, with one handler for all connections, a closure). Text is decoded as by `readMessage`; with `{ bytes: true }` the
    * handler gets {@link MessageBytes}, as from `readMessageBytes` (and the same trust when written back). A
    * promise returned by the handler holds the next message back until it settles (while messages wait,
    * read backpressure applies as for unread ones); a throw or a rejection removes the handler and fails the
@@ -1547,6 +1548,7 @@ export class Conn implements AsyncIterable<Message> {
         try {
           result = (handler as MessageHandler<Message | MessageBytes>)(
             this.#has(HANDLER_BYTES) ? delivered(item) : this.#decoded(item),
+            this,
           );
         } catch (error) {
           this.#handlerFailed(error);

@@ -17,7 +17,10 @@ describe('message handler (RFC 6455 §6.2: each message delivered whole, in orde
   it('gets every message in order, text decoded and binary as bytes, until it is removed', async () => {
     const { server, client } = await openPair();
     const got: Message[] = [];
-    server.setMessageHandler((message) => void got.push(message));
+    server.setMessageHandler((message, conn) => {
+      expect(conn).toBe(server);
+      got.push(message);
+    });
     await client.writeMessage('text', 'héllo');
     await client.writeMessage('binary', Uint8Array.of(1, 2, 3));
     await client.writeMessage('text', '');
