@@ -9,12 +9,14 @@
  *
  *   node bench/ab-node.mjs --a /path/to/old/checkout --b /path/to/new/checkout [--size 16] [--type binary]
  *                          [--inflight 1] [--windows 10] [--ms 1000] [--script-a FILE] [--script-b FILE]
+ *                          [--args-a 'ARG …'] [--args-b 'ARG …']
  *
  * `--script-a` / `--script-b` run another echo server of `bench/servers/` as A or B (default
  * `bench/servers/node-sansws.mjs`), e.g. `--script-a bench/servers/node-ws.mjs` to set sansws against `ws`
  * in the same way. A script named `bun-….ts` runs under the checkout's Bun, `deno-….ts` under its Deno (as
  * `bench/lib/servers.mjs` runs them), e.g. `--script-a bench/servers/bun-sansws.ts --script-b
- * bench/servers/bun-sansws.ts` for an A/B of the Bun adapter.
+ * bench/servers/bun-sansws.ts` for an A/B of the Bun adapter. `--args-a` / `--args-b` pass arguments to the
+ * script (space-separated), e.g. `--args-b --handler` for the sansws echo from a message handler.
  *
  * A checkout for the baseline: `git worktree add /tmp/old REV`, a `node_modules` there whose `@sansws/*`
  * links point at that checkout's packages (and the rest at this one's), then `npx tsc -b adapters/node` in it.
@@ -40,6 +42,11 @@ const scripts = {
   A: option('--script-a', 'bench/servers/node-sansws.mjs'),
   B: option('--script-b', 'bench/servers/node-sansws.mjs'),
 };
+/** @type {Record<'A' | 'B', string[]>} */
+const scriptArgs = {
+  A: option('--args-a', '').split(' ').filter((a) => a !== ''),
+  B: option('--args-b', '').split(' ').filter((a) => a !== ''),
+};
 const size = Number(option('--size', '16'));
 const type = option('--type', 'binary') === 'text' ? 'text' : 'binary';
 const windows = Number(option('--windows', '10'));
@@ -52,16 +59,17 @@ const echoLength = size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
 /**
  * @param {string} root
  * @param {string} script
+ * @param {string[]} extra arguments of the script
  * @returns {Promise<{ pid: number, port: number, kill: () => void }>}
  */
-function startServer(root, script) {
+function startServer(root, script, extra) {
   const name = path.basename(script);
   const bin = (/** @type {string} */ tool) => path.join(root, 'node_modules/.bin', tool);
   const args = name.startsWith('bun-')
-    ? [bin('bun'), script]
+    ? [bin('bun'), script, ...extra]
     : name.startsWith('deno-')
-    ? [bin('deno'), 'run', '--allow-net', '--v8-flags=--expose-gc', script]
-    : [process.execPath, script];
+    ? [bin('deno'), 'run', '--allow-net', '--v8-flags=--expose-gc', script, ...extra]
+    : [process.execPath, script, ...extra];
   const child = pin
     ? spawn('taskset', ['-c', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(args[0] ?? 'node', args.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -191,7 +199,10 @@ const median = (/** @type {number[]} */ v) => [...v].sort((a, b) => a - b)[v.len
 const quantile = (/** @type {number[]} */ v, /** @type {number} */ q) =>
   [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(q * v.length))] ?? NaN;
 
-const servers = { A: await startServer(roots.A, scripts.A), B: await startServer(roots.B, scripts.B) };
+const servers = {
+  A: await startServer(roots.A, scripts.A, scriptArgs.A),
+  B: await startServer(roots.B, scripts.B, scriptArgs.B),
+};
 /** @type {Record<'A' | 'B', { cpu: number[], p50: number[], p99: number[], rate: number[], faults: number[] }>} */
 const stats = {
   A: { cpu: [], p50: [], p99: [], rate: [], faults: [] },
