@@ -5,9 +5,10 @@
  * - `echo`: an echo server with one endpoint per send path, as gorilla's conformance server has: `/` echoes
  *   whole messages (`readMessage`/`writeMessage`), `/stream` streams them back (`nextReader`/`nextWriter`,
  *   one frame out per chunk in), `/prepared` through a `PreparedMessage` (`writePreparedMessage`),
- *   `/handler` from a message handler (`setMessageHandler`, text as bytes, the write's promise returned). Limits
- *   admit every case (16 MiB messages), keepalive pings are off, `--compression` offers permessage-deflate
- *   with the default parameters. It prints its URL, logs one line per connection error and never exits.
+ *   `/handler` from a message handler (`setMessageHandler`, text as bytes, the write's promise returned).
+ *   Limits admit every case (16 MiB messages), keepalive pings are off, `--compression` offers
+ *   permessage-deflate with the default parameters. It prints its URL, logs one line per connection error
+ *   and never exits.
  * - `client`: our `dial` (compression offered) driving a fuzzing server through the echo-driver protocol
  *   (`/getCaseCount`, `/runCase`, `/updateReports`).
  */

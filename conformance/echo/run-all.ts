@@ -1,7 +1,7 @@
 /**
  * `npm run conformance [-- --full] [--runtimes node,bun] [--cases …] [--exclude …] [--out DIR] [--strict]`:
- * the suite against our adapter on every runtime, in both roles: as servers, the echo server of each
- * runtime (permessage-deflate on) on its four endpoints (`/`, `/stream`, `/prepared`, `/handler`); as clients, each
+ * the suite against our adapter on every runtime, in both roles: as servers, the echo server of each runtime
+ * (permessage-deflate on) on its four endpoints (`/`, `/stream`, `/prepared`, `/handler`); as clients, each
  * runtime's `dial` driving the fuzzing server. Writes `server-<agent>` and `client-<agent>` JSON and HTML
  * reports and `summary.md` to conformance/reports/ (or --out), prints the summary table, and exits 1 if a
  * case FAILED (with --strict, also if one was NON-STRICT).

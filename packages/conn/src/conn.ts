@@ -818,15 +818,16 @@ export class Conn implements AsyncIterable<Message> {
   /**
    * Hands every whole message to `handler(message, conn)` as it arrives, in order, instead of leaving it for
    * the reads: a callback rather than a loop of `await conn.readMessage()`, which saves a promise per message
-   * and, on an idle connection, the suspended read (and, with one handler for all connections, a closure). Text is decoded as by `readMessage`; with `{ bytes: true }` the
-   * handler gets {@link MessageBytes}, as from `readMessageBytes` (and the same trust when written back). A
-   * promise returned by the handler holds the next message back until it settles (while messages wait,
-   * read backpressure applies as for unread ones); a throw or a rejection removes the handler and fails the
-   * connection with 1011 (internal error), its `CloseError` keeping the error as `cause`. Messages already received are handed
-   * over from a microtask. While a handler is set, reads and `for await` reject with
-   * `UsageError('INVALID_STATE')`; `null` removes it, and later messages wait for reads again. Throws
-   * `UsageError('INVALID_STATE')` while a read is in progress or once a streaming reader was asked for.
-   * The connection's end is not a message: see {@link Conn.closed}.
+   * and, on an idle connection, the suspended read (and, with one handler for all connections, a closure).
+   * Text is decoded as by `readMessage`; with `{ bytes: true }` the handler gets {@link MessageBytes}, as
+   * from `readMessageBytes` (and the same trust when written back). A promise returned by the handler holds
+   * the next message back until it settles (while messages wait, read backpressure applies as for unread
+   * ones); a throw or a rejection removes the handler and fails the connection with 1011 (internal error),
+   * its `CloseError` keeping the error as `cause`. Messages already received are handed over from a
+   * microtask. While a handler is set, reads and `for await` reject with `UsageError('INVALID_STATE')`;
+   * `null` removes it, and later messages wait for reads again. Throws `UsageError('INVALID_STATE')` while a
+   * read is in progress or once a streaming reader was asked for. The connection's end is not a message:
+   * see {@link Conn.closed}.
    */
   setMessageHandler(handler: MessageHandler<Message> | null): void;
   setMessageHandler(handler: MessageHandler<MessageBytes>, options: { readonly bytes: true }): void;
