@@ -4,7 +4,8 @@
  * `bun --cpu-prof` (pinned like the harness does), drives it with the load generator, stops it, and prints where its CPU time went — the
  * functions with the most self time, and the same grouped by where the code lives.
  *
- *   node bench/profile.mjs [--server sansws-node|ws-node|ws-node-js|raw-node|sansws-bun|bun-builtin|raw-bun]
+ *   node bench/profile.mjs [--server sansws-node|sansws-node-handler|ws-node|ws-node-js|raw-node|sansws-bun|
+ *                                   sansws-bun-handler|bun-builtin|raw-bun]
  *                          [--size N] [--conns N]
  *                          [--inflight N] [--type binary|text] [--compress] [--seconds N]
  *
@@ -28,9 +29,10 @@ const { size, conns, inflight, type, compress, seconds } = cellOptions({
   inflight: '64',
   seconds: '5',
 });
-/** @type {Record<string, { file: string, runtime?: 'bun', env?: Record<string, string> }>} */
+/** @type {Record<string, { file: string, args?: string[], runtime?: 'bun', env?: Record<string, string> }>} */
 const SERVERS = {
   'sansws-node': { file: 'bench/servers/node-sansws.mjs' },
+  'sansws-node-handler': { file: 'bench/servers/node-sansws.mjs', args: ['--handler'] },
   'ws-node': { file: 'bench/servers/node-ws.mjs' },
   'ws-node-js': {
     file: 'bench/servers/node-ws.mjs',
@@ -39,6 +41,7 @@ const SERVERS = {
   'raw-node': { file: 'bench/servers/node-raw.mjs' },
   // Bun writes a profile in the same format (`bun --cpu-prof`), sampled every 100 µs here.
   'sansws-bun': { file: 'bench/servers/bun-sansws.ts', runtime: 'bun' },
+  'sansws-bun-handler': { file: 'bench/servers/bun-sansws.ts', args: ['--handler'], runtime: 'bun' },
   'bun-builtin': { file: 'bench/servers/bun-builtin.ts', runtime: 'bun' },
   'raw-bun': { file: 'bench/servers/bun-raw.ts', runtime: 'bun' },
 };
@@ -62,6 +65,7 @@ const child = spawn(
     `--cpu-prof-dir=${dir}`,
     ...(spec.runtime === 'bun' ? ['--cpu-prof-interval=100'] : []),
     spec.file,
+    ...(spec.args ?? []),
     ...(compress ? ['--compress'] : []),
   ],
   { cwd: root, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'inherit'] },

@@ -4,10 +4,13 @@
  */
 
 import { UsageError } from '@sansws/core';
+import { chunkings, encodeFrames, invalidFrames, pipe, traffic } from '@sansws/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CloseError, type Message, type MessageBytes } from '../src/mod.ts';
 import { openPair, settle, text } from './memory.ts';
+
+const runs = Number(process.env.SANSWS_FC_RUNS ?? 40);
 
 /** Masked with the all-zero key, so the payload bytes stay readable. */
 const masked = (b0: number, payload: string) =>
@@ -213,6 +216,43 @@ describe('message handler: property (fast-check)', () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+
+  it('generated traffic from a raw client, in any chunking, reaches the handler whole and in order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        traffic({ maxMessages: 4, maxSize: 70_000 }).chain((t) =>
+          fc.tuple(fc.constant(t), chunkings(encodeFrames(t.frames)))
+        ),
+        async ([t, chunks]) => {
+          const { server, clientTransport } = await pipe();
+          const got: Message[] = [];
+          server.setMessageHandler((message) => void got.push(message));
+          for (const chunk of chunks) clientTransport.write(chunk);
+          await settle();
+          expect(got).toHaveLength(t.messages.length);
+          t.messages.forEach((m, i) => {
+            expect(got[i]!.type).toBe(m.type);
+            if (m.type === 'text') expect(got[i]!.data).toBe(m.text);
+            else expect(Buffer.from(got[i]!.data as Uint8Array).equals(m.data)).toBe(true);
+          });
+        },
+      ),
+      { numRuns: runs },
+    );
+  });
+
+  it('an invalid frame closes with the code its kind calls for (RFC 6455 §7.4.1), the handler set', async () => {
+    await fc.assert(
+      fc.asyncProperty(invalidFrames({ to: 'server' }), async (c) => {
+        const { server, client, clientTransport } = await pipe();
+        server.setMessageHandler((m, conn) => conn.writeMessage(m.type, m.data), { bytes: true });
+        clientTransport.write(encodeFrames(c.frames));
+        expect((await server.closed).code, c.description).toBe(c.closeCode);
+        expect((await client.closed).code, c.description).toBe(c.closeCode);
+      }),
+      { numRuns: runs },
     );
   });
 });
