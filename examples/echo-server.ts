@@ -3,13 +3,21 @@
  * message comes back as it was sent, text as text and binary as binary, in order. Compression is offered
  * to clients that ask for it.
  *
- * Run: `npm run build && node examples/dist/echo-server.js` (PORT, default 8080), then
- * `node examples/dist/echo-client.js`.
+ * Run: `npm run build && node examples/dist/echo-server.js` (PORT, default 8080; `ECHO_STYLE=callback` for
+ * the message-handler echo), then `node examples/dist/echo-client.js`.
  */
 
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { CloseError, type Conn, listen, type Listener, Upgrader } from '@sansws/node';
+import {
+  CloseError,
+  type Conn,
+  listen,
+  type Listener,
+  type MessageBytes,
+  type MessageHandler,
+  Upgrader,
+} from '@sansws/node';
 
 /** Writes every message back until the peer closes. */
 export async function echo(conn: Conn): Promise<void> {
@@ -22,8 +30,18 @@ export async function echo(conn: Conn): Promise<void> {
   }
 }
 
+/**
+ * The same echo as a message handler: each message is handed to it as it arrives, without a loop of reads.
+ * Returning the write's promise keeps the backpressure: the next message waits until the write is accepted.
+ * One function serves every connection (the handler gets its connection).
+ */
+export const echoMessage: MessageHandler<MessageBytes> = (message, conn) =>
+  conn.writeMessage(message.type, message.data);
+
 /** Options of {@link startEchoServer}. */
 export interface EchoServerOptions {
+  /** `'loop'` (default): {@link echo}, a loop of reads; `'callback'`: {@link echoMessage}, a message handler. */
+  readonly style?: 'loop' | 'callback';
   /** TCP port; 0 picks a free one. Default 8080. */
   readonly port?: number;
   /** Address to bind. Default `'127.0.0.1'`. */
@@ -40,7 +58,9 @@ export function startEchoServer(options: EchoServerOptions = {}): Promise<Listen
       // Echo is harmless to any origin; a real application keeps the same-origin default.
       checkOrigin: () => true,
     }),
-    handler: echo,
+    handler: options.style === 'callback'
+      ? (conn) => conn.setMessageHandler(echoMessage, { bytes: true })
+      : echo,
     fetch: () =>
       new Response('This is a WebSocket echo server: connect with ws://, e.g. examples/echo-client.ts.\n', {
         status: 426,
@@ -61,7 +81,10 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const listener = await startEchoServer({ port: Number(process.env['PORT'] ?? 8080) });
+  const listener = await startEchoServer({
+    port: Number(process.env['PORT'] ?? 8080),
+    style: process.env['ECHO_STYLE'] === 'callback' ? 'callback' : 'loop',
+  });
   console.log(`echo server on ${listener.url}; Ctrl-C to stop`);
   const stop = (): void => void listener.shutdown({ timeout: 2000 }).then(() => process.exit(0));
   process.once('SIGINT', stop);

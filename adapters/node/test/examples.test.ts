@@ -102,6 +102,21 @@ describe('the echo server and client', () => {
     await server.shutdown();
   });
 
+  it('the message-handler echo gives back text and binary, in order, and ends with the client', async () => {
+    const server = await startEchoServer({ port: 0, style: 'callback' });
+    const printed: string[] = [];
+    const echoes = await runEchoClient(server.url, ['one', 'dos', 'трі'], (line) => printed.push(line));
+    expect(echoes).toEqual(['one', 'dos', 'трі']);
+    expect(printed.at(-1)).toBe('closed: 1000 (clean)');
+    const { conn } = await dial(server.url);
+    await conn.writeMessage('binary', Uint8Array.of(0, 255, 7));
+    await conn.writeMessage('text', 'after');
+    expect(await conn.readMessage()).toEqual({ type: 'binary', data: Uint8Array.of(0, 255, 7) });
+    expect(await conn.readMessage()).toEqual({ type: 'text', data: 'after' });
+    await conn.close();
+    await server.shutdown();
+  });
+
   it('the server echoes binary as binary, and answers a browser GET with 426', async () => {
     const server = await startEchoServer({ port: 0 });
     const { conn } = await dial(server.url);
