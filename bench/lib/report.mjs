@@ -176,12 +176,11 @@ function evaluateStyle(data, suffix, note) {
     pass,
   });
   const cells = /** @type {any[]} */ (data.cells);
-  /** @param {string} runtime */
-  const oursOf = (runtime) => {
-    const r = RUNTIMES[runtime];
-    return r === undefined ? undefined : { ...r, ours: r.ours + suffix };
-  };
-  const node = oursOf('node');
+  /** RUNTIMES with this style's servers as ours. @type {typeof RUNTIMES} */
+  const styled = Object.fromEntries(
+    Object.entries(RUNTIMES).map(([runtime, r]) => [runtime, { ...r, ours: r.ours + suffix }]),
+  );
+  const node = styled['node'];
   if (node) {
     verdict(
       'Node: server CPU per message ≤ 0.8× ws+bufferutil, every cell',
@@ -214,7 +213,7 @@ function evaluateStyle(data, suffix, note) {
     misses: [],
   });
   for (const runtime of /** @type {const} */ (['bun', 'deno'])) {
-    const r = oursOf(runtime);
+    const r = styled[runtime];
     if (!r) continue;
     verdict(
       `${
@@ -237,8 +236,7 @@ function evaluateStyle(data, suffix, note) {
       `Deno's built-in server has no permessage-deflate; sansws on Deno ran ${denoDeflate} compressed cells`,
     misses: [],
   });
-  for (const runtime of Object.keys(RUNTIMES)) {
-    const r = /** @type {NonNullable<ReturnType<typeof oursOf>>} */ (oursOf(runtime));
+  for (const [runtime, r] of Object.entries(styled)) {
     verdict(
       `${runtime}: 64 KiB+ binary echo ≥ 60% of the raw TCP ceiling (msg/s)`,
       cells.filter((c) => c.type === 'binary' && !c.compress && c.size >= 64 * KiB).map((c) =>

@@ -1537,14 +1537,10 @@ export class Conn implements AsyncIterable<Message> {
       for (;;) {
         const handler = this.#messageHandler;
         if (handler === null) return;
-        const item = this.#inbox[this.#inboxHead];
+        // Only whole messages: a handler is never set on a connection that streams (see setMessageHandler),
+        // and nextReader refuses while one is set.
+        const item = this.#shiftItem() as MessageBytes | undefined;
         if (item === undefined) break;
-        // Only whole items: the engine never streams while a handler is set (see setMessageHandler).
-        if (item.kind !== undefined) {
-          this.#shiftItem();
-          continue;
-        }
-        this.#shiftItem();
         let result: void | PromiseLike<void>;
         try {
           result = (handler as MessageHandler<Message | MessageBytes>)(
