@@ -238,7 +238,7 @@ for (const id of /** @type {const} */ (['A', 'B'])) {
   const s = stats[id];
   console.log(
     `  ${id} ${roots[id]} ${scripts[id]}: ${median(s.rate).toFixed(0)} msg/s, CPU ${
-      median(s.cpu).toFixed(1)
+      median(s.cpu).toPrecision(3)
     } µs/msg, ` +
       `p50 ${median(s.p50).toFixed(0)} µs, p99 ${median(s.p99).toFixed(0)} µs, ` +
       `${median(s.faults).toFixed(1)} page faults/msg`,

@@ -169,10 +169,13 @@ export function hasToken(headers: readonly HeaderField[], name: string, token: s
   return getHeaderList(headers, name).some((element) => element.toLowerCase() === wanted);
 }
 
-/** Joins `parts`, whose total length is `length`; a single part is returned as it is. @internal */
-export function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+/**
+ * Joins `parts`, whose total length is `length`, into `out` (by default a new array); a single part is
+ * returned as it is. @internal
+ */
+export function concat(parts: readonly Uint8Array[], length: number, out?: Uint8Array): Uint8Array {
   if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(length);
+  out ??= new Uint8Array(length);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

@@ -53,6 +53,8 @@ const PAGE = 64 * 1024;
 let kernels: WasmExports | null | undefined; // undefined: not tried yet; null: off for good
 let loaded: WasmExports | null | undefined; // what instantiating gave, kept while tests turn them off
 let memory: Uint8Array = new Uint8Array(0);
+/** The last view of `memory[0, n)` that unmaskWasm copied out of, kept: its messages tend to repeat sizes. */
+let outView: Uint8Array = memory;
 
 function instantiate(): WasmExports | null {
   try {
@@ -63,6 +65,7 @@ function instantiate(): WasmExports | null {
     const pages = Math.ceil((WINDOW + SLACK) / PAGE) - exports.memory.buffer.byteLength / PAGE;
     if (pages > 0) exports.memory.grow(pages);
     memory = new Uint8Array(exports.memory.buffer, 0, WINDOW + SLACK);
+    outView = memory.subarray(0, 0);
     return exports;
   } catch {
     return null;
@@ -114,10 +117,12 @@ export function unmaskWasm(
   const word = key[p]! | (key[(p + 1) & 3]! << 8) | (key[(p + 2) & 3]! << 16) | (key[(p + 3) & 3]! << 24);
   for (let i = start; i < end; i += WINDOW) {
     const n = end - i < WINDOW ? end - i : WINDOW;
-    memory.set(src.subarray(i, i + n));
+    // Views only where needed: `src` itself when it is the whole range (a view costs 60–80 ns).
+    memory.set(n === src.length ? src : src.subarray(i, i + n));
     kernels.mask(0, n, word);
     if (utf8 !== null && !utf8.update(memory, 0, n)) return false;
-    dst.set(memory.subarray(0, n), at + i - start);
+    if (outView.length !== n) outView = memory.subarray(0, n);
+    dst.set(outView, at + i - start);
   }
   return true;
 }

@@ -28,6 +28,7 @@
  */
 
 import { ProtocolError, type ProtocolErrorCode } from './errors.ts';
+import { concat } from './http.ts';
 import {
   allocateWith,
   EMPTY,
@@ -365,7 +366,12 @@ export class Receiver {
               return true;
             }
           } else {
-            applyMask(chunk, key, 0, payload, stop, this.#options.mask);
+            // The view the message is delivered in is made first and unmasked (and validated) whole, so that
+            // the kernels and the injected validator need no views of their own (one costs 40–90 ns on V8 and
+            // JavaScriptCore).
+            source = viewOf(chunk, payload, length);
+            from = 0;
+            applyMask(source, key, 0, 0, length, this.#options.mask);
             high = 0x80;
           }
         }
@@ -417,7 +423,7 @@ export class Receiver {
   #validRange(source: Uint8Array, start: number, end: number): boolean {
     const fast = this.#options.validateUtf8;
     return fast !== undefined && end - start >= FAST_UTF8_MIN
-      ? askInjected(fast, viewOf(source, start, end - start))
+      ? askInjected(fast, end - start === source.length ? source : viewOf(source, start, end - start))
       : isValidUtf8(source, start, end);
   }
 
@@ -443,11 +449,8 @@ export class Receiver {
 
   #readByte(): number {
     const chunk = this.#chunks[0]!;
-    const byte = chunk[this.#offset++]!;
-    if (this.#offset === chunk.length) {
-      this.#shiftChunk();
-    }
-    this.#buffered--;
+    const byte = chunk[this.#offset]!;
+    this.#skip(chunk, 1);
     return byte;
   }
 
@@ -704,13 +707,8 @@ export class Receiver {
     this.#kept = null;
     if (kept === null) return new Uint8Array(0);
     if (kept instanceof Uint8Array) return kept;
-    const out = allocateWith(this.#options.allocate, this.#messageLength);
-    let offset = 0;
-    for (const piece of kept) {
-      out.set(piece, offset);
-      offset += piece.length;
-    }
-    return out;
+    // Two pieces or more (a single one is kept as it is).
+    return concat(kept, this.#messageLength, allocateWith(this.#options.allocate, this.#messageLength));
   }
 
   /** Counts and validates a piece of (decompressed) message data; false when the connection failed. */
