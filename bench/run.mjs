@@ -70,6 +70,7 @@ const config = quick
     serverWarmupMs: 150,
     windowMs: 150,
     idleConnections: 1000,
+    memoryPasses: 1,
     binarySizes: [16, 64 * KiB],
     binaryShapes: SHAPES,
     textSizes: [1 * KiB],
@@ -89,6 +90,7 @@ const config = quick
     serverWarmupMs: 500,
     windowMs: 250,
     idleConnections: 10_000,
+    memoryPasses: 3,
     binarySizes: [16, 1 * KiB, 64 * KiB, 1 * MiB],
     binaryShapes: SHAPES,
     textSizes: [16, 1 * KiB, 64 * KiB, 1 * MiB],
@@ -489,49 +491,75 @@ async function gcAndRss(server) {
   return readRss(server.pid);
 }
 
-/** @param {number} count */
-async function memory(count) {
+/**
+ * Resident bytes per idle connection, `passes` times over all the servers (A B C … A B C …, a fresh server
+ * each time): one reading moved by about ±0.5 KiB per connection on Node, with V8's young generation sized
+ * by the connection storm (docs/performance.md, round 11). Each server's reading is the pass with the median
+ * figure; `passes` lists them all, in order.
+ * @param {number} count @param {number} passes
+ */
+async function memory(count, passes) {
+  /** @type {Record<string, any[]>} */
+  const readings = {};
+  const only = option('--servers')?.split(',');
+  const specs = SERVERS.filter((s) => only === undefined || only.includes(s.id));
+  for (let pass = 1; pass <= passes; pass++) {
+    if (passes > 1) console.log(`  pass ${pass} of ${passes}`);
+    for (const spec of specs) (readings[spec.id] ??= []).push(await idleReading(spec, count));
+  }
   /** @type {Record<string, any>} */
   const out = {};
-  const only = option('--servers')?.split(',');
-  for (const spec of SERVERS.filter((s) => only === undefined || only.includes(s.id))) {
-    let server;
-    try {
-      server = await startServer(spec, false);
-      // Warm up the code paths once (one connection, one echo), so the baseline includes loaded code.
-      const raw = spec.kind === 'raw';
-      await ask({ op: 'idle', port: server.port, count: 10, raw }, 30_000);
-      await ask({ op: 'closeIdle' }, 10_000);
-      const baseline = await gcAndRss(server);
-      const opened = await ask({ op: 'idle', port: server.port, count, raw }, 150_000);
-      await sleep(1000);
-      const rssNoGc = readRss(server.pid);
-      const rss = await gcAndRss(server);
-      const n = opened.opened ?? 0;
-      out[spec.id] = {
-        connections: n,
-        error: opened.ok ? null : opened.error,
-        baselineRss: baseline,
-        rss,
-        rssBeforeGc: rssNoGc,
-        perConnectionBytes: n > 0 && rss !== null && baseline !== null ? (rss - baseline) / n : null,
-      };
-      await ask({ op: 'closeIdle' }, 30_000);
-      const per = out[spec.id].perConnectionBytes;
-      console.log(
-        `  ${spec.id}: ${n} connections, ${per === null ? 'n/a' : (per / KiB).toFixed(2) + ' KiB'} each` +
-          ` (RSS ${(Number(baseline) / MiB).toFixed(1)} → ${(Number(rss) / MiB).toFixed(1)} MiB)` +
-          (opened.ok ? '' : ` — ${opened.error}`),
-      );
-    } catch (error) {
-      out[spec.id] = { error: String(error) };
-      console.log(`  ${spec.id}: ${error}`);
-      await ask({ op: 'closeIdle' }, 30_000);
-    } finally {
-      if (server) await kill(server.child);
-    }
+  for (const [id, list] of Object.entries(readings)) {
+    const measured = list.filter((r) => r.perConnectionBytes != null);
+    const figures = measured.map((r) => r.perConnectionBytes);
+    const mid = figures.length > 0 ? median(figures) : null;
+    const chosen = measured.find((r) => r.perConnectionBytes === mid) ?? list[0];
+    out[id] = { ...chosen, perConnectionBytes: mid, passes: list.map((r) => r.perConnectionBytes ?? null) };
   }
   return out;
+}
+
+/**
+ * One reading of one server: a fresh process, its RSS after a full GC before and with `count` idle
+ * connections.
+ * @param {import('./lib/servers.mjs').ServerSpec} spec @param {number} count
+ */
+async function idleReading(spec, count) {
+  let server;
+  try {
+    server = await startServer(spec, false);
+    // Warm up the code paths once (one connection, one echo), so the baseline includes loaded code.
+    const raw = spec.kind === 'raw';
+    await ask({ op: 'idle', port: server.port, count: 10, raw }, 30_000);
+    await ask({ op: 'closeIdle' }, 10_000);
+    const baseline = await gcAndRss(server);
+    const opened = await ask({ op: 'idle', port: server.port, count, raw }, 150_000);
+    await sleep(1000);
+    const rssNoGc = readRss(server.pid);
+    const rss = await gcAndRss(server);
+    const n = opened.opened ?? 0;
+    const per = n > 0 && rss !== null && baseline !== null ? (rss - baseline) / n : null;
+    await ask({ op: 'closeIdle' }, 30_000);
+    console.log(
+      `  ${spec.id}: ${n} connections, ${per === null ? 'n/a' : (per / KiB).toFixed(2) + ' KiB'} each` +
+        ` (RSS ${(Number(baseline) / MiB).toFixed(1)} → ${(Number(rss) / MiB).toFixed(1)} MiB)` +
+        (opened.ok ? '' : ` — ${opened.error}`),
+    );
+    return {
+      connections: n,
+      error: opened.ok ? null : opened.error,
+      baselineRss: baseline,
+      rss,
+      rssBeforeGc: rssNoGc,
+      perConnectionBytes: per,
+    };
+  } catch (error) {
+    console.log(`  ${spec.id}: ${error}`);
+    await ask({ op: 'closeIdle' }, 30_000);
+    return { error: String(error) };
+  } finally {
+    if (server) await kill(server.child);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -742,7 +770,7 @@ async function main() {
   let mem = {};
   if (!argv.includes('--skip-memory')) {
     console.log(`Memory: ${config.idleConnections} idle connections per server (after a full GC):`);
-    mem = await memory(config.idleConnections);
+    mem = await memory(config.idleConnections, config.memoryPasses);
   }
   /** @type {any} */
   let clients = null;

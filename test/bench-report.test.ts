@@ -130,4 +130,23 @@ describe('bench report: paired runs', () => {
       false,
     );
   });
+
+  it('judges idle memory on the median of its passes and says how each pass stood against raw', () => {
+    const c = cell({ 'sansws-node': server([{ msgPerSec: 90 }]), 'ws-node': server([{ msgPerSec: 100 }]) });
+    const memory = {
+      servers: {
+        // Passes in order; the verdict reads the medians (5.75 and 4.75 KiB): 1.00 KiB above, met.
+        'sansws-node': { perConnectionBytes: 5.75 * 1024, passes: [6.5 * 1024, 5.75 * 1024, 5.5 * 1024] },
+        'raw-node': { perConnectionBytes: 4.75 * 1024, passes: [4.75 * 1024, 5 * 1024, 4.5 * 1024] },
+      },
+    };
+    const idle = (evaluate({ cells: [c], memory }) as Verdict[]).find((v) =>
+      v.target.startsWith('Node: idle memory')
+    )!;
+    expect(idle.met).toBe(true);
+    expect(idle.detail).toBe(
+      'sansws 5.75 KiB vs raw 4.75 KiB: 1.00 KiB above (median of 3 passes; above raw pass by pass: ' +
+        '1.75, 0.75, 1.00 KiB, 1 of 3 missed)',
+    );
+  });
 });
