@@ -367,7 +367,7 @@ export class Receiver {
             }
           } else {
             // The view the message is delivered in is made first and unmasked (and validated) whole, so that
-            // the kernels and the injected validator need no views of their own (one costs 40–90 ns on V8 and
+            // the kernels and the injected validator need no views of their own (one costs 35–90 ns on V8 and
             // JavaScriptCore).
             source = viewOf(chunk, payload, length);
             from = 0;
