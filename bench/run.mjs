@@ -494,8 +494,8 @@ async function gcAndRss(server) {
 /**
  * Resident bytes per idle connection, `passes` times over all the servers (A B C … A B C …, a fresh server
  * each time): one reading moved by about ±0.5 KiB per connection on Node, with V8's young generation sized
- * by the connection storm (docs/performance.md, round 11). Each server's reading is the pass with the median
- * figure; `passes` lists them all, in order.
+ * by the connection storm (docs/performance.md, round 11). Each server's reading is its middle pass, with the
+ * median figure; `passes` lists every pass's figure, in order.
  * @param {number} count @param {number} passes
  */
 async function memory(count, passes) {
@@ -510,10 +510,11 @@ async function memory(count, passes) {
   /** @type {Record<string, any>} */
   const out = {};
   for (const [id, list] of Object.entries(readings)) {
-    const measured = list.filter((r) => r.perConnectionBytes != null);
-    const figures = measured.map((r) => r.perConnectionBytes);
-    const mid = figures.length > 0 ? median(figures) : null;
-    const chosen = measured.find((r) => r.perConnectionBytes === mid) ?? list[0];
+    const measured = list.filter((r) => r.perConnectionBytes != null)
+      .sort((a, b) => a.perConnectionBytes - b.perConnectionBytes);
+    // The middle pass (the lower of the two middle ones, whose figure is then their mean).
+    const chosen = measured[(measured.length - 1) >> 1] ?? list[0];
+    const mid = median(measured.map((r) => r.perConnectionBytes));
     out[id] = { ...chosen, perConnectionBytes: mid, passes: list.map((r) => r.perConnectionBytes ?? null) };
   }
   return out;

@@ -347,16 +347,16 @@ function passesAbove(ours, raw) {
   const above = ours.map((o, i) => (o == null || raw[i] == null ? null : o - /** @type {number} */ (raw[i])));
   const known = above.filter((a) => a !== null);
   const missed = known.filter((a) => a > 1024).length;
-  return ` (median of ${ours.length} passes; above raw pass by pass: ` +
-    `${above.map((a) => (a === null ? '–' : (a / KiB).toFixed(2))).join(', ')} KiB, ` +
+  return ` (median of ${ours.length} passes; above raw pass by pass: ${kibList(above)} KiB, ` +
     `${missed} of ${known.length} missed)`;
 }
 
+/** Byte counts in KiB, two decimals, comma-separated ('–' for a pass without a figure). */
+const kibList = (/** @type {(number | null)[]} */ values) =>
+  values.map((v) => (v == null ? '–' : (v / KiB).toFixed(2))).join(', ');
+
 /** @param {(number | null)[] | undefined} passes */
-const passList = (passes) =>
-  passes && passes.length > 1
-    ? ` (${passes.map((p) => (p == null ? '–' : (p / KiB).toFixed(2))).join(', ')})`
-    : '';
+const passList = (passes) => (passes && passes.length > 1 ? ` (${kibList(passes)})` : '');
 
 /** @param {any} data */
 function memoryTable(data) {
