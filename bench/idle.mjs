@@ -6,10 +6,13 @@
  * (`bench/lib/heap-probe.mjs`), so besides RSS this reports V8 heap, `external` and `arrayBuffers` growth per
  * connection, and with `--census` what that heap growth is made of (a heap snapshot summed by constructor,
  * diffed against the one taken before the connections opened; `--detail` splits each constructor by
- * the field that holds it).
+ * the field that holds it). `--spaces` adds where the resident growth lies (glibc's heap, anonymous
+ * mappings, files: /proc/PID/smaps) and how each V8 heap space grew; `--allocations` what the opening of
+ * the connections allocated, garbage included, by allocating function (first run only: the sampling
+ * profiler's own memory inflates that run's RSS).
  *
  *   npx tsc -b && node bench/idle.mjs [--count 10000] [--runs 3] [--servers sansws-node,raw-node,ws-node]
- *                                     [--census | --detail] [--top 30]
+ *                                     [--census | --detail] [--spaces] [--allocations] [--top 30]
  *
  * Servers run interleaved per run (A B C, A B C, …), each in a fresh process; figures are per connection,
  * (after − before) ÷ N, both after two full GCs. The client sockets live in this process, not the server's.
@@ -18,6 +21,7 @@
  */
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +38,8 @@ const option = (name) => {
 const COUNT = Number(option('--count') ?? 10_000);
 const RUNS = Number(option('--runs') ?? 3);
 const TOP = Number(option('--top') ?? 30);
+const ALLOCATIONS = argv.includes('--allocations');
+const SPACES = argv.includes('--spaces');
 const CENSUS = argv.includes('--census') ? 'census' : argv.includes('--detail') ? 'detail' : null;
 
 /** @type {Record<string, { script: string, args?: string[], raw: boolean, env?: Record<string, string> }>} */
@@ -140,6 +146,29 @@ async function closeAll(sockets) {
   await Promise.all(sockets.map((s) => new Promise((resolve) => (s.once('close', resolve), s.destroy()))));
 }
 
+/**
+ * Resident bytes of a process by kind of mapping (/proc/PID/smaps): glibc's main heap (`[heap]`), other
+ * anonymous mappings (V8's heap pages, thread arenas, large mallocs), files, the rest.
+ * @param {number | undefined} pid
+ * @returns {Record<string, number>}
+ */
+function residentByMapping(pid) {
+  /** @type {Record<string, number>} */
+  const out = {};
+  let kind = 'other';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'latin1').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head !== null) {
+      const name = head[1] ?? '';
+      kind = name === '' ? 'anon' : name.startsWith('[') ? name : 'file';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null) out[kind] = (out[kind] ?? 0) + Number(rss[1]) * 1024;
+  }
+  return out;
+}
+
 const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** @param {Record<string, {count: number, bytes: number}>} before @param {Record<string, {count: number, bytes: number}>} after */
@@ -164,7 +193,10 @@ for (let run = 1; run <= RUNS; run++) {
       await sleep(200);
       const censusBefore = CENSUS !== null && run === 1 ? await server.ask(CENSUS) : null;
       const before = await server.ask('usage');
+      const smapsBefore = SPACES ? residentByMapping(server.child.pid) : null;
+      if (ALLOCATIONS && run === 1) await server.ask('sample');
       const sockets = await openIdleMany(server.port, spec.raw, COUNT);
+      const allocations = ALLOCATIONS && run === 1 ? await server.ask('sampled') : null;
       await sleep(1000);
       const after = await server.ask('usage');
       const per = {
@@ -179,6 +211,31 @@ for (let run = 1; run <= RUNS; run++) {
           (per.heapUsed / 1024).toFixed(2)
         } KiB, external ${per.external.toFixed(0)} B (arrayBuffers ${per.arrayBuffers.toFixed(0)} B)`,
       );
+      if (allocations !== null) {
+        const rows = Object.entries(allocations).sort((a, b) => b[1] - a[1]);
+        const total = rows.reduce((sum, [, bytes]) => sum + bytes, 0);
+        console.log(
+          `  allocated while opening, per connection (sampled): ${(total / COUNT).toFixed(0)} B; largest:`,
+        );
+        for (const [key, bytes] of rows.slice(0, TOP)) {
+          console.log(`    ${(bytes / COUNT).toFixed(0).padStart(6)} B  ${key}`);
+        }
+      }
+      if (smapsBefore !== null) {
+        const smapsAfter = residentByMapping(server.child.pid);
+        const grown = Object.keys(smapsAfter).map((name) =>
+          `${name} ${(((smapsAfter[name] ?? 0) - (smapsBefore[name] ?? 0)) / COUNT).toFixed(0)}`
+        );
+        console.log(`  resident growth per connection by mapping, B: ${grown.join(', ')}`);
+      }
+      if (SPACES) {
+        const grown = Object.keys(after.spaces).map((name) =>
+          `${name.replace(/_space$/, '')} ${
+            ((after.spaces[name] - (before.spaces[name] ?? 0)) / COUNT).toFixed(0)
+          }`
+        );
+        console.log(`  heap spaces' size growth per connection, B: ${grown.join(', ')}`);
+      }
       if (censusBefore !== null) {
         const rows = diffCensus(censusBefore, await server.ask(/** @type {string} */ (CENSUS)));
         const total = rows.reduce((sum, r) => sum + r.bytes, 0);

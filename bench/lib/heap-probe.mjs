@@ -4,7 +4,10 @@
  * bench/servers/….mjs`, forked with an IPC channel): answers the parent's questions about this process's
  * memory without touching the server's own code.
  *
- * - `{ probe: 'usage' }` → two full GCs, then `process.memoryUsage()` (rss, heapUsed, external, arrayBuffers).
+ * - `{ probe: 'usage' }` → two full GCs, then `process.memoryUsage()` (rss, heapUsed, external, arrayBuffers)
+ *   and `spaces`, each V8 heap space's size (reserved and committed by the heap: what RSS can see of it).
+ * - `{ probe: 'sample' }`, then `{ probe: 'sampled' }` → what was allocated between the two (garbage too), by
+ *   allocating function: V8's sampling heap profiler, every 64 bytes on average.
  * - `{ probe: 'census' }` → two full GCs, then a V8 heap snapshot summed by node type and constructor name
  *   (self sizes and counts), so that two censuses can be diffed: what N more connections hold, by kind.
  * - `{ probe: 'detail' }` → the same, each kind split further by its first retainer and the edge from it
@@ -14,7 +17,8 @@
  * @module
  */
 
-import { getHeapSnapshot } from 'node:v8';
+import { Session } from 'node:inspector';
+import { getHeapSnapshot, getHeapSpaceStatistics } from 'node:v8';
 
 const gc = /** @type {(() => void) | undefined} */ (globalThis.gc);
 
@@ -110,12 +114,51 @@ async function census(detail = false) {
   return out;
 }
 
+/** @type {Session | null} the inspector session of a running allocation sampling */
+let sampling = null;
+
+/**
+ * Sums a sampling heap profile's self sizes by allocating function (`name file:line`).
+ * @param {any} node a profile node
+ * @param {Record<string, number>} out
+ */
+function sumProfile(node, out) {
+  const frame = node.callFrame;
+  const key = `${frame.functionName || '(anonymous)'} ${String(frame.url).split('/').slice(-2).join('/')}:${
+    frame.lineNumber + 1
+  }`;
+  if (node.selfSize > 0) out[key] = (out[key] ?? 0) + node.selfSize;
+  for (const child of node.children) sumProfile(child, out);
+  return out;
+}
+
 process.on('message', (/** @type {any} */ message) => {
   if (message === null || typeof message !== 'object' || typeof message.probe !== 'string') return;
   const reply = (/** @type {unknown} */ result) => process.send?.({ probe: message.probe, result });
+  if (message.probe === 'sample') {
+    // Every allocation from here on, whether it lives or not, sampled every 64 bytes on average.
+    sampling = new Session();
+    sampling.connect();
+    sampling.post('HeapProfiler.startSampling', {
+      samplingInterval: 64,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    }, () => reply(true));
+    return;
+  }
+  if (message.probe === 'sampled') {
+    const session = sampling;
+    sampling = null;
+    session?.post('HeapProfiler.stopSampling', (error, result) => {
+      session.disconnect();
+      reply(error === null ? sumProfile(result.profile.head, {}) : { error: String(error) });
+    });
+    return;
+  }
   fullGc();
   if (message.probe === 'usage') {
-    reply(process.memoryUsage());
+    const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+    reply({ ...process.memoryUsage(), spaces });
   } else if (message.probe === 'census' || message.probe === 'detail') {
     census(message.probe === 'detail').then(reply, (error) => reply({ error: String(error) }));
   }

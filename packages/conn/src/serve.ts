@@ -94,15 +94,16 @@ export async function serveTransport(transport: Transport, options: ServeTranspo
     throw error;
   }
   const { request, rest } = head;
-  const isWebSocket = getHeaderValues(request.headers, 'upgrade')
-    .some((value) => value.split(',').some((token) => token.trim().toLowerCase() === 'websocket'));
-  if (!isWebSocket && options.fetch !== undefined) {
-    await serveFetch(transport, request, rest, options);
-    return;
-  }
-  if (!isWebSocket && request.method !== 'GET') {
-    respond(transport, timers, 404, TEXT, utf8Encoder.encode('Not Found\n'));
-    return;
+  // Only a GET without fetch needs no look: the handshake checks it (a read of `request.headers` here would
+  // make the handshake's own read build the fields a second time).
+  if (options.fetch !== undefined || request.method !== 'GET') {
+    const isWebSocket = getHeaderValues(request.headers, 'upgrade')
+      .some((value) => value.split(',').some((token) => token.trim().toLowerCase() === 'websocket'));
+    if (!isWebSocket) {
+      if (options.fetch !== undefined) await serveFetch(transport, request, rest, options);
+      else respond(transport, timers, 404, TEXT, utf8Encoder.encode('Not Found\n'));
+      return;
+    }
   }
   // A GET without Upgrade is answered 426 by the core, as are all other invalid handshakes.
   // A refusal was answered and the transport ended by the Conn, which also bounds the wait for the peer.

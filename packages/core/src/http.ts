@@ -139,7 +139,8 @@ export function getHeaderValues(headers: readonly HeaderField[], name: string): 
   const wanted = name.toLowerCase();
   const values: string[] = [];
   for (const [fieldName, value] of headers) {
-    if (fieldName.toLowerCase() === wanted) values.push(value);
+    // Lengths first: most fields are not the one looked for, and a lowercase copy of each is garbage.
+    if (fieldName.length === wanted.length && fieldName.toLowerCase() === wanted) values.push(value);
   }
   return values;
 }
@@ -416,11 +417,12 @@ function createParser(response: boolean, maxHeadSize: number, maxBodySize = 0): 
   const readLine = (data: Uint8Array): string | ParseResult => {
     const start = position;
     const budget = state === CHUNK_SIZE ? MAX_CHUNK_LINE : state === CHUNK_DATA_END ? 2 : maxHeadSize - used;
-    const available = Math.max(0, budget - partsLength);
-    const window = data.subarray(start, start + available);
-    const lf = window.indexOf(LF);
-    if (lf === -1) {
-      if (data.length - start > available) {
+    // Where the line may go up to in this push. Read in place: no view or array per line, in the usual case
+    // of a line within one push.
+    const limit = start + Math.max(0, budget - partsLength);
+    let lf = data.indexOf(LF, start);
+    if (lf < 0 || lf >= limit) {
+      if (data.length > limit) {
         // Trailers and interim responses share the head limit, so they are reported as the head.
         return state === CHUNK_SIZE
           ? malformed('chunk size line too long')
@@ -431,25 +433,29 @@ function createParser(response: boolean, maxHeadSize: number, maxBodySize = 0): 
             `${response ? 'response' : 'request'} head larger than ${maxHeadSize} bytes`,
           );
       }
-      if (window.length > 0) {
+      if (data.length > start) {
         // Copied: the caller may reuse its buffer once push() returns.
-        parts.push(window.slice());
-        partsLength += window.length;
+        parts.push(data.slice(start));
+        partsLength += data.length - start;
       }
       return INCOMPLETE;
     }
-    const segment = window.subarray(0, lf);
-    const last = lf > 0 ? segment[lf - 1] : parts.at(-1)?.at(-1);
-    parts.push(segment);
-    const bytes = concat(parts, partsLength + lf);
-    if (state <= TRAILER) used += bytes.length + 1;
-    parts = [];
-    partsLength = 0;
-    position = start + lf + 1;
-    const line = decodeLatin1(bytes.subarray(0, bytes.length - 1));
+    position = lf + 1;
+    // The line is bytes[from, lf), CR included: in `data`, or the kept pieces joined with this one.
+    let bytes = data;
+    let from = start;
+    if (partsLength > 0) {
+      parts.push(data.subarray(start, lf));
+      bytes = concat(parts, lf = partsLength + lf - start);
+      from = 0;
+      parts = [];
+      partsLength = 0;
+    }
+    if (state <= TRAILER) used += lf - from + 1;
+    const line = decodeLatin1(bytes, from, lf - 1);
     // RFC 9112 §2.2: the line terminator is CRLF; we do not take the option to accept a bare LF. A bare CR
     // is invalid; rejecting it is the option that cannot be misread.
-    if (last === CR && !line.includes('\r')) return line;
+    if (lf > from && bytes[lf - 1] === CR && !line.includes('\r')) return line;
     return malformed(state === CHUNK_DATA_END ? NO_CRLF_AFTER_CHUNK : 'bare CR or LF in the head');
   };
 

@@ -18,20 +18,23 @@ export function sha1(data: Uint8Array): Uint8Array {
   const padded = new Uint8Array((((length + 8) >>> 6) + 1) << 6);
   padded.set(data);
   padded[length] = 0x80;
-  const view = new DataView(padded.buffer);
   // Bit length split by hand: `length * 8` can exceed 2^32, where bitwise operators would wrap.
-  view.setUint32(padded.length - 8, Math.floor(length / 0x20000000));
-  view.setUint32(padded.length - 4, (length << 3) >>> 0);
+  putUint32(padded, padded.length - 8, length / 0x20000000);
+  putUint32(padded, padded.length - 4, length << 3);
 
   // FIPS 180-4 §5.3.1: the initial hash value H(0).
   const h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
-  const w = new Uint32Array(80);
+  // The message schedule, one per module: sha1 runs to its end before anything else can use it. Words
+  // are read by hand, big-endian: a DataView (or `.buffer`) would move these small arrays out of V8's
+  // heap, an allocation of its own for each.
+  const w = (schedule ??= new Int32Array(80));
 
   for (let offset = 0; offset < padded.length; offset += 64) {
     // §6.1.2 step 1: the message schedule.
     for (let t = 0; t < 80; t++) {
+      const at = offset + t * 4;
       w[t] = t < 16
-        ? view.getUint32(offset + t * 4)
+        ? (padded[at]! << 24) | (padded[at + 1]! << 16) | (padded[at + 2]! << 8) | padded[at + 3]!
         : rotl(w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!, 1);
     }
     let [a, b, c, d, e] = h as [number, number, number, number, number];
@@ -53,9 +56,15 @@ export function sha1(data: Uint8Array): Uint8Array {
   }
 
   const digest = new Uint8Array(20);
-  const out = new DataView(digest.buffer);
-  for (let i = 0; i < 5; i++) out.setUint32(i * 4, h[i]!);
+  for (let i = 0; i < 5; i++) putUint32(digest, i * 4, h[i]!);
   return digest;
+}
+
+let schedule: Int32Array | undefined;
+
+/** Writes `value` (its low 32 bits) at `at`, big-endian. */
+function putUint32(bytes: Uint8Array, at: number, value: number): void {
+  for (let i = 3; i >= 0; i--, value >>>= 8) bytes[at + i] = value;
 }
 
 /** FIPS 180-4 §4.2.1: the constants of rounds 0–19, 20–39, 40–59 and 60–79. */

@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, encodeBase64 } from '../src/base64.ts';
+import { decodeBase64, decodeLatin1, encodeBase64, encodeLatin1 } from '../src/base64.ts';
 import { sha1 } from '../src/sha1.ts';
 import { runs } from './fc-runs.ts';
 
@@ -119,6 +119,27 @@ describe('RFC 4648 §4: properties', () => {
         expect(decodeBase64(key)).toEqual(nonce);
       }),
       { numRuns: runs },
+    );
+  });
+});
+
+describe('Latin-1, the handshake head and base64 text (RFC 9110 §5.5: obs-text is Latin-1 bytes)', () => {
+  it('decodes any range of any bytes to one code unit per byte, across its 4096-byte slices', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 10_000 }),
+        fc.nat(),
+        fc.nat(),
+        (bytes, a, b) => {
+          const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
+          const end = start + (b % (bytes.length - start + 1));
+          const text = decodeLatin1(bytes, start, end);
+          expect(text.length).toBe(end - start);
+          for (let i = 0; i < text.length; i++) expect(text.charCodeAt(i)).toBe(bytes[start + i]);
+          expect(encodeLatin1(decodeLatin1(bytes))).toEqual(bytes);
+        },
+      ),
+      { numRuns: Math.min(runs, 200) },
     );
   });
 });

@@ -553,6 +553,9 @@ describe('ResponseParser (RFC 9112 §4, §6)', () => {
     ['a chunk size that is not hexadecimal', 'x\r\n'],
     ['a chunk size with a space before it', ' 5\r\nhello\r\n0\r\n\r\n'],
     ['a chunk not followed by CRLF', '5\r\nhelloXY0\r\n\r\n'],
+    // The CR that ends the chunk data is data, not the CR of the line after it.
+    ['a chunk ending in CR followed by a bare LF', '5\r\nhell\r\n0\r\n\r\n'],
+    ['a bare LF after a chunk', '5\r\nhello\n0\r\n\r\n'],
     ['an invalid chunk extension', '5;=\r\nhello\r\n0\r\n\r\n'],
     ['a bare LF after the chunk size', '5\nhello\r\n0\r\n\r\n'],
     ['a malformed trailer', '0\r\nX : y\r\n\r\n'],
