@@ -254,8 +254,9 @@ interface CurrentMessage {
  * once it is open or failed (see Conn's #handshakeDone): an open connection keeps one null field of it.
  */
 interface Opening {
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+  /** The handshake promise's, made when somebody first waits for it (see Conn's #openedPromise). */
+  resolve: (() => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
   timer: TimerHandle | undefined;
   onRequest: ((conn: Conn, request: HttpRequest) => void) | undefined;
 }
@@ -386,8 +387,11 @@ export class Conn implements AsyncIterable<Message> {
   readonly #settings: ConnSettings;
 
   // Opening handshake.
-  /** Until open: the handshake's promise; once open, the shared RESOLVED (an open connection keeps none). */
-  #opened: Promise<void> = RESOLVED;
+  /**
+   * The handshake's promise: null until somebody waits for it (a server's handshake answered at once has
+   * none), the shared RESOLVED once open (an open connection keeps none), rejected once failed.
+   */
+  #opened: Promise<void> | null = RESOLVED;
   #opening: Opening | null = null;
   #response: HttpResponse | null = null;
 
@@ -432,7 +436,7 @@ export class Conn implements AsyncIterable<Message> {
   #messageHandler: MessageHandler<never> | null = null;
 
   static {
-    openedOf = (conn) => conn.#opened;
+    openedOf = (conn) => conn.#openedPromise();
     onDeadline = (conn, at) => conn.#onDeadline(at);
     whenClosedOf = (conn, callback) => {
       if (conn.#closeError !== null) callback(conn);
@@ -513,23 +517,8 @@ export class Conn implements AsyncIterable<Message> {
       this.#set(IS_OPEN, true);
       this.#handshakeDone();
     } else {
-      let resolve!: () => void;
-      let reject!: (error: unknown) => void;
-      this.#opened = new Promise<void>((onOpen, onFail) => {
-        resolve = onOpen;
-        reject = onFail;
-      });
-      this.#opened.catch(ignore);
-      const opening: Opening = { resolve, reject, timer: undefined, onRequest: init.onRequest };
-      this.#opening = opening;
-      if ((init.handshakeTimeout ?? 0) > 0) {
-        opening.timer = this.#timers.setTimeout(() => {
-          opening.timer = undefined;
-          if (this.#has(IS_OPEN) || this.#closeError !== null) return;
-          opening.reject(new ConnError('HANDSHAKE_TIMEOUT', 'the opening handshake timed out'));
-          this.terminate();
-        }, init.handshakeTimeout!);
-      }
+      this.#opened = null;
+      this.#opening = { resolve: undefined, reject: undefined, timer: undefined, onRequest: init.onRequest };
     }
     this.#transport.start(new TransportInput(this), {
       writeHighWaterMark: this.#settings.writeHighWaterMark,
@@ -540,6 +529,39 @@ export class Conn implements AsyncIterable<Message> {
       this.#engine.receiveData(init.initialData, this.#timers.now());
     }
     this.#pump();
+    // Still opening after the first pump (a request handed over with the Conn is answered in it): the
+    // handshake gets its deadline.
+    const opening = this.#opening;
+    if (opening !== null && (init.handshakeTimeout ?? 0) > 0) {
+      opening.timer = this.#timers.setTimeout(() => {
+        opening.timer = undefined;
+        if (this.#has(IS_OPEN) || this.#closeError !== null) return;
+        this.#failOpening(new ConnError('HANDSHAKE_TIMEOUT', 'the opening handshake timed out'));
+        this.terminate();
+      }, init.handshakeTimeout!);
+    }
+  }
+
+  /** The handshake's promise, made by the first asker while the handshake runs. */
+  #openedPromise(): Promise<void> {
+    if (this.#opened !== null) return this.#opened;
+    const opening = this.#opening!;
+    const promise = new Promise<void>((resolve, reject) => {
+      opening.resolve = resolve;
+      opening.reject = reject;
+    });
+    promise.catch(ignore);
+    return this.#opened = promise;
+  }
+
+  /** The handshake failed with `error`: its promise rejects, or will be made rejected (first error kept). */
+  #failOpening(error: unknown): void {
+    const reject = this.#opening?.reject;
+    if (reject !== undefined) reject(error);
+    else if (this.#opened === null) {
+      this.#opened = Promise.reject(error);
+      this.#opened.catch(ignore);
+    }
   }
 
   // ---- introspection -------------------------------------------------------------------------------
@@ -1088,7 +1110,7 @@ export class Conn implements AsyncIterable<Message> {
         return;
       case 'open':
         this.#set(IS_OPEN, true);
-        this.#opening?.resolve();
+        this.#opening?.resolve?.();
         this.#handshakeDone();
         return;
       case 'messageStart':
@@ -1157,7 +1179,7 @@ export class Conn implements AsyncIterable<Message> {
       event.error ?? this.#ending?.transportError,
     );
     this.#closeError = error;
-    if (!this.#has(IS_OPEN)) this.#opening?.reject(event.error ?? error);
+    if (!this.#has(IS_OPEN)) this.#failOpening(event.error ?? error);
     this.#handshakeDone();
     this.#rejectQueued(error);
     if (this.#queue !== null) this.#queue.writer = null;

@@ -236,6 +236,11 @@ export class Upgrader {
       ...(head !== undefined ? { initialData: head } : {}),
       handshakeTimeout: options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
     });
+    if (conn.state === 'open' && signal === undefined) {
+      // Answered in the constructor (a request handed over): no promise of the opening to wait for.
+      this.#track(conn);
+      return Promise.resolve(conn);
+    }
     const onAbort = signal === undefined ? undefined : (): void => conn.terminate();
     if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
     return connOpened(conn).then(

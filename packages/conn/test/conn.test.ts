@@ -993,6 +993,62 @@ describe('Upgrader (RFC 6455 §4.2)', () => {
     expect(k.response).toMatch(/^HTTP\/1\.1 400 /);
   });
 
+  /** A request parsed elsewhere (as node:http's 'upgrade' or readRequestHead hands it over). */
+  async function parsed(headers: string, options: Parameters<typeof openPair>[0] = {}) {
+    const { Upgrader } = await import('../src/mod.ts');
+    const { VirtualClock } = await import('./memory.ts');
+    const { RequestHeadParser } = await import('@sansws/core');
+    const head = new RequestHeadParser(8192).push(request(headers));
+    if (head.kind !== 'done') throw new Error('the test request did not parse');
+    const clock = new VirtualClock();
+    const [serverTransport, peer] = MemoryTransport.pair();
+    const received: Uint8Array[] = [];
+    peer.start({ data: (c) => received.push(c), end: () => {}, drain: () => {}, closed: () => {} }, {
+      writeHighWaterMark: 1 << 20,
+    });
+    const upgrader = new Upgrader({ timers: clock, handshakeTimeout: 1234, ...options });
+    const delays: number[] = [];
+    const setTimeout = clock.setTimeout.bind(clock);
+    clock.setTimeout = (callback, ms) => (delays.push(ms), setTimeout(callback, ms));
+    const result = upgrader.upgradeParsedRequest(head.request, serverTransport);
+    const outcome = await result.catch((e: unknown) => e);
+    await settle();
+    const response = new TextDecoder().decode(Buffer.concat(received));
+    // Whether the handshake's deadline was ever armed.
+    const armed = delays.includes(1234);
+    return { outcome, response, serverTransport, upgrader, armed, clock };
+  }
+
+  it('§4.2.2: a request parsed elsewhere is answered at once, with no handshake timer, and tracked', async () => {
+    const { outcome, response, upgrader, armed } = await parsed(valid);
+    expect(response).toMatch(/^HTTP\/1\.1 101 /);
+    expect(response).toContain('Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n');
+    expect(armed).toBe(false);
+    const conn = outcome as { state: string };
+    expect(conn.state).toBe('open');
+    expect([...upgrader.connections]).toEqual([conn]);
+  });
+
+  it('§4.2.2: a request parsed elsewhere and refused rejects with the status sent', async () => {
+    const { outcome, response, upgrader, armed } = await parsed(valid.replace('13', '8'));
+    expect(armed).toBe(false);
+    expect(outcome).toBeInstanceOf(HandshakeError);
+    expect(outcome).toMatchObject({ code: 'UNSUPPORTED_VERSION', status: 426 });
+    expect(response).toMatch(/^HTTP\/1\.1 426 /);
+    expect(upgrader.connections.size).toBe(0);
+  });
+
+  it('a headers hook that throws fails the handshake of a request parsed elsewhere, not the caller', async () => {
+    const failure = new Error('hook failed');
+    const { outcome, upgrader } = await parsed(valid, {
+      headers: () => {
+        throw failure;
+      },
+    });
+    expect(outcome).toBeInstanceOf(Error);
+    expect(upgrader.connections.size).toBe(0);
+  });
+
   it('a slowloris handshake times out and the transport is destroyed', async () => {
     const { Upgrader } = await import('../src/mod.ts');
     const { VirtualClock } = await import('./memory.ts');
