@@ -18,7 +18,8 @@ export function sha1(data: Uint8Array): Uint8Array {
   const padded = new Uint8Array((((length + 8) >>> 6) + 1) << 6);
   padded.set(data);
   padded[length] = 0x80;
-  // Bit length split by hand: `length * 8` can exceed 2^32, where bitwise operators would wrap.
+  // Bit length split by hand: `length * 8` can exceed 2^32, where bitwise operators would wrap. The high word
+  // is a fraction here: putUint32's byte stores and shifts truncate it, as Math.floor would.
   putUint32(padded, padded.length - 8, length / 0x20000000);
   putUint32(padded, padded.length - 4, length << 3);
 
