@@ -169,6 +169,18 @@ function residentByMapping(pid) {
   return out;
 }
 
+/**
+ * `name growth, …`: how much each entry of `after` grew from `before`, per connection, in bytes.
+ * @param {Record<string, number>} before
+ * @param {Record<string, number>} after
+ */
+function growthPerConnection(before, after) {
+  return Object.keys(after).map((name) =>
+    `${name} ${(((after[name] ?? 0) - (before[name] ?? 0)) / COUNT).toFixed(0)}`
+  )
+    .join(', ');
+}
+
 const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** @param {Record<string, {count: number, bytes: number}>} before @param {Record<string, {count: number, bytes: number}>} after */
@@ -222,19 +234,10 @@ for (let run = 1; run <= RUNS; run++) {
         }
       }
       if (smapsBefore !== null) {
-        const smapsAfter = residentByMapping(server.child.pid);
-        const grown = Object.keys(smapsAfter).map((name) =>
-          `${name} ${(((smapsAfter[name] ?? 0) - (smapsBefore[name] ?? 0)) / COUNT).toFixed(0)}`
-        );
-        console.log(`  resident growth per connection by mapping, B: ${grown.join(', ')}`);
-      }
-      if (SPACES) {
-        const grown = Object.keys(after.spaces).map((name) =>
-          `${name.replace(/_space$/, '')} ${
-            ((after.spaces[name] - (before.spaces[name] ?? 0)) / COUNT).toFixed(0)
-          }`
-        );
-        console.log(`  heap spaces' size growth per connection, B: ${grown.join(', ')}`);
+        const grown = growthPerConnection(smapsBefore, residentByMapping(server.child.pid));
+        console.log(`  resident growth per connection by mapping, B: ${grown}`);
+        const spaces = growthPerConnection(before.spaces, after.spaces).replace(/_space /g, ' ');
+        console.log(`  heap spaces' size growth per connection, B: ${spaces}`);
       }
       if (censusBefore !== null) {
         const rows = diffCensus(censusBefore, await server.ask(/** @type {string} */ (CENSUS)));

@@ -446,7 +446,8 @@ function createParser(response: boolean, maxHeadSize: number, maxBodySize = 0): 
     let from = start;
     if (partsLength > 0) {
       parts.push(data.subarray(start, lf));
-      bytes = concat(parts, lf = partsLength + lf - start);
+      lf = partsLength + lf - start;
+      bytes = concat(parts, lf);
       from = 0;
       parts = [];
       partsLength = 0;
