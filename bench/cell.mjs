@@ -9,7 +9,8 @@
  *                       [--type binary|text] [--compress] [--seconds 3 (≤ 60)] [--runs 3 (≤ 20)]
  *
  * Servers inherit this process's environment, so `MIMALLOC_PURGE_DELAY=1000 node bench/cell.mjs …` runs
- * them all with that setting. Prints one line per run: echoes per second, the server's CPU time and minor
+ * them all with that setting; `--servers sansws-bun-handler,sansws-bun-handler+BENCH_FRAGMENT_LONG_TEXT=1`
+ * runs one of them with more environment, beside the default, interleaved. Prints one line per run: echoes per second, the server's CPU time and minor
  * page faults per echo, the load generator's CPU share and page faults per echo, the server's RSS; then
  * the median per server.
  *
@@ -32,9 +33,16 @@ const { size, conns, inflight, type, compress, seconds } = cellOptions({
 });
 const runs = Math.min(Number(option('--runs', '3')), 20);
 const specs = ids.map((id) => {
-  const spec = SERVERS.find((s) => s.id === id);
-  if (!spec) throw new Error(`unknown server ${id}; one of ${SERVERS.map((s) => s.id).join(', ')}`);
-  return spec;
+  // `ID+NAME=VALUE+…`: that server with more environment, to compare a setting with the default in one run.
+  const [base = '', ...settings] = id.split('+');
+  const spec = SERVERS.find((s) => s.id === base);
+  if (!spec) throw new Error(`unknown server ${base}; one of ${SERVERS.map((s) => s.id).join(', ')}`);
+  const env = Object.fromEntries(settings.map((setting) => {
+    const at = setting.indexOf('=');
+    if (at <= 0) throw new Error(`${id}: expected ID+NAME=VALUE`);
+    return [setting.slice(0, at), setting.slice(at + 1)];
+  }));
+  return settings.length === 0 ? spec : { ...spec, id, env: { ...spec.env, ...env } };
 });
 /** @param {string} core @param {string[]} command */
 const onCore = (core, command) => (CAN_PIN ? ['taskset', '-c', core, ...command] : command);

@@ -14,12 +14,17 @@ const compress = process.argv.includes('--compress');
 const useHandler = process.argv.includes('--handler');
 // BENCH_CORE_MASK=1: the core's own masking instead of bufferutil's (`mask: undefined`), for A/B runs.
 const coreMask = process.env['BENCH_CORE_MASK'] === '1';
+// BENCH_FRAGMENT_LONG_TEXT=1: long strings in fragments (`fragmentLongText`, before round 21) rather than
+// encoded into one frame of the adapter's ring (`releaseFrame`), for A/B runs.
+const fragments = process.env['BENCH_FRAGMENT_LONG_TEXT'] === '1'
+  ? { releaseFrame: undefined, fragmentLongText: true }
+  : {};
 /** The `--handler` echo: one function for every connection (the handler gets the connection too). */
 const echo: MessageHandler = (message, conn) => conn.writeMessage(message.type, message.data);
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
-  upgrader: new Upgrader({ compression: compress, ...(coreMask ? { mask: undefined } : {}) }),
+  upgrader: new Upgrader({ compression: compress, ...(coreMask ? { mask: undefined } : {}), ...fragments }),
   handler: useHandler ? (conn) => conn.setMessageHandler(echo) : async (conn) => {
     try {
       for await (const message of conn) await conn.writeMessage(message.type, message.data);

@@ -105,7 +105,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
     allocate: messages.allocate,
     releaseMessage: messages.release,
     allocateFrame: frames.allocate,
-    fragmentLongText: true,
+    releaseFrame: frames.release,
     mask: nativeMask(),
     ...options,
     connect: options.connect ?? connect,

@@ -43,7 +43,7 @@ export class Upgrader extends ConnUpgrader {
       allocate: messages.allocate,
       releaseMessage: messages.release,
       allocateFrame: frames.allocate,
-      fragmentLongText: true,
+      releaseFrame: frames.release,
       mask: nativeMask(),
       ...options,
       timers: options.timers ?? bunTimers,

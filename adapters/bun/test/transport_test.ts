@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test';
 import type { Socket } from 'bun';
 import type { TransportHandler } from '@sansws/conn';
 import { type BunSocketData, BunTransport, Upgrader } from '../src/mod.ts';
-import { allocateUnzeroed, messages } from '../src/transport.ts';
+import { allocateUnzeroed, frames, messages } from '../src/transport.ts';
 
 /**
  * A Bun socket that takes `accept` bytes per write (all of them by default) and records what it got: a copy
@@ -276,7 +276,9 @@ describe('allocateUnzeroed (the engine allocate option of the Bun Upgrader and d
     const options = new Upgrader().options;
     expect(options.allocate).toBe(messages.allocate);
     expect(options.releaseMessage).toBe(messages.release);
-    expect(options.fragmentLongText).toBe(true);
+    // Long strings are encoded into one frame of the ring, which the transport releases once written.
+    expect(options.allocateFrame).toBe(frames.allocate);
+    expect(options.releaseFrame).toBe(frames.release);
     // Below the pool's 16 KiB: Buffer.allocUnsafeSlow's own ArrayBuffer (a whole one, as above).
     const small = messages.allocate(1000);
     expect([small.byteOffset, small.buffer.byteLength]).toEqual([0, 1000]);

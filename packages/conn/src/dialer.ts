@@ -96,6 +96,10 @@ export interface DialOptions extends ConnOptions {
    */
   readonly fragmentLongText?: boolean;
   /**
+   * Takes back bytes `allocateFrame` gave that will never be written; see `UpgraderOptions.releaseFrame`.
+   */
+  readonly releaseFrame?: (bytes: Uint8Array) => void;
+  /**
    * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g.
    * bufferutil's native `mask` on Node and Bun); see the core's `ConnectionOptions.mask`.
    */

@@ -11,13 +11,15 @@
  */
 const RING_START = 8;
 
-/** One ring of a {@link FrameRing}. */
+/** One ring of a {@link FrameRing}, or the buffer of one frame larger than a ring (`large`). */
 interface Ring {
   readonly buffer: ArrayBuffer;
   /** Bytes cut from the start so far. */
   used: number;
   /** Bytes cut and not yet released. */
   live: number;
+  /** The buffer of one large frame: free again (kept for a later one) once its bytes were all released. */
+  readonly large: boolean;
 }
 
 /**
@@ -43,6 +45,11 @@ interface Ring {
  * a chunk that starts at offset 0 of its buffer (an array of its own, as frames below `min` are) is not
  * one, which `release` and `owns` tell without reading its `buffer`.
  *
+ * A frame larger than a ring gets a buffer of its own, of the ring's size doubled until the frame fits (plus
+ * the offset), which is kept, once all its bytes were released, for a later large frame of that size class:
+ * up to `maxFree` bytes of such buffers in all. A `Conn` encodes a long string straight into one (with
+ * `releaseFrame`), so echoing 1 MiB text messages reuses the same memory rather than fresh pages each time.
+ *
  * ```ts
  * const frames = new FrameRing();
  * const upgrader = new Upgrader({ allocateFrame: frames.allocate });
@@ -54,21 +61,35 @@ export class FrameRing {
   readonly #size: number;
   readonly #min: number;
   readonly #spares: number;
+  readonly #maxFree: number;
   readonly #rings = new WeakMap<ArrayBufferLike, Ring>();
   #current: Ring | null = null;
   #spare: Ring[] = [];
+  /** Buffers of large frames with nothing live, by size less the offset (a power of two). */
+  readonly #free = new Map<number, Ring[]>();
+  #freeBytes = 0;
   #live = 0;
 
   /**
-   * @param options.size Bytes per ring (default 256 KiB): frames larger than that get buffers of their own.
+   * @param options.size Bytes per ring (default 256 KiB): larger frames get buffers of their own (see above).
    * @param options.min Frames smaller than this get arrays of their own (default 65: V8 and JavaScriptCore
    *   make such small arrays faster than a view of a larger buffer, and reading `.buffer` of one copies it).
    * @param options.spares Rings with nothing live kept for later besides the current one (default 4).
+   * @param options.maxFree Bytes of large frames' buffers kept for later, in all (default 8 MiB); larger
+   *   frames get arrays of their own.
    */
-  constructor(options: { readonly size?: number; readonly min?: number; readonly spares?: number } = {}) {
+  constructor(
+    options: {
+      readonly size?: number;
+      readonly min?: number;
+      readonly spares?: number;
+      readonly maxFree?: number;
+    } = {},
+  ) {
     this.#size = options.size ?? 256 * 1024;
     this.#min = options.min ?? 65;
     this.#spares = options.spares ?? 4;
+    this.#maxFree = options.maxFree ?? 8 * 1024 * 1024;
   }
 
   /**
@@ -76,7 +97,8 @@ export class FrameRing {
    * previous one (bound: pass it as `allocateFrame` as it is).
    */
   readonly allocate = (byteLength: number): Uint8Array => {
-    if (byteLength < this.#min || byteLength > this.#size) return new Uint8Array(byteLength);
+    if (byteLength < this.#min) return new Uint8Array(byteLength);
+    if (byteLength > this.#size) return this.#allocateLarge(byteLength);
     let ring = this.#current;
     if (ring === null || ring.used + byteLength > RING_START + this.#size) {
       if (ring === null || ring.live !== 0) ring = this.#current = this.#spare.pop() ?? this.#newRing();
@@ -100,20 +122,22 @@ export class FrameRing {
   /**
    * Marks `chunk`'s bytes as consumed. `chunk` is a frame {@link FrameRing.allocate} gave, a run of such
    * frames that lie next to each other, or a piece of one or of such a run; other chunks are ignored.
-   * Release each byte once.
+   * Release each byte once (bound: pass it as `releaseFrame` as it is).
    */
-  release(chunk: Uint8Array): void {
+  readonly release = (chunk: Uint8Array): void => {
     // Reading `.buffer` of a small array of its own makes JavaScriptCore copy it out of its heap: offset 0
     // is never a ring's (see RING_START), so such arrays are turned away before that.
-    if (chunk.byteOffset === 0 || chunk.length === 0 || chunk.length > this.#size) return;
+    if (chunk.byteOffset === 0 || chunk.length === 0) return;
     const ring = this.#ringOf(chunk);
-    if (ring === null) return;
+    if (ring === null || ring.live === 0) return;
     ring.live -= chunk.length;
     this.#live -= chunk.length;
-    if (ring.live === 0 && ring !== this.#current && this.#spare.length < this.#spares) {
-      if (!this.#spare.includes(ring)) this.#spare.push(ring);
+    if (ring.live !== 0) return;
+    if (ring.large) this.#keep(ring);
+    else if (ring !== this.#current && this.#spare.length < this.#spares && !this.#spare.includes(ring)) {
+      this.#spare.push(ring);
     }
-  }
+  };
 
   /** Bytes allocated from the rings and not yet released, in all (for tests and diagnostics). */
   get live(): number {
@@ -128,8 +152,40 @@ export class FrameRing {
   }
 
   #newRing(): Ring {
-    const ring: Ring = { buffer: new ArrayBuffer(this.#size + RING_START), used: RING_START, live: 0 };
+    const ring: Ring = {
+      buffer: new ArrayBuffer(this.#size + RING_START),
+      used: RING_START,
+      live: 0,
+      large: false,
+    };
     this.#rings.set(ring.buffer, ring);
     return ring;
+  }
+
+  /** A frame larger than a ring: a kept buffer of its size class, or a new one (see the class's notes). */
+  #allocateLarge(byteLength: number): Uint8Array {
+    let size = this.#size;
+    while (size < byteLength) size *= 2;
+    if (size > this.#maxFree) return new Uint8Array(byteLength);
+    let ring = this.#free.get(size)?.pop();
+    if (ring === undefined) {
+      ring = { buffer: new ArrayBuffer(size + RING_START), used: RING_START, live: 0, large: true };
+      this.#rings.set(ring.buffer, ring);
+    } else {
+      this.#freeBytes -= size;
+    }
+    ring.live = byteLength;
+    this.#live += byteLength;
+    return new Uint8Array(ring.buffer, RING_START, byteLength);
+  }
+
+  /** A large frame's buffer whose bytes were all released: kept for a later one, within `maxFree`. */
+  #keep(ring: Ring): void {
+    const size = ring.buffer.byteLength - RING_START;
+    if (this.#freeBytes + size > this.#maxFree) return;
+    const list = this.#free.get(size);
+    if (list === undefined) this.#free.set(size, [ring]);
+    else list.push(ring);
+    this.#freeBytes += size;
   }
 }

@@ -16,6 +16,7 @@ interface TextDecoderLike {
 }
 interface TextEncoderLike {
   encode(input: string): Uint8Array;
+  encodeInto(input: string, destination: Uint8Array): { read: number; written: number };
 }
 
 const web = globalThis as unknown as {

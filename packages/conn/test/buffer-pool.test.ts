@@ -1,14 +1,15 @@
 /**
  * The adapters' memory hooks in a Conn: BufferPool (received messages assembled in pooled buffers, taken
  * back when a Conn decoded a text message to a string, never while anything can still reach them) and
- * fragmentLongText (long strings written in fragments).
+ * fragmentLongText (long strings written in fragments) and releaseFrame (long strings encoded into one frame
+ * of the adapter's frame memory).
  */
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BufferPool, type Conn } from '../src/mod.ts';
+import { BufferPool, type Conn, FrameRing, Upgrader } from '../src/mod.ts';
 import { zlibCodec } from '../../zlib/src/mod.ts';
-import { openPair } from './memory.ts';
+import { openPair, VirtualClock } from './memory.ts';
 import { concat, decodeFrames } from '../../testing/src/frames.ts';
 
 describe('BufferPool', () => {
@@ -189,5 +190,153 @@ describe('fragmentLongText (RFC 6455 §5.4)', () => {
     expect(await client.readMessage()).toEqual({ type: 'text', data: long });
     expect(await client.readMessage()).toEqual({ type: 'text', data: long });
     expect(frameHeads(serverTransport.written)).toEqual([[1, true], [1, false], [0, true]]);
+  });
+});
+
+describe('releaseFrame: long strings encoded into one frame of the adapter memory (RFC 6455 §5.6)', () => {
+  /** A FrameRing whose allocations and releases are recorded. */
+  function watchedRing() {
+    const ring = new FrameRing({ size: 64 * 1024 });
+    const allocated: Uint8Array[] = [];
+    const released: number[] = [];
+    return {
+      ring,
+      allocated,
+      released,
+      allocateFrame: (n: number) => {
+        const frame = ring.allocate(n);
+        allocated.push(frame);
+        return frame;
+      },
+      releaseFrame: (bytes: Uint8Array) => {
+        released.push(bytes.length);
+        ring.release(bytes);
+      },
+    };
+  }
+  const frameHeads = (written: Uint8Array[]): [number, boolean][] =>
+    decodeFrames(concat(written.slice(1))).map((f) => [f.opcode, f.fin]);
+  /** Compared without toEqual, whose diff of large arrays takes minutes. */
+  const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+    a.length === b.length && a.every((byte, i) => byte === b[i]);
+
+  it('§5.6 a server writes a string of more than 65,536 units as one text frame of its UTF-8, in memory of allocateFrame; the unused end comes back at once', async () => {
+    const watched = watchedRing();
+    const { server, client, serverTransport } = await openPair({
+      allocateFrame: watched.allocateFrame,
+      releaseFrame: watched.releaseFrame,
+      fragmentLongText: true, // releaseFrame takes precedence
+    });
+    // Strings of their own: a string some earlier test read could go out as the bytes it came in (keptTexts).
+    const long = 'ü'.repeat(70_000);
+    await server.writeMessage('text', long);
+    expect((await client.readMessage()).data === long).toBe(true);
+    expect(frameHeads(serverTransport.written)).toEqual([[1, true]]);
+    // Room for 3 bytes per unit; the 70,000 bytes 2-byte characters did not need came back.
+    const frame = watched.allocated.find((f) => f.length === 210_000)!;
+    expect(watched.released).toEqual([70_000]);
+    // The transport wrote the frame's own bytes (the payload references it); it is live until released.
+    expect(equalBytes(serverTransport.written.at(-1)!, frame.subarray(0, 140_000))).toBe(true);
+    expect(watched.ring.live).toBe(140_000);
+    watched.ring.release(frame.subarray(0, 140_000));
+    expect(watched.ring.live).toBe(0);
+    // The next long string is encoded into the same memory.
+    await server.writeMessage('text', 'â'.repeat(80_000));
+    expect(watched.allocated.at(-1)!.buffer === frame.buffer).toBe(true);
+    expect((await client.readMessage()).data === 'â'.repeat(80_000)).toBe(true);
+    // Short strings are the engine's as before (a small frame of allocateFrame, nothing comes back).
+    await server.writeMessage('text', 'short');
+    expect(await client.readMessage()).toEqual({ type: 'text', data: 'short' });
+    expect(watched.allocated.map((f) => f.length)).toEqual([210_000, 240_000, 7]);
+    expect(watched.released).toEqual([70_000, 80_000]);
+  });
+
+  it('§5.6 any long string arrives as TextEncoder encodes it: surrogate pairs whole, lone surrogates as U+FFFD (property)', async () => {
+    const watched = watchedRing();
+    const { server, client } = await openPair({
+      allocateFrame: watched.allocateFrame,
+      releaseFrame: watched.releaseFrame,
+    });
+    const unit = fc.oneof(
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }),
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(unit, { minLength: 1, maxLength: 20 }), async (pieces) => {
+        const base = pieces.join('');
+        const long = base.repeat(Math.ceil(70_000 / base.length));
+        await server.writeMessage('text', long);
+        const expected = new TextDecoder().decode(new TextEncoder().encode(long));
+        const message = await client.readMessage();
+        expect(message.type === 'text' && message.data === expected).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('§5.3 a client masks a copy: the memory its string was encoded into comes back whole once the frame was made', async () => {
+    const watched = watchedRing();
+    const { server, client } = await openPair({}, {
+      allocateFrame: watched.allocateFrame,
+      releaseFrame: watched.releaseFrame,
+    });
+    const long = 'q'.repeat(80_000);
+    await client.writeMessage('text', long);
+    expect((await server.readMessage()).data === long).toBe(true);
+    const [encoded, masked] = watched.allocated;
+    expect([encoded!.length, watched.allocated.length]).toEqual([240_000, 2]);
+    // The unused end at once, the rest after the engine masked a copy into a frame, live until written.
+    expect(watched.released).toEqual([160_000, 80_000]);
+    expect(watched.ring.live).toBe(masked!.length);
+  });
+
+  it('§5.6 with permessage-deflate in use, long strings are compressed as before unless sent uncompressed', async () => {
+    const watched = watchedRing();
+    const { server, client, serverTransport } = await openPair(
+      {
+        allocateFrame: watched.allocateFrame,
+        releaseFrame: watched.releaseFrame,
+        compression: { codec: zlibCodec },
+      },
+      { compression: { codec: zlibCodec } },
+    );
+    const long = 'ç'.repeat(70_000);
+    const large = () => watched.allocated.filter((f) => f.length > 64 * 1024).map((f) => f.length);
+    await server.writeMessage('text', long);
+    expect(large()).toEqual([]);
+    await server.writeMessage('text', long, { compress: false });
+    expect(large()).toEqual([210_000]);
+    expect((await client.readMessage()).data === long).toBe(true);
+    expect((await client.readMessage()).data === long).toBe(true);
+    const frames = decodeFrames(concat(serverTransport.written.slice(1)));
+    expect(frames.map((f) => [f.opcode, f.fin, f.rsv1])).toEqual([[1, true, true], [1, true, false]]);
+  });
+
+  it('strings of more than 1,048,576 units are left to the engine (3 bytes per unit would pass what a ring keeps)', async () => {
+    const watched = watchedRing();
+    const { server, client } = await openPair({
+      allocateFrame: watched.allocateFrame,
+      releaseFrame: watched.releaseFrame,
+    });
+    const longest = 'm'.repeat(1024 * 1024);
+    await server.writeMessage('text', longest);
+    await server.writeMessage('text', longest + 'n');
+    expect(watched.allocated.map((f) => f.length)).toEqual([3 * 1024 * 1024]);
+    expect((await client.readMessage()).data === longest).toBe(true);
+    expect((await client.readMessage()).data === longest + 'n').toBe(true);
+  });
+
+  it('needs both: releaseFrame without allocateFrame leaves long strings to the engine; a non-function is refused', async () => {
+    const released: number[] = [];
+    const { server, client, serverTransport } = await openPair({
+      releaseFrame: (b) => released.push(b.length),
+    });
+    await server.writeMessage('text', 'ÿ'.repeat(70_000));
+    expect((await client.readMessage()).data === 'ÿ'.repeat(70_000)).toBe(true);
+    expect(released).toEqual([]);
+    expect(frameHeads(serverTransport.written)).toEqual([[1, true]]);
+    expect(() => new Upgrader({ timers: new VirtualClock(), releaseFrame: 1 as never })).toThrow(
+      /releaseFrame must be a function/,
+    );
   });
 });
