@@ -88,7 +88,7 @@ describe('BunTransport with frames from the FrameRing', () => {
     expect(sent.subarray(1000).every((byte) => byte === 2)).toBe(true);
   });
 
-  test('a frame larger than a ring, written in parts, is released as the socket takes it and then used again', async () => {
+  test('a frame larger than a ring, written in parts, is released as the socket takes it and then used again', () => {
     const socket = fakeSocket();
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
     transport.start(quiet, { writeHighWaterMark: 1 << 30 });
