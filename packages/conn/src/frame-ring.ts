@@ -65,7 +65,7 @@ export class FrameRing {
   readonly #rings = new WeakMap<ArrayBufferLike, Ring>();
   #current: Ring | null = null;
   #spare: Ring[] = [];
-  /** Buffers of large frames with nothing live, by size less the offset (a power of two). */
+  /** Buffers of large frames with nothing live, by size class (their size less the offset). */
   readonly #free = new Map<number, Ring[]>();
   #freeBytes = 0;
   #live = 0;
