@@ -123,6 +123,7 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   }
   return connDial(url, {
     allocateFrame: frames.allocate,
+    releaseFrame: frames.release,
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? denoTimers,

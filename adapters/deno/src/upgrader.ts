@@ -40,6 +40,7 @@ export class Upgrader extends ConnUpgrader {
     // (docs/core.md), so received text is validated by the core.
     super({
       allocateFrame: frames.allocate,
+      releaseFrame: frames.release,
       ...options,
       timers: options.timers ?? denoTimers,
       compression: serverCompression(options.compression),

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import type { TransportHandler } from '@sansws/conn';
-import { DenoTransport } from '@sansws/deno';
+import { DenoTransport, Upgrader } from '@sansws/deno';
 import { frames, primeAllocator } from '../src/transport.ts';
 
 /**
@@ -313,4 +313,31 @@ Deno.test('DenoTransport: ring frames still queued when the connection closes ar
   assert.equal(frames.live, live);
   assert.equal(transport.write(ringFrame(700, 4)), false);
   assert.equal(frames.live, live);
+});
+
+Deno.test('DenoTransport: a frame larger than a ring stays as it is while written in parts, then is released and used again', async () => {
+  const live = frames.live;
+  const conn = fakeConn(100_000);
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  const large = ringFrame(300_000, 5);
+  assert.equal(large.byteOffset, 8);
+  transport.write(large);
+  await conn.until(300_000);
+  await settle();
+  // Each write saw the frame's bytes unchanged until Deno had them (nothing reused its memory meanwhile).
+  assert.deepEqual(conn.changed, []);
+  assert.deepEqual(conn.writes.map((w) => w.length), [100_000, 100_000, 100_000]);
+  assert.ok(conn.writes.every((w) => w.every((byte) => byte === 5)));
+  assert.equal(frames.live, live);
+  // Its buffer serves the next frame of its size class.
+  const next = frames.allocate(400_000);
+  assert.equal(next.buffer, large.buffer);
+  frames.release(next);
+});
+
+Deno.test('the Deno Upgrader gives its Conns the ring for long strings (allocateFrame and releaseFrame)', () => {
+  const options = new Upgrader().options;
+  assert.equal(options.allocateFrame, frames.allocate);
+  assert.equal(options.releaseFrame, frames.release);
 });
