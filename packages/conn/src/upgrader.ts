@@ -113,11 +113,11 @@ export interface UpgraderOptions extends ConnOptions {
   readonly fragmentLongText?: boolean;
   /**
    * Takes back bytes `allocateFrame` gave that will never be written (a `FrameRing`'s `release`, as the Bun
-   * adapter passes). With both, a string of more than 65,536 UTF-16 units sent uncompressed is encoded
-   * straight into one frame of `allocateFrame` memory, which the transport gives back once written, instead
-   * of into a fresh buffer of its size (and `fragmentLongText` does not apply); the bytes the encoding did not
-   * need come back here at once. On Bun, echoing 1 MiB text messages took 0.81–0.91× the CPU per message of
-   * fragments (`fragmentLongText`) at 1×1, 1×64 and 100×8 (docs/performance.md, round 21).
+   * and Deno adapters pass). With both, a string of 65,537 to 1,048,576 UTF-16 units sent uncompressed is
+   * encoded straight into one frame of `allocateFrame` memory, which the transport gives back once written,
+   * instead of into a fresh buffer of its size (and `fragmentLongText` does not apply); the bytes the encoding
+   * did not need come back here at once. On Bun, a message handler echoing 1 MiB text took 0.88–0.91× the CPU
+   * per message of fragments (`fragmentLongText`) at 1×1, 1×64 and 100×8 (docs/performance.md, round 21).
    */
   readonly releaseFrame?: (bytes: Uint8Array) => void;
   /**
