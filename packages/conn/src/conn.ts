@@ -200,12 +200,15 @@ export function connSettings(
   options: ConnOptions & {
     readonly releaseMessage?: ((bytes: Uint8Array) => void) | undefined;
     readonly fragmentLongText?: boolean | undefined;
+    readonly allocate?: ((byteLength: number) => Uint8Array) | undefined;
     readonly allocateFrame?: ((byteLength: number) => Uint8Array) | undefined;
     readonly releaseFrame?: ((bytes: Uint8Array) => void) | undefined;
   },
 ): ConnSettings {
   const { releaseMessage, allocateFrame, releaseFrame } = options;
-  for (const [name, value] of [['releaseMessage', releaseMessage], ['releaseFrame', releaseFrame]] as const) {
+  // The memory hooks, checked here: the core takes its own (`allocate`, `allocateFrame`) as they are.
+  const hooks = { allocate: options.allocate, allocateFrame, releaseMessage, releaseFrame };
+  for (const [name, value] of Object.entries(hooks)) {
     if (value !== undefined && typeof value !== 'function') {
       throw new UsageError('INVALID_ARGUMENT', `${name} must be a function`);
     }

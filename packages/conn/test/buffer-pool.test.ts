@@ -326,7 +326,7 @@ describe('releaseFrame: long strings encoded into one frame of the adapter memor
     expect((await client.readMessage()).data === longest + 'n').toBe(true);
   });
 
-  it('needs both: releaseFrame without allocateFrame leaves long strings to the engine; a non-function is refused', async () => {
+  it('needs both: releaseFrame without allocateFrame leaves long strings to the engine; a memory hook not a function is refused', async () => {
     const released: number[] = [];
     const { server, client, serverTransport } = await openPair({
       releaseFrame: (b) => released.push(b.length),
@@ -335,8 +335,10 @@ describe('releaseFrame: long strings encoded into one frame of the adapter memor
     expect((await client.readMessage()).data === 'ÿ'.repeat(70_000)).toBe(true);
     expect(released).toEqual([]);
     expect(frameHeads(serverTransport.written)).toEqual([[1, true]]);
-    expect(() => new Upgrader({ timers: new VirtualClock(), releaseFrame: 1 as never })).toThrow(
-      /releaseFrame must be a function/,
-    );
+    for (const name of ['releaseFrame', 'allocateFrame', 'allocate', 'releaseMessage']) {
+      expect(() => new Upgrader({ timers: new VirtualClock(), [name]: 1 })).toThrow(
+        `${name} must be a function`,
+      );
+    }
   });
 });
