@@ -10,9 +10,9 @@
  *
  * Servers inherit this process's environment, so `MIMALLOC_PURGE_DELAY=1000 node bench/cell.mjs …` runs
  * them all with that setting; `--servers sansws-bun-handler,sansws-bun-handler+BENCH_FRAGMENT_LONG_TEXT=1`
- * runs one of them with more environment, beside the default, interleaved. Prints one line per run: echoes per second, the server's CPU time and minor
- * page faults per echo, the load generator's CPU share and page faults per echo, the server's RSS; then
- * the median per server.
+ * runs one of them with more environment, beside the default, interleaved. Prints one line per run: echoes
+ * per second, the server's CPU time and minor page faults per echo, the load generator's CPU share and page
+ * faults per echo, the server's RSS; then the median per server.
  *
  * @module
  */

@@ -91,7 +91,7 @@ export interface DialOptions extends ConnOptions {
    */
   readonly allocateFrame?: (byteLength: number) => Uint8Array;
   /**
-   * Sends long strings as fragments encoded into frames of `allocateFrame` (the Bun adapter sets it); see
+   * Sends long strings as fragments encoded into frames of `allocateFrame`; see
    * `UpgraderOptions.fragmentLongText`.
    */
   readonly fragmentLongText?: boolean;

@@ -107,8 +107,9 @@ export interface UpgraderOptions extends ConnOptions {
   /**
    * Sends strings of more than 65,536 UTF-16 units, when uncompressed, as fragments of at most that many
    * units, each encoded and copied into a frame of `allocateFrame`, not encoded whole into a fresh buffer
-   * (the core's `fragment` send option; the Bun adapter sets it: there every such buffer was faulted in
-   * again page by page). Default `false`.
+   * (the core's `fragment` send option; the Bun adapter set it until `releaseFrame` took its place: there
+   * every such buffer was faulted in again page by page). `releaseFrame`, when given, takes precedence.
+   * Default `false`.
    */
   readonly fragmentLongText?: boolean;
   /**

@@ -163,12 +163,12 @@ describe('BufferPool with a Conn (releaseMessage)', () => {
   });
 });
 
-describe('fragmentLongText (RFC 6455 §5.4)', () => {
-  /** The frames' opcodes and FIN bits among the chunks a transport wrote after the handshake. */
-  function frameHeads(written: Uint8Array[]): [number, boolean][] {
-    return decodeFrames(concat(written.slice(1))).map((f) => [f.opcode, f.fin]);
-  }
+/** The frames' opcodes and FIN bits among the chunks a transport wrote after the handshake. */
+function frameHeads(written: Uint8Array[]): [number, boolean][] {
+  return decodeFrames(concat(written.slice(1))).map((f) => [f.opcode, f.fin]);
+}
 
+describe('fragmentLongText (RFC 6455 §5.4)', () => {
   it('§5.4 a Conn with it writes strings of more than 65,536 units in fragments, and only those', async () => {
     const { server, client, serverTransport } = await openPair({ fragmentLongText: true });
     const long = 'é'.repeat(70_000);
@@ -214,8 +214,6 @@ describe('releaseFrame: long strings encoded into one frame of the adapter memor
       },
     };
   }
-  const frameHeads = (written: Uint8Array[]): [number, boolean][] =>
-    decodeFrames(concat(written.slice(1))).map((f) => [f.opcode, f.fin]);
   /** Compared without toEqual, whose diff of large arrays takes minutes. */
   const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
     a.length === b.length && a.every((byte, i) => byte === b[i]);
