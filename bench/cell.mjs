@@ -11,8 +11,8 @@
  * Servers inherit this process's environment, so `MIMALLOC_PURGE_DELAY=1000 node bench/cell.mjs …` runs
  * them all with that setting; `--servers sansws-bun-handler,sansws-bun-handler+BENCH_FRAGMENT_LONG_TEXT=1`
  * runs one of them with more environment, beside the default, interleaved. Prints one line per run: echoes
- * per second, the server's CPU time and minor page faults per echo, the load generator's CPU share and page
- * faults per echo, the server's RSS; then the median per server.
+ * per second, the server's CPU time, minor page faults and read and write system calls per echo, the load
+ * generator's CPU share and page faults per echo, the server's RSS; then the median per server.
  *
  * @module
  */
@@ -146,9 +146,9 @@ for (let run = 1; run <= runs; run++) {
     console.log(
       `run ${run} ${spec.id.padEnd(12)} ${fixed(r.msgPerSec, 0)} msg/s${latency(r)}, server ${
         fixed(r.serverCpuUsPerMsg, r.serverCpuUsPerMsg < 10 ? 3 : 1)
-      } µs/msg, ${fixed(r.serverFaultsPerMsg, 2)} faults/msg, RSS ${
-        fixed(r.serverRssBytes / 2 ** 20, 0)
-      } MiB; ` +
+      } µs/msg, ${fixed(r.serverFaultsPerMsg, 2)} faults/msg, ${fixed(r.serverReadsPerMsg, 2)} reads and ${
+        fixed(r.serverWritesPerMsg, 2)
+      } writes/msg, RSS ${fixed(r.serverRssBytes / 2 ** 20, 0)} MiB; ` +
         `load ${fixed(r.loadCpuPct, 0)}% CPU, ${fixed(r.loadFaultsPerMsg, 2)} faults/msg`,
     );
   }
@@ -161,6 +161,7 @@ for (const [id, list] of results) {
     `median ${id.padEnd(12)} ${fixed(m('msgPerSec'), 0)} msg/s${
       latency({ p50Us: m('p50Us'), p99Us: m('p99Us') })
     }, ${fixed(m('serverCpuUsPerMsg'), m('serverCpuUsPerMsg') < 10 ? 3 : 1)} µs/msg, ` +
-      `${fixed(m('serverFaultsPerMsg'), 2)} faults/msg (${list.length} runs)`,
+      `${fixed(m('serverFaultsPerMsg'), 2)} faults/msg, ${fixed(m('serverReadsPerMsg'), 2)} reads and ` +
+      `${fixed(m('serverWritesPerMsg'), 2)} writes/msg (${list.length} runs)`,
   );
 }

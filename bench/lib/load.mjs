@@ -17,7 +17,7 @@
 import net from 'node:net';
 import { Buffer } from 'node:buffer';
 import { checkResponse, CLOSE_FRAME, EchoReader, handshakeRequest, makeMessage, openMany } from './wire.mjs';
-import { readCpuTicks, readRss, TICK_MS } from './proc.mjs';
+import { readCpuTicks, readRss, readSyscalls, TICK_MS } from './proc.mjs';
 
 // The generator must never be the bottleneck. Its socket reads are 64 KiB Buffers from glibc's malloc, which
 // by default returns freed memory at the top of the heap to the kernel (trim threshold 128 KiB) and maps it in
@@ -212,6 +212,7 @@ async function runCell(c) {
     if (failure) throw failure;
     measuring = true;
     const cpu0 = readCpuTicks(c.serverPid);
+    const calls0 = readSyscalls(c.serverPid);
     const load0 = process.cpuUsage();
     const loadFaults0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
@@ -219,6 +220,7 @@ async function runCell(c) {
     const t1 = performance.now();
     const count = echoes;
     const cpu1 = readCpuTicks(c.serverPid);
+    const calls1 = readSyscalls(c.serverPid);
     const load1 = process.cpuUsage(load0);
     const loadFaults = process.resourceUsage().minorPageFault - loadFaults0;
     const rss = readRss(c.serverPid);
@@ -249,6 +251,9 @@ async function runCell(c) {
       // Fresh pages mapped in: ~0 when the allocator reuses memory, 1+ per message when glibc keeps returning
       // and re-faulting it (round 3 and 4 of docs/performance.md), which decides a large-message cell.
       serverFaultsPerMsg: count > 0 ? (cpu1.minorFaults - cpu0.minorFaults) / count : null,
+      // Socket reads and writes per echo (with the server's other system calls of those kinds).
+      serverReadsPerMsg: count > 0 && calls0 && calls1 ? (calls1.reads - calls0.reads) / count : null,
+      serverWritesPerMsg: count > 0 && calls0 && calls1 ? (calls1.writes - calls0.writes) / count : null,
       loadCpuPct: (loadCpuMs / (t1 - t0)) * 100,
       loadFaultsPerMsg: count > 0 ? loadFaults / count : null,
       serverRssBytes: rss,

@@ -27,6 +27,25 @@ export function readCpuTicks(pid) {
 }
 
 /**
+ * The read-like and write-like system calls a process made so far (syscr and syscw of /proc/<pid>/io:
+ * read, readv, recvmsg…; write, writev, sendmsg…), or null where /proc/<pid>/io cannot be read. Per echo
+ * they show how a server batches its socket I/O: one writev per read of 64 pipelined messages, or one write
+ * per message.
+ * @param {number} pid
+ * @returns {{ reads: number, writes: number } | null}
+ */
+export function readSyscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'latin1');
+    const reads = /syscr:\s+(\d+)/.exec(io);
+    const writes = /syscw:\s+(\d+)/.exec(io);
+    return reads && writes ? { reads: Number(reads[1]), writes: Number(writes[1]) } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Resident set size in bytes (VmRSS of /proc/<pid>/status), or null when the process is gone.
  * @param {number} pid
  * @returns {number | null}
