@@ -27,10 +27,11 @@ export function readCpuTicks(pid) {
 }
 
 /**
- * The read-like and write-like system calls a process made so far (syscr and syscw of /proc/<pid>/io:
- * read, readv, recvmsg…; write, writev, sendmsg…), or null where /proc/<pid>/io cannot be read. Per echo
- * they show how a server batches its socket I/O: one writev per read of 64 pipelined messages, or one write
- * per message.
+ * The read and write system calls a process made so far (syscr and syscw of /proc/<pid>/io: read, readv,
+ * write, writev and the like), or null where /proc/<pid>/io cannot be read. Per echo they show how a server
+ * batches its socket I/O: one writev per read of 64 pipelined messages, or one write per message. Linux
+ * counts only the file system calls there, not recv/send and their kin: Node's libuv reads and writes with
+ * the former, Bun and Deno with the latter (0 for their servers).
  * @param {number} pid
  * @returns {{ reads: number, writes: number } | null}
  */
