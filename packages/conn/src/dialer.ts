@@ -98,7 +98,7 @@ export interface DialOptions extends ConnOptions {
   /**
    * Takes back bytes `allocateFrame` gave that will never be written; see `UpgraderOptions.releaseFrame`.
    */
-  readonly releaseFrame?: (bytes: Uint8Array) => void;
+  readonly releaseFrame?: ((bytes: Uint8Array) => void) | undefined;
   /**
    * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g.
    * bufferutil's native `mask` on Node and Bun); see the core's `ConnectionOptions.mask`.

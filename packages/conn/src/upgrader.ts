@@ -119,8 +119,9 @@ export interface UpgraderOptions extends ConnOptions {
    * instead of into a fresh buffer of its size (and `fragmentLongText` does not apply); the bytes the encoding
    * did not need come back here at once. On Bun, a message handler echoing 1 MiB text took 0.88–0.91× the CPU
    * per message of fragments (`fragmentLongText`) at 1×1, 1×64 and 100×8 (docs/performance.md, round 21).
+   * `undefined` turns an adapter's default off.
    */
-  readonly releaseFrame?: (bytes: Uint8Array) => void;
+  readonly releaseFrame?: ((bytes: Uint8Array) => void) | undefined;
   /**
    * A faster masking routine for pieces of payload of 8 KiB or more, if the runtime has one (e.g.
    * bufferutil's native `mask` on Node and Bun); see the core's `ConnectionOptions.mask`.

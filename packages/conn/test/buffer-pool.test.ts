@@ -324,7 +324,7 @@ describe('releaseFrame: long strings encoded into one frame of the adapter memor
     expect((await client.readMessage()).data === longest + 'n').toBe(true);
   });
 
-  it('needs both: releaseFrame without allocateFrame leaves long strings to the engine; a memory hook not a function is refused', async () => {
+  it('needs both: releaseFrame without allocateFrame, or given as undefined, leaves long strings to the engine; a memory hook not a function is refused', async () => {
     const released: number[] = [];
     const { server, client, serverTransport } = await openPair({
       releaseFrame: (b) => released.push(b.length),
@@ -333,6 +333,17 @@ describe('releaseFrame: long strings encoded into one frame of the adapter memor
     expect((await client.readMessage()).data === 'ÿ'.repeat(70_000)).toBe(true);
     expect(released).toEqual([]);
     expect(frameHeads(serverTransport.written)).toEqual([[1, true]]);
+    // `releaseFrame: undefined` (an adapter's default turned off) is none: fragments of allocateFrame memory.
+    const watched = watchedRing();
+    const off = await openPair({
+      allocateFrame: watched.allocateFrame,
+      releaseFrame: undefined,
+      fragmentLongText: true,
+    });
+    await off.server.writeMessage('text', 'þ'.repeat(70_000));
+    expect((await off.client.readMessage()).data === 'þ'.repeat(70_000)).toBe(true);
+    expect(frameHeads(off.serverTransport.written)).toEqual([[1, false], [0, true]]);
+    expect(watched.released).toEqual([]);
     for (const name of ['releaseFrame', 'allocateFrame', 'allocate', 'releaseMessage']) {
       expect(() => new Upgrader({ timers: new VirtualClock(), [name]: 1 })).toThrow(
         `${name} must be a function`,
