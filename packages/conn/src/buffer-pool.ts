@@ -32,13 +32,11 @@
  */
 export class BufferPool {
   readonly #min: number;
-  readonly #maxFree: number;
   readonly #fallback: (byteLength: number) => Uint8Array;
   /** Released buffers by size (powers of two). */
-  readonly #free = new Map<number, ArrayBuffer[]>();
+  readonly #free: FreeLists<ArrayBuffer>;
   /** Buffers handed out and not yet released. */
   readonly #out = new WeakSet<ArrayBufferLike>();
-  #freeBytes = 0;
 
   /**
    * @param options.min Requests smaller than this go to `fallback` (default 16 KiB).
@@ -54,18 +52,16 @@ export class BufferPool {
     } = {},
   ) {
     this.#min = Math.max(1, options.min ?? 16 * 1024);
-    this.#maxFree = options.maxFree ?? 8 * 1024 * 1024;
+    this.#free = new FreeLists(options.maxFree ?? 8 * 1024 * 1024);
     this.#fallback = options.fallback ?? newBytes;
   }
 
   /** A buffer of exactly `byteLength` bytes (bound: pass it as `allocate` as it is). */
   readonly allocate = (byteLength: number): Uint8Array => {
     if (byteLength < this.#min) return this.#fallback(byteLength);
-    const size = sizeFor(byteLength);
-    if (size > this.#maxFree) return this.#fallback(byteLength);
-    let buffer = this.#free.get(size)?.pop();
-    if (buffer === undefined) buffer = this.#newBuffer(size);
-    else this.#freeBytes -= size;
+    const size = sizeClass(byteLength, 1);
+    if (size > this.#free.maxBytes) return this.#fallback(byteLength);
+    const buffer = this.#free.take(size) ?? this.#newBuffer(size);
     this.#out.add(buffer);
     return new Uint8Array(buffer, 0, byteLength);
   };
@@ -78,12 +74,7 @@ export class BufferPool {
     if (bytes.length < this.#min) return;
     const buffer = bytes.buffer;
     if (!this.#out.delete(buffer)) return;
-    const size = buffer.byteLength;
-    if (this.#freeBytes + size > this.#maxFree) return;
-    let list = this.#free.get(size);
-    if (list === undefined) this.#free.set(size, list = []);
-    list.push(buffer as ArrayBuffer);
-    this.#freeBytes += size;
+    this.#free.keep(buffer.byteLength, buffer as ArrayBuffer);
   };
 
   /**
@@ -101,15 +92,50 @@ export class BufferPool {
 
   /** Bytes of released buffers the pool keeps (for tests and diagnostics). */
   get freeBytes(): number {
-    return this.#freeBytes;
+    return this.#free.bytes;
   }
 }
 
-/** The smallest power of two of at least `n` bytes. */
-function sizeFor(n: number): number {
-  let size = 1;
+/** `from` doubled until it is at least `n`: the size class of a request of `n` bytes. */
+export function sizeClass(n: number, from: number): number {
+  let size = from;
   while (size < n) size *= 2;
   return size;
+}
+
+/**
+ * Package-internal: memory kept for later by size class, up to `maxBytes` in all (`BufferPool`'s released
+ * buffers, `FrameRing`'s buffers of large frames).
+ */
+export class FreeLists<T> {
+  readonly maxBytes: number;
+  readonly #lists = new Map<number, T[]>();
+  #bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  /** A kept item of `size` bytes, which no longer counts as kept; undefined if there is none. */
+  take(size: number): T | undefined {
+    const item = this.#lists.get(size)?.pop();
+    if (item !== undefined) this.#bytes -= size;
+    return item;
+  }
+
+  /** Keeps `item` of `size` bytes for later, unless that would make more than `maxBytes` in all. */
+  keep(size: number, item: T): void {
+    if (this.#bytes + size > this.maxBytes) return;
+    const list = this.#lists.get(size);
+    if (list === undefined) this.#lists.set(size, [item]);
+    else list.push(item);
+    this.#bytes += size;
+  }
+
+  /** Bytes kept, in all. */
+  get bytes(): number {
+    return this.#bytes;
+  }
 }
 
 function newBytes(byteLength: number): Uint8Array {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { FreeLists, sizeClass } from './buffer-pool.ts';
+
 /**
  * Where frames start in a ring: never at offset 0, so that a chunk at offset 0 of its buffer is known not to
  * be a ring's without reading its `buffer` (8, to keep frames 8-byte aligned).
@@ -61,13 +63,11 @@ export class FrameRing {
   readonly #size: number;
   readonly #min: number;
   readonly #spares: number;
-  readonly #maxFree: number;
   readonly #rings = new WeakMap<ArrayBufferLike, Ring>();
   #current: Ring | null = null;
   #spare: Ring[] = [];
   /** Buffers of large frames with nothing live, by size class (their size less the offset). */
-  readonly #free = new Map<number, Ring[]>();
-  #freeBytes = 0;
+  readonly #free: FreeLists<Ring>;
   #live = 0;
 
   /**
@@ -89,7 +89,7 @@ export class FrameRing {
     this.#size = options.size ?? 256 * 1024;
     this.#min = options.min ?? 65;
     this.#spares = options.spares ?? 4;
-    this.#maxFree = options.maxFree ?? 8 * 1024 * 1024;
+    this.#free = new FreeLists(options.maxFree ?? 8 * 1024 * 1024);
   }
 
   /**
@@ -133,7 +133,7 @@ export class FrameRing {
     ring.live -= chunk.length;
     this.#live -= chunk.length;
     if (ring.live !== 0) return;
-    if (ring.large) this.#keep(ring);
+    if (ring.large) this.#free.keep(ring.buffer.byteLength - RING_START, ring);
     else if (ring !== this.#current && this.#spare.length < this.#spares && !this.#spare.includes(ring)) {
       this.#spare.push(ring);
     }
@@ -164,28 +164,15 @@ export class FrameRing {
 
   /** A frame larger than a ring: a kept buffer of its size class, or a new one (see the class's notes). */
   #allocateLarge(byteLength: number): Uint8Array {
-    let size = this.#size;
-    while (size < byteLength) size *= 2;
-    if (size > this.#maxFree) return new Uint8Array(byteLength);
-    let ring = this.#free.get(size)?.pop();
+    const size = sizeClass(byteLength, this.#size);
+    if (size > this.#free.maxBytes) return new Uint8Array(byteLength);
+    let ring = this.#free.take(size);
     if (ring === undefined) {
       ring = { buffer: new ArrayBuffer(size + RING_START), used: RING_START, live: 0, large: true };
       this.#rings.set(ring.buffer, ring);
-    } else {
-      this.#freeBytes -= size;
     }
     ring.live = byteLength;
     this.#live += byteLength;
     return new Uint8Array(ring.buffer, RING_START, byteLength);
-  }
-
-  /** A large frame's buffer whose bytes were all released: kept for a later one, within `maxFree`. */
-  #keep(ring: Ring): void {
-    const size = ring.buffer.byteLength - RING_START;
-    if (this.#freeBytes + size > this.#maxFree) return;
-    const list = this.#free.get(size);
-    if (list === undefined) this.#free.set(size, [ring]);
-    else list.push(ring);
-    this.#freeBytes += size;
   }
 }
