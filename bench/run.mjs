@@ -316,6 +316,8 @@ const METRICS = /** @type {const} */ ([
   'serverCpuUsPerMsg',
   'serverCpuPct',
   'serverFaultsPerMsg',
+  'serverReadsPerMsg',
+  'serverWritesPerMsg',
   'loadCpuPct',
   'loadFaultsPerMsg',
   'serverRssBytes',
