@@ -81,6 +81,13 @@ function handler(received: Uint8Array[]): TransportHandler {
   return { data: (chunk) => received.push(chunk), end: () => {}, drain: () => {}, closed: () => {} };
 }
 
+/** A started transport over `conn` whose writes stay below its high-water mark (1 MiB). */
+function writingTransport(conn: ReturnType<typeof fakeConn>): DenoTransport {
+  const transport = new DenoTransport(conn as unknown as Deno.Conn);
+  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  return transport;
+}
+
 /** Lets the transport's read loop take the delivered chunk and offer its next buffer. */
 const settle = async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -105,8 +112,7 @@ Deno.test('DenoTransport: chunks written in one turn, across microtasks, leave i
 
 Deno.test('DenoTransport: chunks that lie one after another in one buffer leave as a view of it, not joined', async () => {
   const conn = fakeConn();
-  const transport = new DenoTransport(conn as unknown as Deno.Conn);
-  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  const transport = writingTransport(conn);
   const slab = new Uint8Array(4096).map((_, i) => i & 0xff);
   await Promise.resolve();
   let written = conn.nextWrite();
@@ -263,8 +269,7 @@ function ringFrame(n: number, seed: number): Uint8Array {
 Deno.test('DenoTransport: frames from its FrameRing stay as they are until written, then are released', async () => {
   const live = frames.live;
   const conn = fakeConn(1000);
-  const transport = new DenoTransport(conn as unknown as Deno.Conn);
-  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  const transport = writingTransport(conn);
   const a = ringFrame(3000, 1);
   const b = ringFrame(3000, 2);
   transport.write(a);
@@ -280,8 +285,7 @@ Deno.test('DenoTransport: frames from its FrameRing stay as they are until writt
 Deno.test('DenoTransport: a ring frame cut at the end of the gather buffer is released in two parts, its rest live until written', async () => {
   const live = frames.live;
   const conn = fakeConn();
-  const transport = new DenoTransport(conn as unknown as Deno.Conn);
-  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  const transport = writingTransport(conn);
   // A large chunk keeps the write loop busy while nine 16,000-byte frames queue: 144,000 bytes, so the ninth is
   // cut at the end of the 131,072-byte gather buffer.
   const big = new Uint8Array(70_000).fill(9);
@@ -305,8 +309,7 @@ Deno.test('DenoTransport: a ring frame cut at the end of the gather buffer is re
 Deno.test('DenoTransport: ring frames still queued when the connection closes are released', () => {
   const live = frames.live;
   const conn = fakeConn();
-  const transport = new DenoTransport(conn as unknown as Deno.Conn);
-  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  const transport = writingTransport(conn);
   transport.write(ringFrame(500, 3));
   assert.equal(frames.live, live + 500);
   transport.destroy();
@@ -318,8 +321,7 @@ Deno.test('DenoTransport: ring frames still queued when the connection closes ar
 Deno.test('DenoTransport: a frame larger than a ring stays as it is while written in parts, then is released and used again', async () => {
   const live = frames.live;
   const conn = fakeConn(100_000);
-  const transport = new DenoTransport(conn as unknown as Deno.Conn);
-  transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+  const transport = writingTransport(conn);
   const large = ringFrame(300_000, 5);
   assert.equal(large.byteOffset, 8);
   transport.write(large);
