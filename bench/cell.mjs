@@ -11,8 +11,8 @@
  * Servers inherit this process's environment, so `MIMALLOC_PURGE_DELAY=1000 node bench/cell.mjs …` runs
  * them all with that setting; `--servers sansws-bun-handler,sansws-bun-handler+BENCH_FRAGMENT_LONG_TEXT=1`
  * runs one of them with more environment, beside the default, interleaved. Prints one line per run: echoes
- * per second, the server's CPU time, minor page faults and read and write system calls per echo, the load
- * generator's CPU share and page faults per echo, the server's RSS; then the median per server.
+ * per second, the server's CPU time, minor page faults and (Node servers) read and write system calls per
+ * echo, the load generator's CPU share and page faults per echo, the server's RSS; then the median per server.
  *
  * @module
  */
@@ -94,6 +94,7 @@ async function runOnce(spec) {
           type,
           compress,
           raw: spec.kind === 'raw',
+          countsIo: spec.runtime === 'node',
           warmupMs: 300,
           windowMs: seconds * 1000,
         });
@@ -156,11 +157,14 @@ for (let run = 1; run <= runs; run++) {
 for (const [id, list] of results) {
   if (list.length === 0) continue;
   /** @param {string} key */
-  const m = (key) => median(list.map((r) => r[key]));
+  const m = (key) => {
+    const values = list.map((r) => r[key]).filter((v) => typeof v === 'number');
+    return values.length > 0 ? median(values) : null;
+  };
   console.log(
     `median ${id.padEnd(12)} ${fixed(m('msgPerSec'), 0)} msg/s${
       latency({ p50Us: m('p50Us'), p99Us: m('p99Us') })
-    }, ${fixed(m('serverCpuUsPerMsg'), m('serverCpuUsPerMsg') < 10 ? 3 : 1)} µs/msg, ` +
+    }, ${fixed(m('serverCpuUsPerMsg'), (m('serverCpuUsPerMsg') ?? 0) < 10 ? 3 : 1)} µs/msg, ` +
       `${fixed(m('serverFaultsPerMsg'), 2)} faults/msg, ${fixed(m('serverReadsPerMsg'), 2)} reads and ` +
       `${fixed(m('serverWritesPerMsg'), 2)} writes/msg (${list.length} runs)`,
   );

@@ -426,6 +426,7 @@ async function runCells(list, running, restart) {
           type: cell.type,
           compress: cell.compress,
           raw: server.spec.kind === 'raw',
+          countsIo: server.spec.runtime === 'node',
           warmupMs: config.warmupMs,
           windowMs: config.windowMs,
         }, 90_000);

@@ -38,6 +38,8 @@ Buffer.allocUnsafeSlow(16 * 1024 * 1024);
  * @property {'text' | 'binary'} type
  * @property {boolean} compress
  * @property {boolean} raw the server is a raw TCP echo
+ * @property {boolean} [countsIo] /proc/<pid>/io counts the server's socket reads and writes (Node's; Bun and
+ *   Deno use recv and send, which it does not count: see readSyscalls)
  * @property {number} warmupMs
  * @property {number} windowMs
  */
@@ -212,7 +214,7 @@ async function runCell(c) {
     if (failure) throw failure;
     measuring = true;
     const cpu0 = readCpuTicks(c.serverPid);
-    const calls0 = readSyscalls(c.serverPid);
+    const calls0 = c.countsIo ? readSyscalls(c.serverPid) : null;
     const load0 = process.cpuUsage();
     const loadFaults0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
@@ -220,7 +222,7 @@ async function runCell(c) {
     const t1 = performance.now();
     const count = echoes;
     const cpu1 = readCpuTicks(c.serverPid);
-    const calls1 = readSyscalls(c.serverPid);
+    const calls1 = c.countsIo ? readSyscalls(c.serverPid) : null;
     const load1 = process.cpuUsage(load0);
     const loadFaults = process.resourceUsage().minorPageFault - loadFaults0;
     const rss = readRss(c.serverPid);
@@ -251,7 +253,7 @@ async function runCell(c) {
       // Fresh pages mapped in: ~0 when the allocator reuses memory, 1+ per message when glibc keeps returning
       // and re-faulting it (round 3 and 4 of docs/performance.md), which decides a large-message cell.
       serverFaultsPerMsg: count > 0 ? (cpu1.minorFaults - cpu0.minorFaults) / count : null,
-      // Socket reads and writes per echo (with the server's other system calls of those kinds).
+      // Socket reads and writes per echo (with the server's other system calls of those kinds); Node only.
       serverReadsPerMsg: count > 0 && calls0 && calls1 ? (calls1.reads - calls0.reads) / count : null,
       serverWritesPerMsg: count > 0 && calls0 && calls1 ? (calls1.writes - calls0.writes) / count : null,
       loadCpuPct: (loadCpuMs / (t1 - t0)) * 100,

@@ -31,7 +31,7 @@ export function readCpuTicks(pid) {
  * write, writev and the like), or null where /proc/<pid>/io cannot be read. Per echo they show how a server
  * batches its socket I/O: one writev per read of 64 pipelined messages, or one write per message. Linux
  * counts only the file system calls there, not recv/send and their kin: Node's libuv reads and writes with
- * the former, Bun and Deno with the latter (0 for their servers).
+ * the former, Bun and Deno with the latter (so the load generator reads these for Node servers only).
  * @param {number} pid
  * @returns {{ reads: number, writes: number } | null}
  */
