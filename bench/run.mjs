@@ -85,7 +85,7 @@ const config = quick
     // A server idles through the other servers' windows (two seconds and more) and takes a while to get
     // back up to speed: with 80 ms of warm-up the windows measured that climb (the text family with every
     // server, two runs: 16 B 1×1 echoes 10–49% dearer in CPU than with 400 ms, sansws on Bun at 0.59×
-    // `Bun.serve` in text 64 KiB 100×8 against 1.02×; docs/performance.md, round 11).
+    // `Bun.serve` in text 64 KiB 100×8 against 1.02×; docs/performance-log.md, round 11).
     warmupMs: 400,
     serverWarmupMs: 500,
     windowMs: 250,
@@ -497,7 +497,7 @@ async function gcAndRss(server) {
 /**
  * Resident bytes per idle connection, `passes` times over all the servers (A B C … A B C …, a fresh server
  * each time): one reading moved by about ±0.5 KiB per connection on Node, with V8's young generation sized
- * by the connection storm (docs/performance.md, round 11). Each server's reading is its middle pass, with the
+ * by the connection storm (docs/performance-log.md, round 11). Each server's reading is its middle pass, with the
  * median figure; `passes` lists every pass's figure, in order.
  * @param {number} count @param {number} passes
  */

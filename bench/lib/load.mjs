@@ -251,7 +251,7 @@ async function runCell(c) {
       serverCpuUsPerMsg: count > 0 ? (serverCpuMs * 1000) / count : null,
       serverCpuPct: (serverCpuMs / (t1 - t0)) * 100,
       // Fresh pages mapped in: ~0 when the allocator reuses memory, 1+ per message when glibc keeps returning
-      // and re-faulting it (round 3 and 4 of docs/performance.md), which decides a large-message cell.
+      // and re-faulting it (rounds 3 and 4 of docs/performance-log.md), which decides a large-message cell.
       serverFaultsPerMsg: count > 0 ? (cpu1.minorFaults - cpu0.minorFaults) / count : null,
       // Socket reads and writes per echo (with the server's other system calls of those kinds); Node only.
       serverReadsPerMsg: count > 0 && calls0 && calls1 ? (calls1.reads - calls0.reads) / count : null,

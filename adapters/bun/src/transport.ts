@@ -66,7 +66,7 @@ type BunSocket = Socket<BunSocketData>;
  * they were copied into a joined write; the rest of a partial write waits in the queue uncopied. Why: Bun's
  * mimalloc returns memory that stayed free for 100 ms to the system, and a fresh 64 KiB slab every 63 echoed
  * 1 KiB frames (the core's default) was faulted in again page by page: CPU per echo 0.72–0.80× with the ring
- * in binary 1 KiB ×64 (docs/performance.md, round 10).
+ * in binary 1 KiB ×64 (docs/performance-log.md, round 10).
  */
 export const frames: FrameRing = new FrameRing();
 
@@ -75,7 +75,7 @@ export const frames: FrameRing = new FrameRing();
  * `allocate`; new buffers, and smaller messages, from {@link allocateUnzeroed}), used again once a `Conn`
  * decoded a text message to a string (their `releaseMessage`). Why: as for {@link frames}, mimalloc had
  * returned the memory of every earlier message to the system, and each fresh 1 MiB was faulted in again page
- * by page (docs/performance.md, round 12).
+ * by page (docs/performance-log.md, round 12).
  */
 export const messages: BufferPool = new BufferPool({ fallback: allocateUnzeroed });
 

@@ -10,7 +10,7 @@
  * 2 KiB, so an idle connection's pending read holds 2 KiB (after bulk traffic, until a few small reads).
  * Large reads make most 64 KiB frames lie within one chunk, which the engine delivers as a view, where 64 KiB
  * reads made every such frame span two chunks and be assembled in a new buffer; handing the buffer on saves
- * the copy (both zero-filled allocations and copies showed in perf: docs/performance.md, "Deno: large
+ * the copy (both zero-filled allocations and copies showed in perf: docs/performance-log.md, "Deno: large
  * messages"). Read backpressure is simply not calling `read`: `pause()` stops the loop after the read in
  * flight (whose chunk may still arrive), `resume()` restarts it. Writing: `conn.write` resolves once Deno
  * accepted some bytes (possibly fewer than given), so the write buffer is ours: chunks wait in a queue that
@@ -66,7 +66,7 @@ const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
  * used again once every frame cut from it was consumed, which every DenoTransport reports for each chunk it
  * is given: once `conn.write` has written all of it, or once it is copied into a joined write (a chunk cut at
  * the end of the gather buffer: the part copied at once, the rest once written). Binary 4 KiB echoes, 16 in
- * flight: about 0.8× the CPU per echo of fresh 64 KiB slabs (docs/performance.md, round 10).
+ * flight: about 0.8× the CPU per echo of fresh 64 KiB slabs (docs/performance-log.md, round 10).
  */
 export const frames: FrameRing = new FrameRing();
 
@@ -82,7 +82,7 @@ let allocatorPrimed = false;
  * that, glibc gives the top of its heap back to the system each time V8 frees a batch of read buffers and
  * messages, and faults every page of the next ones in again: binary 1 KiB echoes, 64 in flight, took 2.9–4.5
  * µs of CPU each at 0.04–0.05 page faults, and 1.9–2.1 µs at none once primed (as with glibc's thresholds set
- * by `GLIBC_TUNABLES`; docs/performance.md, round 10). The buffer is never touched, so it costs no resident
+ * by `GLIBC_TUNABLES`; docs/performance-log.md, round 10). The buffer is never touched, so it costs no resident
  * memory itself; what it costs is freed heap that glibc no longer trims, up to 32 MiB. The Node adapter
  * primes only on a process's first large message, because node reads into its own pool and small echoes do
  * not fault there; Deno's reads and joins allocate from the heap at every size. Elsewhere than glibc it is

@@ -306,7 +306,8 @@ let allocatorPrimed = false;
  * what it costs is the heap glibc no longer trims: a process that has handled large messages may keep up to
  * 32 MiB of freed heap resident. 64 KiB is the smallest message size measured in that state, and a masked
  * message that large never fits in one of node's 64 KiB reads, so a server always assembles it (and asks for
- * its buffer). Elsewhere than glibc it is only a short-lived allocation. See docs/performance.md.
+ * its buffer). Elsewhere than glibc it is only a short-lived allocation. See docs/performance-log.md, "Large
+ * messages on the Node server (round 4)".
  */
 function primeAllocator(): void {
   allocatorPrimed = true;

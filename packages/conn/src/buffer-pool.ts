@@ -14,7 +14,7 @@
  *
  * Why. Where the allocator hands freed memory back to the system soon (Bun's mimalloc after 100 ms), every
  * fresh message buffer is faulted in again page by page: in Bun, echoing 1 MiB text messages to 100
- * connections cost about 650 page faults per echo, about 2.5 MiB of fresh memory (docs/performance.md,
+ * connections cost about 650 page faults per echo, about 2.5 MiB of fresh memory (docs/performance-log.md,
  * round 12).
  *
  * How. Requests of `min` bytes or more get a view of a pooled `ArrayBuffer` whose size is the next power of

@@ -1931,7 +1931,7 @@ const TRUST_MIN = 16 * 1024;
  * held weakly, and their bytes only through them (`textBytes`), so this keeps nothing alive that the
  * application dropped, and at most `KEPT_TEXTS` messages' bytes besides their strings. Not when an adapter
  * takes the bytes back once decoded (`releaseMessage`: Bun's, whose `TextEncoder` costs a seventh of Deno's:
- * `encodeInto` of 64 KiB of the benchmark's text took 74.2 µs on Deno, 10.5 on Bun; docs/performance.md,
+ * `encodeInto` of 64 KiB of the benchmark's text took 74.2 µs on Deno, 10.5 on Bun; docs/performance-log.md,
  * round 16).
  */
 const keptTexts: Array<WeakRef<Message>> = [];

@@ -31,7 +31,7 @@ interface Ring {
  * Why. By default the engine cuts small frames from fresh 64 KiB slabs that the garbage collector frees
  * later. Where the allocator hands freed memory back to the system soon (Bun's mimalloc after 100 ms), every
  * new slab is faulted in again page by page: in Bun, binary 1 KiB echoes, 64 in flight, took 0.72–0.80× the
- * CPU per echo once their frames came from a ring (docs/performance.md, round 10).
+ * CPU per echo once their frames came from a ring (docs/performance-log.md, round 10).
  *
  * How. Frames of {@link FrameRing.allocate} are cut one after another from a ring (256 KiB by default), so
  * frames made one after another lie next to each other and a transport can write a run of them as one view.

@@ -118,7 +118,7 @@ export interface UpgraderOptions extends ConnOptions {
    * encoded straight into one frame of `allocateFrame` memory, which the transport gives back once written,
    * instead of into a fresh buffer of its size (and `fragmentLongText` does not apply); the bytes the encoding
    * did not need come back here at once. On Bun, a message handler echoing 1 MiB text took 0.88–0.91× the CPU
-   * per message of fragments (`fragmentLongText`) at 1×1, 1×64 and 100×8 (docs/performance.md, round 21).
+   * per message of fragments (`fragmentLongText`) at 1×1, 1×64 and 100×8 (docs/performance-log.md, round 21).
    * `undefined` turns an adapter's default off.
    */
   readonly releaseFrame?: ((bytes: Uint8Array) => void) | undefined;

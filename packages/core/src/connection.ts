@@ -142,7 +142,7 @@ export interface SendOptions {
    * §5.4) of at most that many units, each encoded into the shared scratch and copied into a frame of its
    * own (from `allocateFrame`), instead of being encoded whole into a fresh buffer. For runtimes whose
    * allocator soon gives freed memory back to the system, so that such buffers are faulted in page by page
-   * (Bun: `@sansws/conn` sets it there; docs/performance.md, round 12). Such a message is not compressed.
+   * (Bun: `@sansws/conn` sets it there; docs/performance-log.md, round 12). Such a message is not compressed.
    */
   fragment?: boolean;
 }
@@ -159,14 +159,14 @@ const RANDOM_POOL_SIZE = 4096;
  * Strings of up to LARGE_SCRATCH_CHARS UTF-16 units are encoded into one shared `scratch` of 192 KiB (3 bytes
  * per unit at most), made on first use; its pages are touched only as far as strings fill it. `encodeInto`
  * there cost a quarter to a fifth of `TextEncoder.encode` for two-byte strings of 64 KiB in every runtime
- * measured (docs/performance.md, round 10). Longer strings get an array of their own.
+ * measured (docs/performance-log.md, round 10). Longer strings get an array of their own.
  */
 const LARGE_SCRATCH_CHARS = 64 * 1024;
 let scratch: Uint8Array | undefined;
 /**
  * `scratchViews[n]`: the view of the scratch's first n bytes, for n up to SCRATCH_VIEW_MAX, made once (the
  * scratch never changes). Making a view took as long as encoding a 16-unit string on Bun
- * (docs/performance.md, round 13).
+ * (docs/performance-log.md, round 13).
  */
 const scratchViews: Uint8Array[] = [];
 const SCRATCH_VIEW_MAX = 1024;
