@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a JavaScript module of the harness (checked by bench/tsconfig.json), typed there by JSDoc
-import { evaluate, pairedRatios } from '../bench/lib/report.mjs';
+import { evaluate, pairedRatios, renderSummary } from '../bench/lib/report.mjs';
 
 interface Figures {
   msgPerSec: number | null;
@@ -148,5 +151,55 @@ describe('bench report: paired runs', () => {
       'sansws 5.75 KiB vs raw 4.75 KiB: 1.00 KiB above (median of 3 passes; above raw pass by pass: ' +
         '1.75, 0.75, 1.00 KiB, 1 of 3 missed)',
     );
+  });
+});
+
+describe('bench summary (docs/performance.md)', () => {
+  const summaryCell = (
+    servers: Record<string, ReturnType<typeof server>>,
+    shape: Record<string, unknown>,
+  ) => ({
+    type: 'binary',
+    compress: false,
+    size: 16,
+    conns: 1,
+    inflight: 64,
+    servers,
+    ...shape,
+  });
+
+  it('gives Bun and Deno speed as the targets judge it: msg/s, and at 1×1 the rival p50 ÷ ours', () => {
+    const figures = {
+      'sansws-bun': server([{ msgPerSec: 80, p50Us: 50, serverCpuUsPerMsg: 3 }]),
+      'bun-builtin': server([{ msgPerSec: 100, p50Us: 45, serverCpuUsPerMsg: 2 }]),
+    };
+    const text = renderSummary({
+      cells: [summaryCell(figures, { inflight: 64 }), summaryCell(figures, { inflight: 1, size: 1024 })],
+    }) as string;
+    expect(text).toContain('| binary 16 B, 1×64 | 0.80× |');
+    // 45 µs ÷ 50 µs: the built-in's round trip over ours, not the 0.80× of msg/s.
+    expect(text).toContain('| binary 1 KiB, 1×1 | 0.90× |');
+    expect(text).toContain(
+      '16 B and 1 KiB, 1×1 (1): msg/s 0.80–0.80×, speed 0.90–0.90×, CPU/msg 1.50–1.50×',
+    );
+    // No Deno servers in this run: '–' in the Deno columns (not 'no deflate'), and no Deno ranges.
+    expect(text).toContain('| binary 16 B, 1×64 | 0.80× | – | – | – | – | – |');
+    expect(text).not.toContain('Deno, the loop');
+  });
+
+  it("docs/performance.md's tables are the committed results' own", () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const results = JSON.parse(readFileSync(join(root, 'bench/results/results.json'), 'utf8'));
+    const doc = readFileSync(join(root, 'docs/performance.md'), 'utf8');
+    // deno fmt pads and aligns table cells: compare rows without their spaces.
+    const rowsOf = (text: string) =>
+      text.split('\n').filter((line) => line.startsWith('|')).map((line) =>
+        line.replace(/\s+/g, '').replace(/:?-{3,}:?/g, '---')
+      );
+    const docRows = rowsOf(doc);
+    const expected = rowsOf(renderSummary(results) as string);
+    expect(expected.length).toBeGreaterThan(60);
+    const missing = expected.filter((row) => !docRows.includes(row));
+    expect(missing).toEqual([]);
   });
 });

@@ -702,3 +702,195 @@ export function describeSettling(s) {
     s.maxWaitMs / 1000
   } s)`;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The summary docs/performance.md gives: ranges by group of cells, and the ratio tables of both echoes.
+
+/** The groups of cells the summary gives ranges for. */
+const GROUPS = [
+  {
+    label: '16 B and 1 KiB, pipelined',
+    has: (/** @type {any} */ c) => !c.compress && c.size <= KiB && !isLatency(c),
+  },
+  {
+    label: '16 B and 1 KiB, 1×1',
+    has: (/** @type {any} */ c) => !c.compress && c.size <= KiB && isLatency(c),
+  },
+  { label: '64 KiB and 1 MiB', has: (/** @type {any} */ c) => !c.compress && c.size >= 64 * KiB },
+  { label: 'permessage-deflate', has: (/** @type {any} */ c) => c.compress },
+];
+
+/**
+ * Speed as the targets on Bun and Deno judge it: messages per second, and at 1×1 the round trip (the
+ * rival's p50 ÷ ours), so that above 1 is faster everywhere.
+ * @param {any} cell
+ * @param {string} ours
+ * @param {string} rival
+ */
+const speedRatio = (cell, ours, rival) =>
+  isLatency(cell)
+    ? div(get(cell, rival, 'p50Us'), get(cell, ours, 'p50Us'))
+    : div(get(cell, ours, 'msgPerSec'), get(cell, rival, 'msgPerSec'));
+
+/** @param {Array<number | null>} values */
+const range = (values) => {
+  const known = /** @type {number[]} */ (values.filter((v) => v !== null && Number.isFinite(v)));
+  if (known.length === 0) return '–';
+  return `${Math.min(...known).toFixed(2)}–${Math.max(...known).toFixed(2)}×`;
+};
+
+/** The comparisons the summary's ranges are given for: [ours, rival, label]. */
+/** @type {Array<[string, string, string]>} */
+const SUMMARY_PAIRS = [
+  ['sansws-node', 'ws-node', 'Node, the loop ÷ `ws`'],
+  ['sansws-node-handler', 'ws-node', 'Node, the handler ÷ `ws`'],
+  ['sansws-bun', 'bun-builtin', 'Bun, the loop ÷ `Bun.serve`'],
+  ['sansws-bun-handler', 'bun-builtin', 'Bun, the handler ÷ `Bun.serve`'],
+  ['sansws-deno', 'deno-builtin', 'Deno, the loop ÷ its built-in'],
+  ['sansws-deno-handler', 'deno-builtin', 'Deno, the handler ÷ its built-in'],
+];
+
+/** Per runtime, the servers whose 64 KiB+ binary echoes the summary compares with the raw TCP echo. */
+const RAW_PAIRS = [
+  { raw: 'raw-node', servers: ['sansws-node', 'sansws-node-handler', 'ws-node'] },
+  { raw: 'raw-bun', servers: ['sansws-bun', 'sansws-bun-handler', 'bun-builtin'] },
+  { raw: 'raw-deno', servers: ['sansws-deno', 'sansws-deno-handler', 'deno-builtin'] },
+];
+
+/**
+ * The summary of one full run as docs/performance.md gives it (Markdown): for each of our echoes against
+ * its rival, the ranges of the ratios over groups of cells; the 64 KiB+ binary echoes against raw TCP; the
+ * Node table and the Bun and Deno table of both echoes; idle memory per connection.
+ * @param {any} data
+ */
+export function renderSummary(data) {
+  const cells = /** @type {any[]} */ (data.cells);
+  const ranges = SUMMARY_PAIRS.flatMap(([ours, rival, label]) => {
+    const groups = GROUPS.map((g) => ({
+      g,
+      cells: cells.filter((c) => g.has(c) && c.servers[ours] && c.servers[rival]),
+    }))
+      .filter((x) => x.cells.length > 0);
+    if (groups.length === 0) return [];
+    return [
+      `- ${label}: ` +
+      groups.map(({ g, cells: group }) =>
+        `${g.label} (${group.length}): msg/s ${
+          range(group.map((c) => div(get(c, ours, 'msgPerSec'), get(c, rival, 'msgPerSec'))))
+        }` +
+        `, speed ${range(group.map((c) => speedRatio(c, ours, rival)))}` +
+        `, CPU/msg ${
+          range(group.map((c) => div(get(c, ours, 'serverCpuUsPerMsg'), get(c, rival, 'serverCpuUsPerMsg'))))
+        }`
+      ).join('; '),
+    ];
+  });
+  const large = cells.filter((c) => c.type === 'binary' && !c.compress && c.size >= 64 * KiB);
+  const raws = RAW_PAIRS.flatMap(({ raw, servers }) =>
+    servers.filter((id) => large.some((c) => c.servers[id] && c.servers[raw])).map((id) => {
+      const values = large.map((c) => div(get(c, id, 'msgPerSec'), get(c, raw, 'msgPerSec')));
+      const below = values.filter((v) => v !== null && v < 0.6).length;
+      return `- \`${id}\` ÷ \`${raw}\`, binary 64 KiB and 1 MiB: ${
+        range(values)
+      }, below 0.60× in ${below} of ` +
+        `${values.length}`;
+    })
+  );
+  /** A figure only where it applies to the cell (blank, not '–', elsewhere). */
+  const only = (/** @type {boolean} */ when, /** @type {string} */ text) => (when ? text : '');
+  const nodeTable = table(
+    [
+      'cell',
+      '`ws` msg/s',
+      'loop: msg/s ÷ `ws`',
+      'loop: CPU/msg ÷ `ws`',
+      'handler: msg/s ÷ `ws`',
+      'handler: CPU/msg ÷ `ws`',
+      'handler: p50 ÷ `ws`',
+      'handler: msg/s ÷ raw',
+    ],
+    cells.map((c) => [
+      cellName(c),
+      num(get(c, 'ws-node', 'msgPerSec')),
+      ratio(div(get(c, 'sansws-node', 'msgPerSec'), get(c, 'ws-node', 'msgPerSec'))),
+      ratio(div(get(c, 'sansws-node', 'serverCpuUsPerMsg'), get(c, 'ws-node', 'serverCpuUsPerMsg'))),
+      ratio(div(get(c, 'sansws-node-handler', 'msgPerSec'), get(c, 'ws-node', 'msgPerSec'))),
+      ratio(div(get(c, 'sansws-node-handler', 'serverCpuUsPerMsg'), get(c, 'ws-node', 'serverCpuUsPerMsg'))),
+      only(isLatency(c), ratio(div(get(c, 'sansws-node-handler', 'p50Us'), get(c, 'ws-node', 'p50Us')))),
+      only(
+        c.type === 'binary' && !c.compress,
+        ratio(div(get(c, 'sansws-node-handler', 'msgPerSec'), get(c, 'raw-node', 'msgPerSec'))),
+      ),
+    ]),
+  );
+  const raw = (/** @type {any} */ c, /** @type {string} */ id, /** @type {string} */ rawId) =>
+    only(c.type === 'binary' && !c.compress, ratio(div(get(c, id, 'msgPerSec'), get(c, rawId, 'msgPerSec'))));
+  const builtinTable = table(
+    [
+      'cell',
+      'Bun: loop ÷ `Bun.serve`',
+      'handler ÷ `Bun.serve`',
+      'handler ÷ raw',
+      'Deno: loop ÷ built-in',
+      'handler ÷ built-in',
+      'handler ÷ raw',
+    ],
+    cells.map((c) => {
+      // Deno's built-in server has no permessage-deflate: its compressed cells have no rival.
+      const deno = !c.compress;
+      return [
+        cellName(c),
+        ratio(speedRatio(c, 'sansws-bun', 'bun-builtin')),
+        ratio(speedRatio(c, 'sansws-bun-handler', 'bun-builtin')),
+        raw(c, 'sansws-bun-handler', 'raw-bun'),
+        deno ? ratio(speedRatio(c, 'sansws-deno', 'deno-builtin')) : 'no deflate',
+        deno ? ratio(speedRatio(c, 'sansws-deno-handler', 'deno-builtin')) : '',
+        deno ? raw(c, 'sansws-deno-handler', 'raw-deno') : '',
+      ];
+    }),
+  );
+  const mem = data.memory?.servers ?? {};
+  /** @param {string} id */
+  const idle = (id) => {
+    const s = mem[id];
+    if (s?.perConnectionBytes == null) return '';
+    const passes = Array.isArray(s.passes) && s.passes.length > 1
+      ? ` (${s.passes.map((/** @type {number} */ p) => (p / KiB).toFixed(2)).join(', ')})`
+      : '';
+    return `${(s.perConnectionBytes / KiB).toFixed(2)}${passes}`;
+  };
+  const memoryTable = table(
+    ['server', 'Node', 'Bun', 'Deno'],
+    [
+      ['sansws, loop', idle('sansws-node'), idle('sansws-bun'), idle('sansws-deno')],
+      [
+        'sansws, handler',
+        idle('sansws-node-handler'),
+        idle('sansws-bun-handler'),
+        idle('sansws-deno-handler'),
+      ],
+      [
+        '`ws` + `bufferutil` / `Bun.serve` / `Deno.upgradeWebSocket`',
+        idle('ws-node'),
+        idle('bun-builtin'),
+        idle('deno-builtin'),
+      ],
+      ['`ws` without addons', idle('ws-node-js'), '', ''],
+      ['raw TCP echo', idle('raw-node'), idle('raw-bun'), idle('raw-deno')],
+    ],
+  );
+  return [
+    `Ranges over groups of cells (how many in brackets); speed as the targets judge it (msg/s; at 1×1 the rival's p50 ÷ ours):`,
+    '',
+    ...ranges,
+    '',
+    ...raws,
+    '',
+    nodeTable,
+    '',
+    builtinTable,
+    '',
+    memoryTable,
+    '',
+  ].join('\n');
+}
