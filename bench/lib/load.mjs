@@ -19,12 +19,13 @@ import { Buffer } from 'node:buffer';
 import { checkResponse, CLOSE_FRAME, EchoReader, handshakeRequest, makeMessage, openMany } from './wire.mjs';
 import { readCpuTicks, readRss, readSyscalls, TICK_MS } from './proc.mjs';
 
-// The generator must never be the bottleneck. Its socket reads are 64 KiB Buffers from glibc's malloc, which
-// by default returns freed memory at the top of the heap to the kernel (trim threshold 128 KiB) and maps it in
-// again, page by page, on the next reads: seen as 3.7 page faults per echoed 64 KiB message and the generator
-// at 91-93% of its core in some runs, against 0.1 in others. One large block freed at start raises glibc's
-// mmap threshold to its size and the trim threshold to twice that (as `@sansws/node` does for its message
-// buffers), so the generator's reads reuse memory in every run.
+// The generator must never be the bottleneck. Its socket reads go into one reused buffer (READ_BUFFER below);
+// when they were 64 KiB Buffers from glibc's malloc, which by default returns freed memory at the top of the
+// heap to the kernel (trim threshold 128 KiB) and maps it in again page by page, they cost 3.7 page faults per
+// echoed 64 KiB message and put the generator at 91-93% of its core in some runs. What still allocates per
+// echo (the inflated copy of a compressed echo, up to 64 KiB) is kept from that the same way: one large block
+// freed at start raises glibc's mmap threshold to its size and the trim threshold to twice that (as
+// `@sansws/node` does for its message buffers).
 Buffer.allocUnsafeSlow(16 * 1024 * 1024);
 
 /**
@@ -45,29 +46,61 @@ Buffer.allocUnsafeSlow(16 * 1024 * 1024);
  */
 
 /**
+ * Where every socket of the generator reads into (node's `onread`): one buffer for all of them, reused by
+ * every read, instead of a new 64 KiB Buffer per read and node's stream machinery around each. The
+ * generator is single-threaded and each read is consumed before the next: the echo reader copies whatever
+ * it keeps (a split header, control frames, compressed frames), and the handshake copies what it reads.
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(256 * 1024);
+
+/**
+ * A connected socket of the generator: its bytes go to `read`, which the handshake sets first and the
+ * cell or the idle connection then (a view of {@link READ_BUFFER}, valid only during the call).
+ * @typedef {object} Connection
+ * @property {net.Socket} socket
+ * @property {(bytes: Buffer) => void} read
+ */
+
+/**
  * One connection: handshake, then the reader.
  * @param {number} port
  * @param {boolean} compress
  * @param {boolean} raw
- * @returns {Promise<{ socket: net.Socket, rest: Buffer, deflate: boolean }>}
+ * @returns {Promise<{ connection: Connection, rest: Buffer, deflate: boolean }>}
  */
 function connect(port, compress, raw) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    /** @type {Connection} */
+    const connection = {
+      socket: net.connect({
+        host: '127.0.0.1',
+        port,
+        noDelay: true,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n) => {
+            connection.read(READ_BUFFER.subarray(0, n));
+            return true; // keep reading (false would pause the socket)
+          },
+        },
+      }),
+      read: () => {},
+    };
+    const socket = connection.socket;
     /** @type {Buffer[]} */
     const got = [];
     const timer = setTimeout(() => fail(new Error('handshake timed out (10 s)')), 10_000);
     /** @param {Error} error */
     const fail = (error) => {
       clearTimeout(timer);
+      connection.read = () => {};
       socket.destroy();
       reject(error);
     };
     socket.on('error', fail);
     socket.on('connect', () => socket.write(handshakeRequest(port, compress)));
-    /** @param {Buffer} chunk */
-    const onData = (chunk) => {
-      got.push(chunk);
+    connection.read = (bytes) => {
+      got.push(Buffer.from(bytes));
       const all = Buffer.concat(got);
       const end = all.indexOf('\r\n\r\n');
       if (end < 0) {
@@ -75,16 +108,15 @@ function connect(port, compress, raw) {
         return;
       }
       clearTimeout(timer);
-      socket.off('data', onData);
+      connection.read = () => {};
       socket.off('error', fail);
       try {
         const { deflate } = checkResponse(all.subarray(0, end).toString('latin1'), raw);
-        resolve({ socket, rest: all.subarray(end + 4), deflate });
+        resolve({ connection, rest: all.subarray(end + 4), deflate });
       } catch (error) {
         fail(/** @type {Error} */ (error));
       }
     };
-    socket.on('data', onData);
   });
 }
 
@@ -165,11 +197,12 @@ async function runCell(c) {
       20_000,
       `opening ${c.conns} connections`,
     );
-    for (const { socket } of opened) sockets.push(socket);
+    for (const { connection } of opened) sockets.push(connection.socket);
     if (c.compress && opened.some((o) => !o.deflate)) {
       throw new Error('the server declined permessage-deflate');
     }
-    for (const { socket, rest } of opened) {
+    for (const { connection, rest } of opened) {
+      const socket = connection.socket;
       let outstanding = c.inflight;
       outstandingConns++;
       const reader = new EchoReader(message, c.raw, (k) => {
@@ -186,7 +219,7 @@ async function runCell(c) {
           if (outstanding === 0 && --outstandingConns === 0) onDrained();
         }
       }, (frame) => socket.write(frame));
-      socket.on('data', (chunk) => {
+      connection.read = (chunk) => {
         try {
           reader.push(chunk);
         } catch (error) {
@@ -194,7 +227,7 @@ async function runCell(c) {
           for (const s of sockets) s.destroy();
           onDrained();
         }
-      });
+      };
       socket.on('error', (error) => {
         failure ??= error;
         onDrained();
@@ -278,23 +311,24 @@ let idle = [];
  */
 async function openIdle(port, count, raw) {
   const one = async () => {
-    const { socket, rest } = await connect(port, false, raw);
+    const { connection, rest } = await connect(port, false, raw);
+    const socket = connection.socket;
     idle.push(socket);
     const message = makeMessage(16, 'binary', false);
     await new Promise((resolve, reject) => {
       const reader = new EchoReader(message, raw, () => resolve(undefined), (f) => socket.write(f));
-      socket.on('data', (chunk) => {
+      connection.read = (chunk) => {
         try {
           reader.push(chunk);
         } catch (error) {
           reject(error);
         }
-      });
+      };
       socket.once('error', reject);
       if (rest.length > 0) reader.push(rest);
       socket.write(message.frame);
     });
-    socket.removeAllListeners('data');
+    connection.read = () => {};
     socket.on('error', () => {});
   };
   try {
