@@ -54,19 +54,33 @@ Buffer.allocUnsafeSlow(16 * 1024 * 1024);
 const READ_BUFFER = Buffer.allocUnsafeSlow(256 * 1024);
 
 /**
- * A connected socket of the generator: its bytes go to `read`, which the handshake sets first and the
- * cell or the idle connection then (a view of {@link READ_BUFFER}, valid only during the call).
+ * A connected socket of the generator: its bytes go to `read` (a view of {@link READ_BUFFER}, valid only
+ * during the call), which the handshake sets first; after it, they are kept in `early` until the cell or the
+ * idle connection takes the connection ({@link attach}).
  * @typedef {object} Connection
  * @property {net.Socket} socket
  * @property {(bytes: Buffer) => void} read
+ * @property {Buffer[]} early
  */
+
+/**
+ * Hands a connection's bytes to `read`: first what arrived after the handshake's response, then every read.
+ * @param {Connection} connection
+ * @param {(bytes: Buffer) => void} read
+ */
+function attach(connection, read) {
+  const early = connection.early;
+  connection.early = [];
+  connection.read = read;
+  for (const bytes of early) read(bytes);
+}
 
 /**
  * One connection: handshake, then the reader.
  * @param {number} port
  * @param {boolean} compress
  * @param {boolean} raw
- * @returns {Promise<{ connection: Connection, rest: Buffer, deflate: boolean }>}
+ * @returns {Promise<{ connection: Connection, deflate: boolean }>}
  */
 function connect(port, compress, raw) {
   return new Promise((resolve, reject) => {
@@ -85,6 +99,7 @@ function connect(port, compress, raw) {
         },
       }),
       read: () => {},
+      early: [],
     };
     const socket = connection.socket;
     /** @type {Buffer[]} */
@@ -108,11 +123,13 @@ function connect(port, compress, raw) {
         return;
       }
       clearTimeout(timer);
-      connection.read = () => {};
+      const rest = all.subarray(end + 4);
+      if (rest.length > 0) connection.early.push(rest);
+      connection.read = (more) => connection.early.push(Buffer.from(more));
       socket.off('error', fail);
       try {
         const { deflate } = checkResponse(all.subarray(0, end).toString('latin1'), raw);
-        resolve({ connection, rest: all.subarray(end + 4), deflate });
+        resolve({ connection, deflate });
       } catch (error) {
         fail(/** @type {Error} */ (error));
       }
@@ -201,7 +218,7 @@ async function runCell(c) {
     if (c.compress && opened.some((o) => !o.deflate)) {
       throw new Error('the server declined permessage-deflate');
     }
-    for (const { connection, rest } of opened) {
+    for (const { connection } of opened) {
       const socket = connection.socket;
       let outstanding = c.inflight;
       outstandingConns++;
@@ -219,7 +236,7 @@ async function runCell(c) {
           if (outstanding === 0 && --outstandingConns === 0) onDrained();
         }
       }, (frame) => socket.write(frame));
-      connection.read = (chunk) => {
+      attach(connection, (chunk) => {
         try {
           reader.push(chunk);
         } catch (error) {
@@ -227,7 +244,7 @@ async function runCell(c) {
           for (const s of sockets) s.destroy();
           onDrained();
         }
-      };
+      });
       socket.on('error', (error) => {
         failure ??= error;
         onDrained();
@@ -238,7 +255,6 @@ async function runCell(c) {
           onDrained();
         }
       });
-      if (rest.length > 0) reader.push(rest);
     }
     // Start: fill every pipeline.
     sentAt = performance.now();
@@ -311,21 +327,20 @@ let idle = [];
  */
 async function openIdle(port, count, raw) {
   const one = async () => {
-    const { connection, rest } = await connect(port, false, raw);
+    const { connection } = await connect(port, false, raw);
     const socket = connection.socket;
     idle.push(socket);
     const message = makeMessage(16, 'binary', false);
     await new Promise((resolve, reject) => {
       const reader = new EchoReader(message, raw, () => resolve(undefined), (f) => socket.write(f));
-      connection.read = (chunk) => {
+      socket.once('error', reject);
+      attach(connection, (chunk) => {
         try {
           reader.push(chunk);
         } catch (error) {
           reject(error);
         }
-      };
-      socket.once('error', reject);
-      if (rest.length > 0) reader.push(rest);
+      });
       socket.write(message.frame);
     });
     connection.read = () => {};

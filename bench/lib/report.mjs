@@ -739,8 +739,10 @@ const range = (values) => {
   return `${Math.min(...known).toFixed(2)}–${Math.max(...known).toFixed(2)}×`;
 };
 
-/** The comparisons the summary's ranges are given for: [ours, rival, label]. */
-/** @type {Array<[string, string, string]>} */
+/**
+ * The comparisons the summary's ranges are given for: [ours, rival, label].
+ * @type {Array<[string, string, string]>}
+ */
 const SUMMARY_PAIRS = [
   ['sansws-node', 'ws-node', 'Node, the loop ÷ `ws`'],
   ['sansws-node-handler', 'ws-node', 'Node, the handler ÷ `ws`'],
@@ -790,10 +792,8 @@ export function renderSummary(data) {
     servers.filter((id) => large.some((c) => c.servers[id] && c.servers[raw])).map((id) => {
       const values = large.map((c) => div(get(c, id, 'msgPerSec'), get(c, raw, 'msgPerSec')));
       const below = values.filter((v) => v !== null && v < 0.6).length;
-      return `- \`${id}\` ÷ \`${raw}\`, binary 64 KiB and 1 MiB: ${
-        range(values)
-      }, below 0.60× in ${below} of ` +
-        `${values.length}`;
+      const figures = `${range(values)}, below 0.60× in ${below} of ${values.length}`;
+      return `- \`${id}\` ÷ \`${raw}\`, binary 64 KiB and 1 MiB: ${figures}`;
     })
   );
   /** A figure only where it applies to the cell (blank, not '–', elsewhere). */
