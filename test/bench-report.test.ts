@@ -89,6 +89,23 @@ describe('bench report: paired runs', () => {
     expect(verdictOf(data, 'Node: p99').met).toBe(true);
   });
 
+  it('names the cells without a ratio because the rival echoed nothing (a median of 0 msg/s)', () => {
+    const stalled = cell({
+      'sansws-deno': server([{ msgPerSec: 900 }, { msgPerSec: 850 }, { msgPerSec: 880 }]),
+      'deno-builtin': server([{ msgPerSec: 500 }, { msgPerSec: 0 }, { msgPerSec: 0 }]),
+    });
+    const fine = cell({
+      'sansws-deno': server([{ msgPerSec: 90 }]),
+      'deno-builtin': server([{ msgPerSec: 100 }]),
+    }, { conns: 1, inflight: 64 });
+    const verdict = verdictOf({ cells: [stalled, fine] }, 'Deno: within 25%');
+    expect(verdict.met).toBe(true);
+    expect(verdict.detail).toBe(
+      "ours ÷ built-in (speed) from 0.90× to 0.90× over 1 cells; no ratio where the divisor's median was 0: " +
+        'binary 16 B, 100×8',
+    );
+  });
+
   it('reads results without run-by-run figures (older results.json) as before', () => {
     const old = cell({
       'sansws-bun': { runs: 5, failures: [], median: { msgPerSec: 60 } },

@@ -81,7 +81,10 @@ export const pairedRatios = (cell, a, b, metric) => {
 
 /**
  * One cell's check of a target: the ratio of medians, the same ratio run by run, and the test it must pass.
- * @typedef {{ cell: string, value: number | null, pairs: number[], pass: (v: number) => boolean }} Check
+ * `stalled`: no ratio because the server divided by had a median of 0 (it echoed nothing in most windows).
+ * @typedef {{
+ *   cell: string, value: number | null, pairs: number[], pass: (v: number) => boolean, stalled: boolean
+ * }} Check
  */
 
 /**
@@ -143,6 +146,7 @@ function evaluateStyle(data, suffix, note) {
     // Cells that missed in every run that was paired (at least one).
     const everyRun = missed.filter((c) => c.pairs.length > 0 && c.pairs.every((v) => !c.pass(v))).length;
     const paired = missed.filter((c) => c.pairs.length > 0).length;
+    const stalled = checks.filter((c) => c.value === null && c.stalled).map((c) => c.cell);
     const range = values.length > 0
       ? `${unit} from ${Math.min(...values).toFixed(2)}× to ${
         Math.max(...values).toFixed(2)
@@ -151,7 +155,8 @@ function evaluateStyle(data, suffix, note) {
           ? `; ${everyRun} of the ${missed.length} missed cell${
             missed.length === 1 ? '' : 's'
           } missed in every run`
-          : '')
+          : '') +
+        (stalled.length > 0 ? `; no ratio where the divisor's median was 0: ${stalled.join('; ')}` : '')
       : 'no data';
     verdicts.push({
       target: target + note,
@@ -174,6 +179,7 @@ function evaluateStyle(data, suffix, note) {
     value: div(get(cell, a, metric), get(cell, b, metric)),
     pairs: pairedRatios(cell, a, b, metric),
     pass,
+    stalled: get(cell, b, metric) === 0,
   });
   const cells = /** @type {any[]} */ (data.cells);
   /** RUNTIMES with this style's servers as ours. @type {typeof RUNTIMES} */
