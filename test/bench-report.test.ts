@@ -29,7 +29,10 @@ function server(runs: Array<Partial<Figures> | null>) {
   };
 }
 
-function cell(servers: Record<string, ReturnType<typeof server>>, shape = { conns: 100, inflight: 8 }) {
+function cell(
+  servers: Record<string, ReturnType<typeof server>>,
+  shape: { conns: number; inflight: number; size?: number } = { conns: 100, inflight: 8 },
+) {
   return { type: 'binary', compress: false, size: 16, ...shape, servers };
 }
 
@@ -172,26 +175,16 @@ describe('bench report: paired runs', () => {
 });
 
 describe('bench summary (docs/performance.md)', () => {
-  const summaryCell = (
-    servers: Record<string, ReturnType<typeof server>>,
-    shape: Record<string, unknown>,
-  ) => ({
-    type: 'binary',
-    compress: false,
-    size: 16,
-    conns: 1,
-    inflight: 64,
-    servers,
-    ...shape,
-  });
-
   it('gives Bun and Deno speed as the targets judge it: msg/s, and at 1×1 the rival p50 ÷ ours', () => {
     const figures = {
       'sansws-bun': server([{ msgPerSec: 80, p50Us: 50, serverCpuUsPerMsg: 3 }]),
       'bun-builtin': server([{ msgPerSec: 100, p50Us: 45, serverCpuUsPerMsg: 2 }]),
     };
     const text = renderSummary({
-      cells: [summaryCell(figures, { inflight: 64 }), summaryCell(figures, { inflight: 1, size: 1024 })],
+      cells: [
+        cell(figures, { conns: 1, inflight: 64 }),
+        cell(figures, { conns: 1, inflight: 1, size: 1024 }),
+      ],
     }) as string;
     expect(text).toContain('| binary 16 B, 1×64 | 0.80× |');
     // 45 µs ÷ 50 µs: the built-in's round trip over ours, not the 0.80× of msg/s.

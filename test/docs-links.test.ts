@@ -26,10 +26,12 @@ function markdownFiles(): string[] {
   return files;
 }
 
+/** The text outside fenced code blocks, where a `#` line is a heading. */
+const withoutFences = (markdown: string): string =>
+  markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '');
+
 /** The text outside fenced code blocks and inline code spans, where links are links. */
-function prose(markdown: string): string {
-  return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, '');
-}
+const prose = (markdown: string): string => withoutFences(markdown).replace(/`[^`\n]*`/g, '');
 
 /**
  * GitHub's anchor for a heading: lower case, inline code marks and punctuation dropped (letters, digits,
@@ -37,8 +39,7 @@ function prose(markdown: string): string {
  */
 function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
-  const withoutCode = markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '');
-  for (const match of withoutCode.matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
+  for (const match of withoutFences(markdown).matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
     const base = match[1]!
       .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
       .toLowerCase()

@@ -48,6 +48,17 @@ const cellName = (cell) =>
 const isLatency = (cell) => cell.conns === 1 && cell.inflight === 1;
 
 /**
+ * Speed as the targets on Bun and Deno judge it, as the operands of one ratio `a ÷ b` of `metric`: messages
+ * per second (ours ÷ rival), and at 1×1 the round trip (the rival's p50 ÷ ours), so that above 1 is faster.
+ * @param {any} cell
+ * @param {string} ours
+ * @param {string} rival
+ * @returns {[string, string, string]}
+ */
+const speedOperands = (cell, ours, rival) =>
+  isLatency(cell) ? [rival, ours, 'p50Us'] : [ours, rival, 'msgPerSec'];
+
+/**
  * The rival of ours on each runtime, and its raw ceiling.
  * @type {Record<string, { ours: string, rival: string, rivalLabel: string, raw: string }>}
  */
@@ -226,11 +237,7 @@ function evaluateStyle(data, suffix, note) {
       `${
         runtime === 'bun' ? 'Bun' : 'Deno'
       }: within 25% of ${r.rivalLabel} (msg/s; p50 in 1×1 cells), every cell it has`,
-      cells.map((c) =>
-        isLatency(c)
-          ? check(c, r.rival, r.ours, 'p50Us', (v) => v >= 0.75)
-          : check(c, r.ours, r.rival, 'msgPerSec', (v) => v >= 0.75)
-      ),
+      cells.map((c) => check(c, ...speedOperands(c, r.ours, r.rival), (v) => v >= 0.75)),
       'ours ÷ built-in (speed)',
     );
   }
@@ -727,16 +734,15 @@ const GROUPS = [
 ];
 
 /**
- * Speed as the targets on Bun and Deno judge it: messages per second, and at 1×1 the round trip (the
- * rival's p50 ÷ ours), so that above 1 is faster everywhere.
+ * Our speed ÷ the rival's, as the targets on Bun and Deno judge it ({@link speedOperands}).
  * @param {any} cell
  * @param {string} ours
  * @param {string} rival
  */
-const speedRatio = (cell, ours, rival) =>
-  isLatency(cell)
-    ? div(get(cell, rival, 'p50Us'), get(cell, ours, 'p50Us'))
-    : div(get(cell, ours, 'msgPerSec'), get(cell, rival, 'msgPerSec'));
+const speedRatio = (cell, ours, rival) => {
+  const [a, b, metric] = speedOperands(cell, ours, rival);
+  return div(get(cell, a, metric), get(cell, b, metric));
+};
 
 /** @param {Array<number | null>} values */
 const range = (values) => {
