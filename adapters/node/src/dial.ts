@@ -17,7 +17,7 @@ import {
 } from '@sansws/conn';
 import { nativeMask } from './bufferutil.ts';
 import { nodeTimers } from './timers.ts';
-import { allocateUnzeroed, NodeTransport, tlsOptions } from './transport.ts';
+import { messages, NodeTransport, tlsOptions } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
 import type { NodeClientCompression } from './upgrader.ts';
 
@@ -82,7 +82,9 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   }
   return connDial(url, {
     validateUtf8: isUtf8,
-    allocate: allocateUnzeroed,
+    allocate: messages.allocate,
+    releaseMessage: messages.release,
+    releaseDecodedText: false,
     mask: nativeMask(),
     ...options,
     connect: options.connect ?? connect,

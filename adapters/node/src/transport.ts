@@ -20,7 +20,13 @@
 
 import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
-import type { ClientTlsOptions, NetAddress, Transport, TransportHandler } from '@sansws/conn';
+import {
+  BufferPool,
+  type ClientTlsOptions,
+  type NetAddress,
+  type Transport,
+  type TransportHandler,
+} from '@sansws/conn';
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
@@ -63,6 +69,8 @@ export class NodeTransport implements Transport {
   /** NEED_DRAIN, DETACHED (one number rather than two fields on every transport). */
   #flags = 0;
   #socketClosed: ((socket: Duplex) => void) | undefined;
+  /** `afterWrites` callbacks waiting for the next flush's writes (null: none). */
+  #afterFlush: Array<() => void> | null = null;
 
   constructor(socket: Duplex) {
     this.#socket = socket as NodeSocket;
@@ -115,6 +123,20 @@ export class NodeTransport implements Transport {
     return this.#pendingBytes + this.#socket.writableLength;
   }
 
+  afterWrites(callback: () => void): void {
+    if (this.#pending !== null) {
+      // Called by the last write of the coming flush: node completes writes in order.
+      (this.#afterFlush ??= []).push(callback);
+      return;
+    }
+    const socket = this.#socket;
+    if (socket.writableLength === 0 || socket.destroyed) return callback();
+    // After end(), node writes what it holds, then closes.
+    if (socket.writableEnded) socket.once('close', () => callback());
+    // An empty write completes after those before it (with an error if the socket is destroyed first).
+    else socket.write(EMPTY_BUFFER, () => callback());
+  }
+
   end(): void {
     this.#flush();
     if (!this.#socket.writableEnded) this.#socket.end();
@@ -134,9 +156,12 @@ export class NodeTransport implements Transport {
     this.#pending = null;
     this.#pendingBytes = 0;
     const socket = this.#socket;
-    if (socket.destroyed || socket.writableEnded) return;
+    const waiting = this.#afterFlush;
+    this.#afterFlush = null;
+    if (socket.destroyed || socket.writableEnded) return runAll(waiting);
     // Only the last write needs a callback: it completes after the earlier ones.
-    const callback = this.#flags & NEED_DRAIN ? (this.#afterWrite ??= () => this.#checkDrain()) : undefined;
+    const drain = this.#flags & NEED_DRAIN ? (this.#afterWrite ??= () => this.#checkDrain()) : undefined;
+    const callback = waiting === null ? drain : () => (drain?.(), runAll(waiting));
     if (pending.length === 1) {
       socket.write(asBuffer(pending[0]!), callback);
       return;
@@ -232,6 +257,9 @@ export class NodeTransport implements Transport {
     this.#flags |= DETACHED;
     this.#pending = null;
     this.#pendingBytes = 0;
+    const waiting = this.#afterFlush;
+    this.#afterFlush = null;
+    runAll(waiting);
     if (this.#handler === null) (this.#early ??= []).push('closed');
     else this.#handler.closed(this.#error());
   }
@@ -275,6 +303,11 @@ export class NodeTransport implements Transport {
 
 const NEED_DRAIN = 1;
 const DETACHED = 2;
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+function runAll(callbacks: Array<() => void> | null): void {
+  if (callbacks !== null) { for (const callback of callbacks) callback(); }
+}
 
 /**
  * A run of chunks lying one after another in one buffer, from this many bytes, is written as a view of it
@@ -324,6 +357,16 @@ export function allocateUnzeroed(byteLength: number): Uint8Array {
   if (byteLength >= PRIME_FROM && !allocatorPrimed) primeAllocator();
   return new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
 }
+
+/**
+ * Where the Node Upgrader and dial assemble received messages (their `allocate` and `releaseMessage`):
+ * buffers of {@link allocateUnzeroed}, of the size asked for, used again once the application gave a message
+ * back with `Conn.release` and the writes made before it completed. A decoded text message keeps its bytes
+ * (`releaseDecodedText: false`), so that writing its string back sends them without encoding it again. Why:
+ * masking a 64 KiB message into a new buffer took 10.4 µs and into a reused one 3.2 (docs/performance-log.md,
+ * round 22).
+ */
+export const messages: BufferPool = new BufferPool({ round: false, fallback: allocateUnzeroed });
 
 /**
  * V8 keeps typed arrays of up to this many bytes in its heap (the engine's frames of 64 bytes or less, a

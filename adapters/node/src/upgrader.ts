@@ -17,7 +17,7 @@ import type { HeaderField, HttpRequest } from '@sansws/core';
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { nativeMask } from './bufferutil.ts';
 import { nodeTimers } from './timers.ts';
-import { allocateUnzeroed, NodeTransport } from './transport.ts';
+import { messages, NodeTransport } from './transport.ts';
 
 /** Server compression on Node: the core's options, with the codec defaulting to `zlibCodec`. */
 export type NodeServerCompression = ZlibServerCompression;
@@ -43,7 +43,9 @@ export class Upgrader extends ConnUpgrader {
   constructor(options: UpgraderOptions = {}) {
     super({
       validateUtf8: isUtf8,
-      allocate: allocateUnzeroed,
+      allocate: messages.allocate,
+      releaseMessage: messages.release,
+      releaseDecodedText: false,
       mask: nativeMask(),
       ...options,
       timers: options.timers ?? nodeTimers,

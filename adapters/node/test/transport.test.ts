@@ -9,7 +9,7 @@ import { Duplex } from 'node:stream';
 import type { Conn, TransportHandler } from '@sansws/conn';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { allocateUnzeroed, NodeTransport } from '../src/transport.ts';
+import { allocateUnzeroed, messages, NodeTransport } from '../src/transport.ts';
 import { Upgrader } from '../src/upgrader.ts';
 
 /** A Duplex whose every _write / _writev call is recorded, as one list of buffers per call. */
@@ -195,6 +195,73 @@ describe('NodeTransport writes', () => {
   });
 });
 
+describe('NodeTransport afterWrites (what Conn.release waits for)', () => {
+  /**
+   * A Duplex that completes each write only when the test says so, or when destroyed (as a net.Socket
+   * completes the write in flight when it is destroyed).
+   */
+  function gatedSocket(): { socket: Duplex; open: () => void } {
+    const waiting: Array<() => void> = [];
+    const open = (): void => waiting.splice(0).forEach((callback) => callback());
+    const socket = new Duplex({
+      read() {},
+      write(_chunk, _encoding, callback) {
+        waiting.push(callback);
+      },
+      writev(_chunks, callback) {
+        waiting.push(callback);
+      },
+      destroy(error, callback) {
+        open();
+        callback(error);
+      },
+    });
+    return { socket, open };
+  }
+
+  it('calls back at once when nothing is written, else once the writes made before it completed', async () => {
+    const { socket, open } = gatedSocket();
+    const transport = new NodeTransport(socket);
+    transport.start(handler, { writeHighWaterMark: 1 << 20 });
+    const calls: string[] = [];
+    transport.afterWrites(() => calls.push('idle'));
+    expect(calls).toEqual(['idle']);
+    transport.write(bytes(100_000, 1));
+    transport.afterWrites(() => calls.push('first'));
+    await tick();
+    expect(calls).toEqual(['idle']); // flushed, not yet completed
+    // Collected nothing since: waits behind what the socket still holds.
+    transport.afterWrites(() => calls.push('second'));
+    transport.write(bytes(10, 2));
+    transport.afterWrites(() => calls.push('third'));
+    await tick();
+    expect(calls).toEqual(['idle']);
+    for (let i = 0; i < 3; i++) {
+      open();
+      await tick();
+    }
+    expect(calls).toEqual(['idle', 'first', 'second', 'third']);
+  });
+
+  it('calls back when the socket is destroyed with writes pending, and at once afterwards', async () => {
+    const { socket } = gatedSocket();
+    const transport = new NodeTransport(socket);
+    transport.start(handler, { writeHighWaterMark: 1 << 20 });
+    const calls: string[] = [];
+    transport.write(bytes(100_000, 1));
+    await tick();
+    transport.afterWrites(() => calls.push('written'));
+    transport.write(bytes(10, 2));
+    transport.afterWrites(() => calls.push('collected'));
+    transport.destroy();
+    await tick();
+    await tick();
+    expect(calls.sort()).toEqual(['collected', 'written']);
+    transport.afterWrites(() => calls.push('after'));
+    expect(calls.at(-1)).toBe('after');
+  });
+});
+
 describe('NodeTransport closes', () => {
   it("a socket's error reaches the handler's closed, whether it came before or after start", async () => {
     for (const early of [false, true]) {
@@ -237,10 +304,16 @@ describe('allocateUnzeroed (the engine allocate option of the node Upgrader and 
     expect(allocateUnzeroed(65536).buffer).not.toBe(allocateUnzeroed(65536).buffer);
   });
 
-  it('is what the node Upgrader hands the engine unless the options say otherwise', () => {
-    expect(new Upgrader().options.allocate).toBe(allocateUnzeroed);
+  it('backs the pool the node Upgrader hands the engine unless the options say otherwise', () => {
+    const options = new Upgrader().options;
+    expect(options.allocate).toBe(messages.allocate);
+    expect(options.releaseMessage).toBe(messages.release);
+    expect(options.releaseDecodedText).toBe(false);
     const zeroed = (length: number): Uint8Array => new Uint8Array(length);
     expect(new Upgrader({ allocate: zeroed }).options.allocate).toBe(zeroed);
+    // The pool's buffers are of the size asked for and come from allocateUnzeroed (unzeroed memory).
+    const bytes = messages.allocate(100_000);
+    expect([bytes.length, bytes.buffer.byteLength]).toEqual([100_000, 100_000]);
   });
 });
 

@@ -9,8 +9,9 @@
  * An allocator for the engine's `allocate` option (the `allocate` of `UpgraderOptions` and `DialOptions`)
  * whose large buffers are used again: pass its `release` as `releaseMessage` beside it, and a `Conn`
  * hands back the buffer of every text message it decoded to a string (`readMessage`, `for await`), which
- * nothing else can reach once decoded. Buffers handed to the application as bytes (binary messages,
- * `readMessageBytes`) are never released: they are the application's, and the garbage collector frees them.
+ * nothing else can reach once decoded (unless `releaseDecodedText` is false), and of every message the
+ * application gives back with `Conn.release`. Other buffers handed to the application as bytes are the
+ * application's, and the garbage collector frees them.
  *
  * Why. Where the allocator hands freed memory back to the system soon (Bun's mimalloc after 100 ms), every
  * fresh message buffer is faulted in again page by page: in Bun, echoing 1 MiB text messages to 100
@@ -19,7 +20,10 @@
  *
  * How. Requests of `min` bytes or more get a view of a pooled `ArrayBuffer` whose size is the next power of
  * two (so a buffer serves every later message of up to twice its length), made by `fallback` when it answers
- * with a whole buffer of its own; smaller ones go to `fallback` as they are.
+ * with a whole buffer of its own; smaller ones go to `fallback` as they are. With `round: false`, a new
+ * buffer is made of the size asked for (no memory beyond it, where most buffers are never released: no
+ * zero-filling of it, where the runtime zero-fills), and a request takes a kept buffer that holds it: the
+ * last one kept of the request's power of two, if it is long enough, else one of the next power of two.
  * Released buffers are kept for later up to `maxFree` bytes in all (the memory the pool may hold while
  * nothing is received); beyond that they are left to the garbage collector. A buffer is released once:
  * the pool forgets it as it takes it back, so a second `release` of the same bytes is ignored, as are bytes
@@ -32,6 +36,7 @@
  */
 export class BufferPool {
   readonly #min: number;
+  readonly #round: boolean;
   readonly #fallback: (byteLength: number) => Uint8Array;
   /** Released buffers by size (powers of two). */
   readonly #free: FreeLists<ArrayBuffer>;
@@ -43,16 +48,20 @@ export class BufferPool {
    * @param options.maxFree Bytes of released buffers kept for later, in all (default 8 MiB); requests
    *   larger than this go to `fallback` too.
    * @param options.fallback Allocates what the pool does not (default `new Uint8Array`).
+   * @param options.round New buffers are made of the next power of two (default `true`), else of the size
+   *   asked for.
    */
   constructor(
     options: {
       readonly min?: number;
       readonly maxFree?: number;
       readonly fallback?: (byteLength: number) => Uint8Array;
+      readonly round?: boolean;
     } = {},
   ) {
     this.#min = Math.max(1, options.min ?? 16 * 1024);
-    this.#free = new FreeLists(options.maxFree ?? 8 * 1024 * 1024);
+    this.#round = options.round !== false;
+    this.#free = new FreeLists(options.maxFree ?? 8 * 1024 * 1024, byteLengthOf);
     this.#fallback = options.fallback ?? newBytes;
   }
 
@@ -61,10 +70,21 @@ export class BufferPool {
     if (byteLength < this.#min) return this.#fallback(byteLength);
     const size = sizeClass(byteLength, 1);
     if (size > this.#free.maxBytes) return this.#fallback(byteLength);
-    const buffer = this.#free.take(size) ?? this.#newBuffer(size);
+    const buffer = this.#round
+      ? this.#free.take(size) ?? this.#newBuffer(size)
+      : this.#takeHolding(byteLength, size) ?? this.#newBuffer(byteLength);
     this.#out.add(buffer);
     return new Uint8Array(buffer, 0, byteLength);
   };
+
+  /**
+   * Without rounding: a kept buffer of at least `byteLength` bytes, kept by the power of two at or below its
+   * size; `size` is the power of two at or above `byteLength`.
+   */
+  #takeHolding(byteLength: number, size: number): ArrayBuffer | undefined {
+    const below = size === byteLength ? size : size / 2;
+    return this.#free.take(below, (buffer) => buffer.byteLength >= byteLength) ?? this.#free.take(size);
+  }
 
   /**
    * Takes back the buffer `bytes` lies in, if the pool handed it out and it was not released yet; nothing
@@ -74,7 +94,8 @@ export class BufferPool {
     if (bytes.length < this.#min) return;
     const buffer = bytes.buffer;
     if (!this.#out.delete(buffer)) return;
-    this.#free.keep(buffer.byteLength, buffer as ArrayBuffer);
+    const size = buffer.byteLength;
+    this.#free.keep(this.#round ? size : floorPowerOfTwo(size), buffer as ArrayBuffer);
   };
 
   /**
@@ -96,6 +117,11 @@ export class BufferPool {
   }
 }
 
+/** The largest power of two not above `n` (n ≥ 1). */
+function floorPowerOfTwo(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
+}
+
 /** `from` doubled until it is at least `n`: the size class of a request of `n` bytes. */
 export function sizeClass(n: number, from: number): number {
   let size = from;
@@ -110,32 +136,47 @@ export function sizeClass(n: number, from: number): number {
 export class FreeLists<T> {
   readonly maxBytes: number;
   readonly #lists = new Map<number, T[]>();
+  /** The bytes an item counts as; without it, its class's size. */
+  readonly #bytesOf: ((item: T) => number) | undefined;
   #bytes = 0;
 
-  constructor(maxBytes: number) {
+  constructor(maxBytes: number, bytesOf?: (item: T) => number) {
     this.maxBytes = maxBytes;
+    this.#bytesOf = bytesOf;
   }
 
-  /** A kept item of `size` bytes, which no longer counts as kept; undefined if there is none. */
-  take(size: number): T | undefined {
-    const item = this.#lists.get(size)?.pop();
-    if (item !== undefined) this.#bytes -= size;
+  /**
+   * The last item kept in class `size`, which no longer counts as kept; undefined if there is none, or if
+   * `fits` says no to it.
+   */
+  take(size: number, fits?: (item: T) => boolean): T | undefined {
+    const list = this.#lists.get(size);
+    if (list === undefined || list.length === 0) return undefined;
+    const item = list[list.length - 1]!;
+    if (fits !== undefined && !fits(item)) return undefined;
+    list.pop();
+    this.#bytes -= this.#bytesOf?.(item) ?? size;
     return item;
   }
 
-  /** Keeps `item` of `size` bytes for later, unless that would make more than `maxBytes` in all. */
+  /** Keeps `item` in class `size` for later, unless that would make more than `maxBytes` in all. */
   keep(size: number, item: T): void {
-    if (this.#bytes + size > this.maxBytes) return;
+    const bytes = this.#bytesOf?.(item) ?? size;
+    if (this.#bytes + bytes > this.maxBytes) return;
     const list = this.#lists.get(size);
     if (list === undefined) this.#lists.set(size, [item]);
     else list.push(item);
-    this.#bytes += size;
+    this.#bytes += bytes;
   }
 
   /** Bytes kept, in all. */
   get bytes(): number {
     return this.#bytes;
   }
+}
+
+function byteLengthOf(buffer: ArrayBuffer): number {
+  return buffer.byteLength;
 }
 
 function newBytes(byteLength: number): Uint8Array {

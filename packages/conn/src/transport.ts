@@ -61,6 +61,12 @@ export interface Transport {
   write(chunk: Uint8Array): boolean;
   /** Bytes accepted by `write` but not yet handed to the operating system. */
   readonly bufferedAmount: number;
+  /**
+   * Calls `callback` once the transport holds none of the chunks passed to `write` before this call: their
+   * bytes were handed to the operating system or copied, or dropped because the transport closed. It may be
+   * called at once, from inside this call. Optional: `Conn.release` gives memory back only through it.
+   */
+  afterWrites?(callback: () => void): void;
   /** Half-closes: flushes what was written, then sends EOF (TCP FIN). */
   end(): void;
   /** Closes at once, discarding buffered bytes. `handler.closed` follows. */

@@ -93,11 +93,18 @@ export interface UpgraderOptions extends ConnOptions {
    */
   readonly allocate?: (byteLength: number) => Uint8Array;
   /**
-   * Takes back a buffer `allocate` gave once the text message it held was decoded to a string, so that an
-   * adapter can use the memory again (a `BufferPool`, as the Bun adapter passes with its `allocate`).
-   * Called with bytes nothing else reaches; never with bytes handed to the application.
+   * Takes back a buffer `allocate` gave once nothing uses it, so that an adapter can use the memory again (a
+   * `BufferPool`, as the adapters pass with their `allocate`): a text message's once decoded to a string
+   * (unless `releaseDecodedText` is false), and a message's the application gave back with `Conn.release`
+   * once the transport's writes made before that no longer hold it.
    */
   readonly releaseMessage?: (bytes: Uint8Array) => void;
+  /**
+   * Whether a text message's buffer goes to `releaseMessage` once decoded to a string. False keeps the
+   * bytes with the string instead, so that writing that string back as text sends them without encoding it
+   * again (where encoding costs more than a new buffer: the Node and Deno adapters). Default `true`.
+   */
+  readonly releaseDecodedText?: boolean;
   /**
    * Allocates the buffers outgoing frames are built in, for an adapter whose transport tells it when their
    * bytes were consumed, so that it can use that memory again (a `FrameRing`, as the Bun and Deno

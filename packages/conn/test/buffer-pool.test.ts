@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BufferPool, type Conn, FrameRing, Upgrader } from '../src/mod.ts';
 import { zlibCodec } from '../../zlib/src/mod.ts';
-import { openPair, VirtualClock } from './memory.ts';
+import { type MemoryTransport, openPair, settle, VirtualClock } from './memory.ts';
 import { concat, decodeFrames } from '../../testing/src/frames.ts';
 
 describe('BufferPool', () => {
@@ -70,6 +70,34 @@ describe('BufferPool', () => {
     expect(pool.freeBytes).toBe(8192);
   });
 
+  it('with `round: false`, makes new buffers of the size asked for and serves a request from a kept buffer that holds it', () => {
+    const made: number[] = [];
+    const pool = new BufferPool({
+      min: 1024,
+      round: false,
+      fallback: (n) => (made.push(n), new Uint8Array(n)),
+    });
+    const a = pool.allocate(100_000);
+    expect([a.length, a.buffer.byteLength]).toEqual([100_000, 100_000]);
+    pool.release(a);
+    expect(pool.freeBytes).toBe(100_000);
+    // Kept under 65,536 (the power of two below it): too short for 120,000, which gets a new buffer.
+    const b = pool.allocate(120_000);
+    expect(b.buffer).not.toBe(a.buffer);
+    // Long enough for 70,000 (its power of two below is also 65,536) and for 100,000 again.
+    const c = pool.allocate(70_000);
+    expect(c.buffer).toBe(a.buffer);
+    pool.release(c);
+    expect(pool.allocate(100_000).buffer).toBe(a.buffer);
+    // A 131,072-byte buffer serves a request from the power of two below (70,000 → 131,072).
+    const d = pool.allocate(131_072);
+    pool.release(d);
+    expect(pool.allocate(70_000).buffer).toBe(d.buffer);
+    pool.release(b);
+    expect(made).toEqual([100_000, 120_000, 131_072]);
+    expect(pool.freeBytes).toBe(120_000);
+  });
+
   it('never hands out a buffer that is still in use, whatever the sizes and release order (property)', () => {
     fc.assert(
       fc.property(
@@ -80,8 +108,9 @@ describe('BufferPool', () => {
           ),
           { minLength: 1, maxLength: 120 },
         ),
-        (ops) => {
-          const pool = new BufferPool({ min: 512, maxFree: 40_000 });
+        fc.boolean(),
+        (ops, round) => {
+          const pool = new BufferPool({ min: 512, maxFree: 40_000, round });
           const live: { bytes: Uint8Array; seed: number }[] = [];
           let seed = 0;
           for (const op of ops) {
@@ -160,6 +189,172 @@ describe('BufferPool with a Conn (releaseMessage)', () => {
     }
     expect((binary.data as Uint8Array).every((b) => b === 1)).toBe(true);
     expect(bytes.data.every((b) => b === 0x62)).toBe(true);
+  });
+});
+
+describe('Conn.release: a received message given back once the writes made before it left', () => {
+  /**
+   * A pair whose server assembles messages in `pool` and records what comes back to it; each release is
+   * checked against the transport: every chunk written from the released memory must have left it.
+   */
+  async function watchedPair(pool: BufferPool, options: { writeHighWaterMark?: number } = {}) {
+    const released: Uint8Array[] = [];
+    /** Released before any chunk was written from them. */
+    const unwritten: Uint8Array[] = [];
+    let accepted = 0;
+    /** Per buffer, the count of accepted bytes at the end of the last chunk written from it. */
+    const lastEnd = new Map<ArrayBufferLike, number>();
+    const pair = await openPair({
+      ...options,
+      allocate: pool.allocate,
+      releaseMessage: (bytes) => {
+        const left = accepted - pair.serverTransport.bufferedAmount;
+        expect(left).toBeGreaterThanOrEqual(lastEnd.get(bytes.buffer) ?? 0);
+        if (!lastEnd.has(bytes.buffer)) unwritten.push(bytes);
+        released.push(bytes);
+        pool.release(bytes);
+      },
+    });
+    const transport: MemoryTransport = pair.serverTransport;
+    const write = transport.write.bind(transport);
+    transport.write = (chunk) => {
+      accepted += chunk.length;
+      lastEnd.set(chunk.buffer, accepted);
+      return write(chunk);
+    };
+    return { ...pair, released, unwritten };
+  }
+
+  /** Writes a binary message as two frames, so that the server assembles it in a buffer of `allocate`. */
+  async function sendInTwo(conn: Conn, data: Uint8Array): Promise<void> {
+    const writer = await conn.nextWriter('binary');
+    await writer.write(data.subarray(0, data.length >> 1));
+    await writer.close(data.subarray(data.length >> 1));
+  }
+
+  it('an echoed message comes back once the echo left the transport, and the next one is assembled in it', async () => {
+    const pool = new BufferPool({ min: 1024 });
+    const { server, client, serverTransport, released } = await watchedPair(pool);
+    await sendInTwo(client, new Uint8Array(50_000).fill(7));
+    const message = await server.readMessageBytes();
+    serverTransport.hold(true);
+    await server.writeMessage('binary', message.data);
+    server.release(message.data);
+    await settle();
+    expect(released).toEqual([]);
+    serverTransport.hold(false);
+    const echoed = await client.readMessageBytes();
+    expect(echoed.data.every((b) => b === 7)).toBe(true);
+    expect(released).toEqual([message.data]);
+    server.release(message.data); // a second release: the pool ignores it
+    await sendInTwo(client, new Uint8Array(50_000).fill(8));
+    const next = await server.readMessageBytes();
+    expect(next.data.buffer).toBe(message.data.buffer);
+    expect(next.data.every((b) => b === 8)).toBe(true);
+    expect(pool.freeBytes).toBe(0);
+  });
+
+  it('waits behind writes still queued in the Conn (write backpressure)', async () => {
+    const pool = new BufferPool({ min: 1024 });
+    const { server, client, serverTransport, released, unwritten } = await watchedPair(pool, {
+      writeHighWaterMark: 1024,
+    });
+    await sendInTwo(client, new Uint8Array(40_000).fill(3));
+    const message = await server.readMessageBytes();
+    serverTransport.hold(true);
+    void server.writeMessage('binary', new Uint8Array(2048)); // above the mark: later writes wait
+    const echo = server.writeMessage('binary', message.data);
+    server.release(message.data);
+    await settle();
+    expect(serverTransport.bufferedAmount).toBeLessThan(40_000); // the echo is still in Conn's queue
+    expect(released).toEqual([]);
+    serverTransport.hold(false);
+    await echo;
+    await client.readMessageBytes();
+    expect((await client.readMessageBytes()).data.every((b) => b === 3)).toBe(true);
+    await settle();
+    expect(released).toEqual([message.data]);
+    expect(unwritten).toEqual([]);
+  });
+
+  it('does nothing over a transport that cannot tell when writes are done, or without releaseMessage', async () => {
+    const pool = new BufferPool({ min: 1024 });
+    const { server, client, serverTransport, released } = await watchedPair(pool);
+    (serverTransport as { afterWrites?: unknown }).afterWrites = undefined;
+    await sendInTwo(client, new Uint8Array(30_000));
+    const message = await server.readMessageBytes();
+    server.release(message.data);
+    await settle();
+    expect(released).toEqual([]);
+    const plain = await openPair({ allocate: pool.allocate });
+    await sendInTwo(plain.client, new Uint8Array(30_000));
+    plain.server.release((await plain.server.readMessageBytes()).data);
+    await settle();
+    expect(pool.freeBytes).toBe(0);
+  });
+
+  it('is dropped with the transport: releases waiting when it closes still come back', async () => {
+    const pool = new BufferPool({ min: 1024 });
+    const { server, client, serverTransport, released } = await watchedPair(pool);
+    await sendInTwo(client, new Uint8Array(30_000));
+    const message = await server.readMessageBytes();
+    serverTransport.hold(true);
+    await server.writeMessage('binary', message.data);
+    server.release(message.data);
+    server.terminate();
+    await settle();
+    expect(released).toEqual([message.data]);
+  });
+
+  it('a handler echoing and releasing every message: echoes intact, memory used again (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ size: fc.integer({ min: 1, max: 70_000 }), hold: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        async (messages) => {
+          const pool = new BufferPool({ min: 1024, round: false });
+          const { server, client, serverTransport } = await watchedPair(pool, {
+            writeHighWaterMark: 16 * 1024,
+          });
+          server.setMessageHandler(async (message, conn) => {
+            await conn.writeMessage('binary', message.data);
+            conn.release(message.data);
+          }, { bytes: true });
+          for (const [i, { size, hold }] of messages.entries()) {
+            serverTransport.hold(hold);
+            await sendInTwo(client, new Uint8Array(size).fill(i & 0xff));
+          }
+          serverTransport.hold(false);
+          for (const [i, { size }] of messages.entries()) {
+            const echo = await client.readMessageBytes();
+            expect(echo.data.length).toBe(size);
+            expect(echo.data.every((b) => b === (i & 0xff))).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("releaseDecodedText: false keeps a decoded text message's buffer out of the pool", async () => {
+    const pool = new BufferPool({ min: 1024 });
+    const released: Uint8Array[] = [];
+    const { server, client } = await openPair({
+      allocate: pool.allocate,
+      releaseMessage: (bytes) => released.push(bytes),
+      releaseDecodedText: false,
+    });
+    const writer = await client.nextWriter('text');
+    await writer.write('a'.repeat(20_000));
+    await writer.close('b'.repeat(20_000));
+    expect(await server.readMessage()).toEqual({
+      type: 'text',
+      data: 'a'.repeat(20_000) + 'b'.repeat(20_000),
+    });
+    await settle();
+    expect(released).toEqual([]);
   });
 });
 

@@ -89,6 +89,8 @@ export async function settle(rounds = 3): Promise<void> {
  * delivered to the peer in a microtask; `write` returns false above the high-water mark and `drain`
  * follows once the peer has taken the bytes. `pause()` stops delivery to this end (read backpressure).
  * `hold(true)` stops delivery of what this end writes, as a stalled network or a vanished peer would.
+ * `afterWrites` callbacks run once what was written before them is delivered (or dropped by `destroy`),
+ * as a socket's run once the bytes were handed to the operating system.
  */
 export class MemoryTransport implements Transport {
   /** The other end. */
@@ -115,6 +117,10 @@ export class MemoryTransport implements Transport {
   readonly written: Uint8Array[] = [];
   #outgoing: Uint8Array[] = [];
   #buffered = 0;
+  /** Bytes ever accepted by `write`. */
+  #accepted = 0;
+  /** `afterWrites` callbacks, each with the count of accepted bytes it waits for. */
+  #waiting: { readonly at: number; readonly callback: () => void }[] = [];
   #needDrain = false;
   #scheduled = false;
   #endPending = false;
@@ -141,6 +147,7 @@ export class MemoryTransport implements Transport {
     this.written.push(copy);
     this.#outgoing.push(copy);
     this.#buffered += copy.length;
+    this.#accepted += copy.length;
     this.#schedule();
     const below = this.#buffered < this.highWaterMark;
     if (!below) this.#needDrain = true;
@@ -148,6 +155,10 @@ export class MemoryTransport implements Transport {
   }
   get bufferedAmount(): number {
     return this.#buffered;
+  }
+  afterWrites(callback: () => void): void {
+    if (this.#buffered === 0 || this.closed) callback();
+    else this.#waiting.push({ at: this.#accepted, callback });
   }
   end(): void {
     if (this.ended || this.destroyed) return;
@@ -160,6 +171,7 @@ export class MemoryTransport implements Transport {
     this.destroyed = true;
     this.#outgoing = [];
     this.#buffered = 0;
+    this.#settleWrites();
     queueMicrotask(() => {
       this.#close();
       this.peer.#close();
@@ -209,6 +221,7 @@ export class MemoryTransport implements Transport {
       this.#buffered -= chunk.length;
       peer.handler?.data(chunk);
     }
+    this.#settleWrites();
     if (this.#needDrain && this.#buffered < this.highWaterMark) {
       this.#needDrain = false;
       this.handler?.drain();
@@ -224,9 +237,16 @@ export class MemoryTransport implements Transport {
       }
     }
   }
+  /** Runs the `afterWrites` callbacks whose bytes have all left. */
+  #settleWrites(): void {
+    const done = this.#accepted - this.#buffered;
+    while (this.#waiting.length > 0 && this.#waiting[0]!.at <= done) this.#waiting.shift()!.callback();
+  }
   #close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Nothing more leaves a closed end: what was waiting is dropped.
+    for (const { callback } of this.#waiting.splice(0)) callback();
     this.handler?.closed();
   }
 }
