@@ -123,6 +123,10 @@ export class BunTransport implements Transport {
   #queue: Uint8Array[] = NO_CHUNKS;
   #queued = 0;
   #needDrain = false;
+  /** Bytes ever accepted by `write` (what `afterWrites` callbacks wait for is counted in them). */
+  #accepted = 0;
+  /** `afterWrites` callbacks, each with the count of accepted bytes it waits for (null: none). */
+  #afterWrites: Array<{ readonly at: number; readonly callback: () => void }> | null = null;
   #ending = false;
   #ended = false;
   #closed = false;
@@ -153,6 +157,7 @@ export class BunTransport implements Transport {
       frames.release(chunk);
       return false;
     }
+    this.#accepted += chunk.length;
     if (chunk.length >= WRITE_DIRECT) {
       if (this.#batch.length === 0 || this.#queue.length > 0) {
         // Behind a partial write the kernel's send buffer is full, and it appends what follows to its last
@@ -174,6 +179,7 @@ export class BunTransport implements Transport {
       this.#batched += chunk.length;
       if (this.#batched >= FLUSH_BYTES) this.#writeBatch();
     }
+    if (this.#afterWrites !== null) this.#settleWrites();
     if (this.#queued + this.#batched < this.#highWaterMark) return true;
     this.#needDrain = true;
     return false;
@@ -181,6 +187,24 @@ export class BunTransport implements Transport {
 
   get bufferedAmount(): number {
     return this.#queued + this.#batched;
+  }
+
+  afterWrites(callback: () => void): void {
+    if (this.#closed || this.#queued + this.#batched === 0) return callback();
+    (this.#afterWrites ??= []).push({ at: this.#accepted, callback });
+  }
+
+  /**
+   * Runs the `afterWrites` callbacks whose bytes Bun has all taken: a byte leaves the batch and the queue in
+   * the order it was written, so what is no longer buffered of the accepted bytes has left (a remainder
+   * copied into the queue still counts as buffered).
+   */
+  #settleWrites(): void {
+    const waiting = this.#afterWrites;
+    if (waiting === null) return;
+    const done = this.#accepted - this.#queued - this.#batched;
+    while (waiting.length > 0 && waiting[0]!.at <= done) waiting.shift()!.callback();
+    if (waiting.length === 0) this.#afterWrites = null;
   }
 
   end(): void {
@@ -280,6 +304,7 @@ export class BunTransport implements Transport {
     this.#waiting = false;
     if (this.#closed) return;
     this.#writeBatch();
+    this.#settleWrites();
     this.#drained();
   }
 
@@ -362,6 +387,7 @@ export class BunTransport implements Transport {
     this.#batched = 0;
     this.#queue = NO_CHUNKS;
     this.#queued = 0;
+    this.#settleWrites();
   }
 
   /** Reports `drain` once everything buffered fell below the high-water mark after a `false`. */
@@ -388,6 +414,7 @@ export class BunTransport implements Transport {
       this.#queue.shift();
     }
     if (this.#queue.length === 0 && this.#ending) this.#sendEnd();
+    this.#settleWrites();
     this.#drained();
   }
 

@@ -212,6 +212,39 @@ describe('BunTransport writes', () => {
     expect(log).toEqual(['drain', 'drain']);
   });
 
+  test('afterWrites calls back once Bun took every byte written before it, or when the socket closes', async () => {
+    const socket = fakeSocket();
+    const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);
+    const drain = () =>
+      BunTransport.serverHandler(() => {}, () => {}).drain!(socket as unknown as Socket<BunSocketData>);
+    transport.start(handler([]), { writeHighWaterMark: 1 << 20 });
+    const calls: string[] = [];
+    transport.afterWrites(() => calls.push('idle'));
+    expect(calls).toEqual(['idle']);
+    socket.accept = 100;
+    const big = new Uint8Array(200_000);
+    transport.write(big); // Bun takes 100 bytes; the rest waits in the queue as a view of `big`
+    transport.afterWrites(() => calls.push('big'));
+    transport.write(new Uint8Array(100)); // batched
+    transport.afterWrites(() => calls.push('small'));
+    await endOfTurn();
+    expect(calls).toEqual(['idle']);
+    socket.accept = 199_850;
+    drain(); // all of `big` but 50 bytes
+    expect(calls).toEqual(['idle']);
+    socket.accept = 60;
+    drain(); // the rest of `big` and 60 bytes of the batch's copy
+    expect(calls).toEqual(['idle', 'big']);
+    socket.accept = Infinity;
+    drain();
+    expect(calls).toEqual(['idle', 'big', 'small']);
+    socket.accept = 0;
+    transport.write(big);
+    transport.afterWrites(() => calls.push('closed'));
+    BunTransport.serverHandler(() => {}, () => {}).close!(socket as unknown as Socket<BunSocketData>, undefined);
+    expect(calls.at(-1)).toBe('closed');
+  });
+
   test('end() writes the batch, then sends the FIN', () => {
     const socket = fakeSocket();
     const transport = new BunTransport(socket as unknown as Socket<BunSocketData>);

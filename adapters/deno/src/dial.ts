@@ -17,7 +17,7 @@ import {
   type Transport,
 } from '@sansws/conn';
 import { denoTimers } from './timers.ts';
-import { denoTlsOptions, DenoTransport, frames } from './transport.ts';
+import { denoTlsOptions, DenoTransport, frames, messages } from './transport.ts';
 import { clientCompression } from '@sansws/zlib';
 import type { DenoClientCompression } from './upgrader.ts';
 
@@ -124,6 +124,9 @@ export function dial(url: string, options: DialOptions = {}): Promise<DialResult
   return connDial(url, {
     allocateFrame: frames.allocate,
     releaseFrame: frames.release,
+    allocate: messages.allocate,
+    releaseMessage: messages.release,
+    releaseDecodedText: false,
     ...options,
     connect: options.connect ?? connect,
     timers: options.timers ?? denoTimers,

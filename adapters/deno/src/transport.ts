@@ -37,6 +37,7 @@
 
 import process from 'node:process';
 import {
+  BufferPool,
   type ClientTlsOptions,
   FrameRing,
   type NetAddress,
@@ -69,6 +70,16 @@ const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
  * flight: about 0.8× the CPU per echo of fresh 64 KiB slabs (docs/performance-log.md, round 10).
  */
 export const frames: FrameRing = new FrameRing();
+
+/**
+ * Where the engines of the Deno Upgrader and dial assemble received messages that span reads (their
+ * `allocate` and `releaseMessage`): buffers of the size asked for, used again once the application gave a
+ * message back with `Conn.release` and the writes made before it were written. Deno zero-fills every new
+ * buffer (docs/performance-log.md, round 22), which a buffer used again skips. A decoded text message keeps its
+ * bytes (`releaseDecodedText: false`): writing its string back then sends them, where Deno's `TextEncoder`
+ * costs more than a new buffer (round 16).
+ */
+export const messages: BufferPool = new BufferPool({ round: false });
 
 /** Bytes of the one buffer {@link primeAllocator} allocates and drops. */
 const PRIME_BYTES = 16 * 1024 * 1024;
@@ -151,6 +162,10 @@ export class DenoTransport implements Transport {
   #startScheduled = false;
   #scheduledAt = 0;
   #needDrain = false;
+  /** Bytes ever accepted by `write` (what `afterWrites` callbacks wait for is counted in them). */
+  #accepted = 0;
+  /** `afterWrites` callbacks, each with the count of accepted bytes it waits for (null: none). */
+  #afterWrites: Array<{ readonly at: number; readonly callback: () => void }> | null = null;
   #ending = false;
   #writeDone = false;
   #closed = false;
@@ -194,6 +209,7 @@ export class DenoTransport implements Transport {
       if (this.#queue === NO_CHUNKS) this.#queue = [chunk];
       else this.#queue.push(chunk);
       this.#queued += chunk.length;
+      this.#accepted += chunk.length;
       if (!this.#writing) {
         const now = performance.now();
         if (!this.#startScheduled) {
@@ -212,6 +228,24 @@ export class DenoTransport implements Transport {
 
   get bufferedAmount(): number {
     return this.#queued;
+  }
+
+  afterWrites(callback: () => void): void {
+    if (this.#closed || this.#queued === 0) return callback();
+    (this.#afterWrites ??= []).push({ at: this.#accepted, callback });
+  }
+
+  /**
+   * Runs the `afterWrites` callbacks whose bytes Deno has all written: bytes leave the queue in the order
+   * they were written and count as queued until `conn.write` has written them (a chunk copied into a
+   * gathered write still counts), so what is no longer queued of the accepted bytes has left.
+   */
+  #settleWrites(): void {
+    const waiting = this.#afterWrites;
+    if (waiting === null) return;
+    const done = this.#accepted - this.#queued;
+    while (waiting.length > 0 && waiting[0]!.at <= done) waiting.shift()!.callback();
+    if (waiting.length === 0) this.#afterWrites = null;
   }
 
   end(): void {
@@ -327,6 +361,7 @@ export class DenoTransport implements Transport {
             }
             if (this.#closed) return;
             this.#queued -= written;
+            this.#settleWrites();
             chunk = chunk.subarray(written);
             if (this.#needDrain && this.#queued < this.#highWaterMark) {
               this.#needDrain = false;
@@ -410,6 +445,7 @@ export class DenoTransport implements Transport {
     for (const chunk of this.#queue) frames.release(chunk);
     this.#queue = NO_CHUNKS;
     this.#queued = 0;
+    this.#settleWrites();
     try {
       this.#conn.close();
     } catch {

@@ -12,7 +12,7 @@ import {
 } from '@sansws/conn';
 import { serverCompression, type ZlibClientCompression, type ZlibServerCompression } from '@sansws/zlib';
 import { denoTimers } from './timers.ts';
-import { DenoTransport, frames } from './transport.ts';
+import { DenoTransport, frames, messages } from './transport.ts';
 
 /** Server compression on Deno: the core's options, with the codec defaulting to `zlibCodec`. */
 export type DenoServerCompression = ZlibServerCompression;
@@ -41,6 +41,9 @@ export class Upgrader extends ConnUpgrader {
     super({
       allocateFrame: frames.allocate,
       releaseFrame: frames.release,
+      allocate: messages.allocate,
+      releaseMessage: messages.release,
+      releaseDecodedText: false,
       ...options,
       timers: options.timers ?? denoTimers,
       compression: serverCompression(options.compression),

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import type { TransportHandler } from '@sansws/conn';
 import { DenoTransport, Upgrader } from '@sansws/deno';
-import { frames, primeAllocator } from '../src/transport.ts';
+import { frames, messages, primeAllocator } from '../src/transport.ts';
 
 /**
  * A connection whose reads wait for `deliver` and whose writes are recorded. A write accepts up to
@@ -342,4 +342,40 @@ Deno.test('the Deno Upgrader gives its Conns the ring for long strings (allocate
   const options = new Upgrader().options;
   assert.equal(options.allocateFrame, frames.allocate);
   assert.equal(options.releaseFrame, frames.release);
+});
+
+Deno.test('the Deno Upgrader assembles messages in its pool, buffers of the size asked for; decoded text keeps its bytes', () => {
+  const options = new Upgrader().options;
+  assert.equal(options.allocate, messages.allocate);
+  assert.equal(options.releaseMessage, messages.release);
+  assert.equal(options.releaseDecodedText, false);
+  const bytes = messages.allocate(100_000);
+  assert.deepEqual([bytes.length, bytes.buffer.byteLength], [100_000, 100_000]);
+});
+
+Deno.test('DenoTransport: afterWrites calls back once Deno wrote every byte written before it, or the connection closed', async () => {
+  const conn = fakeConn(100_000);
+  const transport = writingTransport(conn);
+  const calls: string[] = [];
+  transport.afterWrites(() => calls.push('idle'));
+  assert.deepEqual(calls, ['idle']);
+  transport.write(new Uint8Array(250_000));
+  transport.afterWrites(() => calls.push('large'));
+  transport.write(new Uint8Array(10));
+  transport.afterWrites(() => calls.push('small'));
+  await conn.until(200_000);
+  await settle();
+  assert.deepEqual(calls, ['idle']);
+  await conn.until(250_000);
+  await settle();
+  assert.deepEqual(calls, ['idle', 'large']);
+  await conn.until(250_010);
+  await settle();
+  assert.deepEqual(calls, ['idle', 'large', 'small']);
+  transport.write(new Uint8Array(300_000));
+  transport.afterWrites(() => calls.push('closed'));
+  transport.destroy();
+  assert.equal(calls.at(-1), 'closed');
+  transport.afterWrites(() => calls.push('after'));
+  assert.equal(calls.at(-1), 'after');
 });
