@@ -133,7 +133,14 @@ export const SERVERS = [
     label: 'sansws (Deno)',
     runtime: 'deno',
     kind: 'sansws',
-    command: [DENO, 'run', '--allow-net', '--v8-flags=--expose-gc', 'bench/servers/deno-sansws.ts'],
+    command: [
+      DENO,
+      'run',
+      '--allow-net',
+      '--allow-env=BENCH_RELEASE',
+      '--v8-flags=--expose-gc',
+      'bench/servers/deno-sansws.ts',
+    ],
     compression: true,
   },
   {
@@ -145,6 +152,7 @@ export const SERVERS = [
       DENO,
       'run',
       '--allow-net',
+      '--allow-env=BENCH_RELEASE',
       '--v8-flags=--expose-gc',
       'bench/servers/deno-sansws.ts',
       '--handler',

@@ -20,7 +20,15 @@ const fragments = process.env['BENCH_FRAGMENT_LONG_TEXT'] === '1'
   ? { releaseFrame: undefined, fragmentLongText: true }
   : {};
 /** The `--handler` echo: one function for every connection (the handler gets the connection too). */
-const echo: MessageHandler = (message, conn) => conn.writeMessage(message.type, message.data);
+const echo: MessageHandler = process.env['BENCH_RELEASE'] === '1'
+  ? (message, conn) => {
+    // BENCH_RELEASE=1: a binary message's memory given back once its echo is written (`Conn.release`), for
+    // A/B runs.
+    const written = conn.writeMessage(message.type, message.data);
+    if (message.type === 'binary') conn.release(message.data);
+    return written;
+  }
+  : (message, conn) => conn.writeMessage(message.type, message.data);
 const server = await listen({
   port: 0,
   host: '127.0.0.1',

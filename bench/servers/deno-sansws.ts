@@ -14,7 +14,15 @@ import { CloseError, listen, type MessageHandler, Upgrader } from '@sansws/deno'
 const compress = Deno.args.includes('--compress');
 const useHandler = Deno.args.includes('--handler');
 /** The `--handler` echo: one function for every connection (the handler gets the connection too). */
-const echo: MessageHandler = (message, conn) => conn.writeMessage(message.type, message.data);
+const echo: MessageHandler = Deno.env.get('BENCH_RELEASE') === '1'
+  ? (message, conn) => {
+    // BENCH_RELEASE=1: a binary message's memory given back once its echo is written (`Conn.release`), for
+    // A/B runs.
+    const written = conn.writeMessage(message.type, message.data);
+    if (message.type === 'binary') conn.release(message.data);
+    return written;
+  }
+  : (message, conn) => conn.writeMessage(message.type, message.data);
 const server = await listen({
   port: 0,
   host: '127.0.0.1',

@@ -8,7 +8,7 @@
  * The echo reads each message as bytes (`readMessageBytes`) and writes them back with their type, as ws's
  * echo does: text is not decoded to a string only to be encoded again. `--handler`: the same echo from a
  * message handler (`setMessageHandler(…, { bytes: true })`, returning the write's promise) instead of a loop
- * of reads.
+ * of reads; with `BENCH_RELEASE=1`, each message given back once echoed (`Conn.release`), for A/B runs.
  */
 
 import { CloseError, listen, Upgrader } from '@sansws/node';
@@ -21,7 +21,14 @@ const coreMask = process.env['BENCH_CORE_MASK'] === '1';
  * The `--handler` echo: one function for every connection (the handler gets the connection too).
  * @type {import('@sansws/node').MessageHandler<import('@sansws/node').MessageBytes>}
  */
-const echo = (message, conn) => conn.writeMessage(message.type, message.data);
+const echo = process.env['BENCH_RELEASE'] === '1'
+  ? (message, conn) => {
+    // BENCH_RELEASE=1: each message's memory given back once its echo is written (`Conn.release`).
+    const written = conn.writeMessage(message.type, message.data);
+    conn.release(message.data);
+    return written;
+  }
+  : (message, conn) => conn.writeMessage(message.type, message.data);
 const server = await listen({
   port: 0,
   host: '127.0.0.1',
