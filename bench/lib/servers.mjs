@@ -53,6 +53,16 @@ export function allocatorSettings() {
  * @property {boolean} compression whether it can do permessage-deflate
  */
 
+/** The sansws Deno server (it reads `BENCH_RELEASE`, see the server). */
+const DENO_SANSWS = [
+  DENO,
+  'run',
+  '--allow-net',
+  '--allow-env=BENCH_RELEASE',
+  '--v8-flags=--expose-gc',
+  'bench/servers/deno-sansws.ts',
+];
+
 /** @type {ServerSpec[]} */
 export const SERVERS = [
   {
@@ -133,14 +143,7 @@ export const SERVERS = [
     label: 'sansws (Deno)',
     runtime: 'deno',
     kind: 'sansws',
-    command: [
-      DENO,
-      'run',
-      '--allow-net',
-      '--allow-env=BENCH_RELEASE',
-      '--v8-flags=--expose-gc',
-      'bench/servers/deno-sansws.ts',
-    ],
+    command: DENO_SANSWS,
     compression: true,
   },
   {
@@ -148,15 +151,7 @@ export const SERVERS = [
     label: 'sansws, message handler (Deno)',
     runtime: 'deno',
     kind: 'sansws',
-    command: [
-      DENO,
-      'run',
-      '--allow-net',
-      '--allow-env=BENCH_RELEASE',
-      '--v8-flags=--expose-gc',
-      'bench/servers/deno-sansws.ts',
-      '--handler',
-    ],
+    command: [...DENO_SANSWS, '--handler'],
     compression: true,
   },
   {
