@@ -493,7 +493,7 @@ export function renderReport(data, verdicts, charts) {
     }; ${data.durationSeconds} s.`,
     '',
     'Node: sansws ÷ ws (bufferutil) and ÷ raw node:net; "handler": the echo from a message handler ' +
-    '(`sansws-node-handler`) instead of a loop of reads',
+    '(`sansws-node-handler`) instead of a loop of reads, giving each message back once echoed (`Conn.release`)',
     '',
     node,
     '',

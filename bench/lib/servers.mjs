@@ -75,7 +75,7 @@ export const SERVERS = [
   },
   {
     id: 'sansws-node-handler',
-    label: 'sansws, message handler (Node)',
+    label: 'sansws, message handler + Conn.release (Node)',
     runtime: 'node',
     kind: 'sansws',
     command: [NODE, '--expose-gc', 'bench/servers/node-sansws.mjs', '--handler'],
@@ -116,7 +116,7 @@ export const SERVERS = [
   },
   {
     id: 'sansws-bun-handler',
-    label: 'sansws, message handler (Bun)',
+    label: 'sansws, message handler + Conn.release (Bun)',
     runtime: 'bun',
     kind: 'sansws',
     command: [BUN, 'bench/servers/bun-sansws.ts', '--handler'],
@@ -148,7 +148,7 @@ export const SERVERS = [
   },
   {
     id: 'sansws-deno-handler',
-    label: 'sansws, message handler (Deno)',
+    label: 'sansws, message handler + Conn.release (Deno)',
     runtime: 'deno',
     kind: 'sansws',
     command: [...DENO_SANSWS, '--handler'],

@@ -5,7 +5,9 @@
  * The echo iterates messages (text decoded to a string and encoded again on send), not `readMessageBytes` as
  * the Node echo does: `Bun.serve` hands text to its echo as a string (`binaryType` applies to binary messages
  * only) and `ws.send(string)` encodes it again, so both sides do the same work; on Node `ws` echoes text as
- * bytes.
+ * bytes. `--handler`: the same echo from a message handler (`setMessageHandler`, returning the write's promise),
+ * which gives each binary message's memory back once echoed (`Conn.release`); `BENCH_RELEASE=0` leaves that
+ * out, for A/B runs.
  */
 
 import { CloseError, listen, type MessageHandler, Upgrader } from '@sansws/bun';
@@ -20,10 +22,10 @@ const fragments = process.env['BENCH_FRAGMENT_LONG_TEXT'] === '1'
   ? { releaseFrame: undefined, fragmentLongText: true }
   : {};
 /** The `--handler` echo: one function for every connection (the handler gets the connection too). */
-const echo: MessageHandler = process.env['BENCH_RELEASE'] === '1'
+const echo: MessageHandler = process.env['BENCH_RELEASE'] !== '0'
   ? (message, conn) => {
-    // BENCH_RELEASE=1: a binary message's memory given back once its echo is written (`Conn.release`), for
-    // A/B runs.
+    // A binary message's memory given back, used again once its echo is written (`Conn.release`);
+    // BENCH_RELEASE=0 leaves that out, for A/B runs.
     const written = conn.writeMessage(message.type, message.data);
     if (message.type === 'binary') conn.release(message.data);
     return written;

@@ -6,7 +6,8 @@
  * the Node echo does: `Deno.upgradeWebSocket` hands text to its echo as a string (`event.data`, as the WHATWG
  * WebSocket does) and `socket.send(string)` encodes it again, so both sides do the same work; on Node `ws`
  * echoes text as bytes. `--handler`: the same echo from a message handler (`setMessageHandler`, returning the
- * write's promise) instead of `for await`.
+ * write's promise) instead of `for await`, which gives each binary message's memory back once echoed
+ * (`Conn.release`); `BENCH_RELEASE=0` leaves that out, for A/B runs.
  */
 
 import { CloseError, listen, type MessageHandler, Upgrader } from '@sansws/deno';
@@ -14,10 +15,10 @@ import { CloseError, listen, type MessageHandler, Upgrader } from '@sansws/deno'
 const compress = Deno.args.includes('--compress');
 const useHandler = Deno.args.includes('--handler');
 /** The `--handler` echo: one function for every connection (the handler gets the connection too). */
-const echo: MessageHandler = Deno.env.get('BENCH_RELEASE') === '1'
+const echo: MessageHandler = Deno.env.get('BENCH_RELEASE') !== '0'
   ? (message, conn) => {
-    // BENCH_RELEASE=1: a binary message's memory given back once its echo is written (`Conn.release`), for
-    // A/B runs.
+    // A binary message's memory given back, used again once its echo is written (`Conn.release`);
+    // BENCH_RELEASE=0 leaves that out, for A/B runs.
     const written = conn.writeMessage(message.type, message.data);
     if (message.type === 'binary') conn.release(message.data);
     return written;

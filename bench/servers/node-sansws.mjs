@@ -8,7 +8,8 @@
  * The echo reads each message as bytes (`readMessageBytes`) and writes them back with their type, as ws's
  * echo does: text is not decoded to a string only to be encoded again. `--handler`: the same echo from a
  * message handler (`setMessageHandler(…, { bytes: true })`, returning the write's promise) instead of a loop
- * of reads; with `BENCH_RELEASE=1`, each message given back once echoed (`Conn.release`), for A/B runs.
+ * of reads, which gives each message's memory back once echoed (`Conn.release`, as the guide shows for
+ * servers that want the most of large messages); `BENCH_RELEASE=0` leaves that out, for A/B runs.
  */
 
 import { CloseError, listen, Upgrader } from '@sansws/node';
@@ -21,9 +22,9 @@ const coreMask = process.env['BENCH_CORE_MASK'] === '1';
  * The `--handler` echo: one function for every connection (the handler gets the connection too).
  * @type {import('@sansws/node').MessageHandler<import('@sansws/node').MessageBytes>}
  */
-const echo = process.env['BENCH_RELEASE'] === '1'
+const echo = process.env['BENCH_RELEASE'] !== '0'
   ? (message, conn) => {
-    // BENCH_RELEASE=1: each message's memory given back once its echo is written (`Conn.release`).
+    // Each message's memory given back, used again once its echo is written (`Conn.release`).
     const written = conn.writeMessage(message.type, message.data);
     conn.release(message.data);
     return written;
