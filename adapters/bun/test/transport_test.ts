@@ -241,7 +241,10 @@ describe('BunTransport writes', () => {
     socket.accept = 0;
     transport.write(big);
     transport.afterWrites(() => calls.push('closed'));
-    BunTransport.serverHandler(() => {}, () => {}).close!(socket as unknown as Socket<BunSocketData>, undefined);
+    BunTransport.serverHandler(() => {}, () => {}).close!(
+      socket as unknown as Socket<BunSocketData>,
+      undefined,
+    );
     expect(calls.at(-1)).toBe('closed');
   });
 
