@@ -52,7 +52,11 @@ import { type AbortSignalLike, concatBytes, utf8Decoder, utf8Encoder } from './w
 /** The type of a data message. */
 export type MessageType = 'text' | 'binary';
 
-/** A whole message, as returned by {@link Conn.readMessage}. */
+/**
+ * A whole message, as returned by {@link Conn.readMessage}. Binary `data` is a view: its `buffer` may be larger
+ * than the message and hold other bytes (the rest of a read, or an earlier message's), so use it with its
+ * `byteOffset` and `length`, or `slice()` it for an `ArrayBuffer` of its own.
+ */
 export type Message =
   | { readonly type: 'text'; readonly data: string }
   | { readonly type: 'binary'; readonly data: Uint8Array };
@@ -64,7 +68,10 @@ export type Message =
 export interface MessageBytes {
   /** The message type. */
   readonly type: MessageType;
-  /** The payload; for text, its UTF-8 bytes. */
+  /**
+   * The payload; for text, its UTF-8 bytes. A view, as a binary {@link Message}'s: its `buffer` may hold
+   * other bytes around it.
+   */
   readonly data: Uint8Array;
 }
 
