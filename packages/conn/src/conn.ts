@@ -55,7 +55,7 @@ export type MessageType = 'text' | 'binary';
 /**
  * A whole message, as returned by {@link Conn.readMessage}. Binary `data` is a view: its `buffer` may be larger
  * than the message and hold other bytes (the rest of a read, or an earlier message's), so use it with its
- * `byteOffset` and `length`, or `slice()` it for an `ArrayBuffer` of its own.
+ * `byteOffset` and `length`; `data.slice().buffer` is an `ArrayBuffer` of the message alone.
  */
 export type Message =
   | { readonly type: 'text'; readonly data: string }
