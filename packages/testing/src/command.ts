@@ -41,9 +41,11 @@ export function parseArgs(argv: readonly string[]): FuzzOptions & { json: boolea
   const options: { -readonly [K in keyof FuzzOptions]?: FuzzOptions[K] } = {};
   let json = false;
   let help = false;
-  const number = (flag: string, value: string | undefined): number => {
+  const number = (flag: string, value: string | undefined, min = 0): number => {
     const n = Number(value);
-    if (value === undefined || !Number.isFinite(n) || n < 0) fail(`${flag} needs a number`);
+    if (value === undefined || value.trim() === '' || !Number.isFinite(n) || n < min) {
+      fail(`${flag} needs a number${min === 0 ? ' (0 or more)' : ''}`);
+    }
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -54,7 +56,8 @@ export function parseArgs(argv: readonly string[]): FuzzOptions & { json: boolea
     const value = () => inline ?? argv[++i];
     switch (flag) {
       case '--seed':
-        options.seed = number(flag, value()) | 0;
+        // Any 32-bit integer: the seeds the fuzzer prints in its reproduce lines are negative half the time.
+        options.seed = number(flag, value(), -(2 ** 31)) | 0;
         break;
       case '--connections':
         options.connections = number(flag, value());

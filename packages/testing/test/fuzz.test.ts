@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { runCli } from '../src/command.ts';
+import { parseArgs, runCli } from '../src/command.ts';
 import { type Deviation, formatReport, fuzz, type FuzzReport, resolveTarget } from '../src/fuzz.ts';
 import { childEchoServer, type EchoServer, sanswsEchoServer, wsEchoServer } from './servers.ts';
 
@@ -278,6 +278,19 @@ describe('sansws-fuzz (the command)', () => {
     const err2 = capture();
     expect(await runCli(['ws://192.0.2.1:9/'], capture(), err2)).toBe(2);
     expect(err2.text).toContain('not a loopback address');
+  });
+
+  it('takes the negative seeds that its reproduce lines print, and refuses negative counts', () => {
+    // The report's line reads `--seed -221061847`: the value after the flag, though it starts with '-'.
+    expect(parseArgs(['ws://127.0.0.1:9/', '--seed', '-221061847']).seed).toBe(-221061847);
+    expect(parseArgs(['ws://127.0.0.1:9/', '--seed=-5']).seed).toBe(-5);
+    expect(parseArgs(['ws://127.0.0.1:9/', '--seed', String(2 ** 31 - 1)]).seed).toBe(2 ** 31 - 1);
+    expect(() => parseArgs(['ws://127.0.0.1:9/', '--seed', ''])).toThrow(/--seed needs a number/);
+    expect(() => parseArgs(['ws://127.0.0.1:9/', '--seed', String(-(2 ** 31) - 1)])).toThrow(/--seed/);
+    expect(() => parseArgs(['ws://127.0.0.1:9/', '--connections', '-1'])).toThrow(
+      /--connections needs a number/,
+    );
+    expect(() => parseArgs(['ws://127.0.0.1:9/', '--time', ' '])).toThrow(/--time needs a number/);
   });
 
   it('reproduces a failure from its printed seed', async () => {
