@@ -455,6 +455,11 @@ export class Conn implements AsyncIterable<Message> {
 
   // Writing: null while no write waits.
   #queue: WriteQueue | null = null;
+  /**
+   * Messages released while the pump ran (see #handOver), handed to the transport once it has moved the
+   * engine's output; null when there are none.
+   */
+  #releasing: Uint8Array[] | null = null;
 
   // Control frames: null until a ping is sent or a handler set.
   #control: Control | null = null;
@@ -763,14 +768,31 @@ export class Conn implements AsyncIterable<Message> {
    * than unmasking into it (node), faults in fresh pages (Bun) or zero-fills it (Deno).
    */
   release(data: Uint8Array): void {
-    const give = this.#settings.releaseMessage;
-    const transport = this.#transport;
-    if (give === null || transport.afterWrites === undefined || !(data instanceof Uint8Array)) return;
-    const handOver = (): void => transport.afterWrites!(() => give(data));
+    if (
+      this.#settings.releaseMessage === null || this.#transport.afterWrites === undefined ||
+      !(data instanceof Uint8Array)
+    ) {
+      return;
+    }
     const queue = this.#queue;
     // Writes still in Conn's queue reach the transport later: the release waits for its turn behind them.
-    if (queue === null) handOver();
-    else queue.jobs.push({ bytes: 0, run: handOver, resolve: ignore, reject: ignore });
+    if (queue === null) this.#handOver(data);
+    else queue.jobs.push({ bytes: 0, run: () => this.#handOver(data), resolve: ignore, reject: ignore });
+  }
+
+  /**
+   * Has the transport give `data` to `releaseMessage` once everything written so far has left it. While the
+   * pump runs — a message handler releasing the message it just echoed — the frames of those writes may still
+   * be the engine's output, not yet the transport's, which would then call back too early (the memory reused
+   * under a write not yet made): the hand-over waits for the pump to have moved them (see #pump).
+   */
+  #handOver(data: Uint8Array): void {
+    if (this.#has(PUMPING)) {
+      (this.#releasing ??= []).push(data);
+      return;
+    }
+    const give = this.#settings.releaseMessage!;
+    this.#transport.afterWrites!(() => give(data));
   }
 
   /**
@@ -1074,6 +1096,12 @@ export class Conn implements AsyncIterable<Message> {
       this.#applyTransportAction();
     } finally {
       this.#set(PUMPING, false);
+    }
+    // The engine's output is all the transport's now: releases made meanwhile can wait on it (see #handOver).
+    const releasing = this.#releasing;
+    if (releasing !== null) {
+      this.#releasing = null;
+      for (let i = 0; i < releasing.length; i++) this.#handOver(releasing[i]!);
     }
     this.#armTimer();
   }
