@@ -668,7 +668,8 @@ export function contractCases(runtime: RuntimeUnderTest): ContractCase[] {
         // The handler releases each message in the same call that wrote its echo, while the frame of that echo
         // may still be the engine's: the release must still wait for the echo to leave. Each message comes in
         // two frames, so that it is assembled in the adapter's pool, and several come in one read, so that the
-        // next one is assembled before the transport has written the echo of the one before.
+        // next one is assembled before the transport has written the echo of the one before. The last round
+        // reads late, so that echoes and releases also wait behind a full way back.
         const server = await h.server({
           handler: (conn) => {
             conn.setMessageHandler((message, c) => {
@@ -678,7 +679,7 @@ export function contractCases(runtime: RuntimeUnderTest): ContractCase[] {
             }, { bytes: true });
           },
         });
-        const { conn: client } = await h.dial(server.url);
+        const { conn: client } = await h.dial(server.url, { readHighWaterMark: 64 * 1024 });
         const sizes = Array.from({ length: 24 }, (_, i) => 20 * 1024 + ((i * 7_919) % (40 * 1024)));
         for (let round = 0; round < 3; round++) {
           const writes = sizes.map(async (size, i) => {
@@ -687,6 +688,7 @@ export function contractCases(runtime: RuntimeUnderTest): ContractCase[] {
             await writer.write(data.subarray(0, 1));
             await writer.close(data.subarray(1));
           });
+          if (round === 2) await stillPending(Promise.all(writes), 50);
           for (const [i, size] of sizes.entries()) {
             const echo = await within(10_000, `echo ${round}.${i}`, readBinary(client));
             assert.bytesEqual(echo, pattern(size, round * 100 + i), `echo ${round}.${i}`);
