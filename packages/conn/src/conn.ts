@@ -632,6 +632,9 @@ export class Conn implements AsyncIterable<Message> {
   }
   /** Bytes accepted by writes and not yet handed to the operating system (queued + transport buffer). */
   get bufferedAmount(): number {
+    // Asked from inside the pump (a message handler, after a write): the frames of writes just made may still be
+    // the engine's output; they go to the transport first (in order, as the pump would), so that they count.
+    if (this.#has(PUMPING) && !this.#has(MOVING)) this.#moveOutput();
     return (this.#queue?.bytes ?? 0) + this.#transport.bufferedAmount;
   }
   /** The runtime's socket (e.g. a node:net `Socket`): an escape hatch, use with care. */
@@ -1056,6 +1059,8 @@ export class Conn implements AsyncIterable<Message> {
   /** Writes the engine's output, applies its transport action, dispatches its events; until quiet. */
   #pump(): void {
     if (this.#has(PUMPING)) {
+      // A command from inside the pump (a handler's write): its output waits for the next round, with that of
+      // every other write made meanwhile (the engine hands adjacent small frames over as one chunk).
       this.#set(REPUMP, true);
       return;
     }
@@ -1063,17 +1068,10 @@ export class Conn implements AsyncIterable<Message> {
     try {
       for (;;) {
         this.#set(REPUMP, false);
-        // Indexed loops, here and below: the engine returns one shared frozen array when it has nothing,
-        // and `for…of` (or `some`) over arrays of two kinds is not inlined (V8 calls its iterator instead).
-        const output = this.#engine.takeOutput();
-        for (let i = 0; i < output.length; i++) {
-          if (!this.#has(ENDED) && !this.#has(DESTROYED)) {
-            this.#set(WRITABLE, this.#transport.write(output[i]!));
-          }
-        }
+        const moved = this.#moveOutput();
         // While holding (below), only output flows: taking events would apply the held-back violation.
         if (this.#has(HOLDING)) {
-          if (output.length === 0 && !this.#has(REPUMP)) break;
+          if (moved === 0 && !this.#has(REPUMP)) break;
           continue;
         }
         const events = this.#engine.takeEvents();
@@ -1083,7 +1081,7 @@ export class Conn implements AsyncIterable<Message> {
           if (isMessageEnd(event)) messageEnds = true;
           this.#dispatch(event);
         }
-        if (output.length === 0 && events.length === 0 && !this.#has(REPUMP)) break;
+        if (moved === 0 && events.length === 0 && !this.#has(REPUMP)) break;
         // Messages were handed over and the engine holds a violation back behind them (due at once): hold
         // it until the application asks for its next message — after answering these, however many turns
         // that takes (a streamed echo) — or for HOLD_GRACE ms, so an echo goes out before the close
@@ -1104,6 +1102,29 @@ export class Conn implements AsyncIterable<Message> {
       for (let i = 0; i < releasing.length; i++) this.#handOver(releasing[i]!);
     }
     this.#armTimer();
+  }
+
+  /**
+   * Writes the engine's output to the transport (dropped once we ended or destroyed it); returns how many
+   * chunks there were. Not re-entered (see MOVING): output made meanwhile is left to the pump's next round,
+   * behind the chunks still being written.
+   */
+  #moveOutput(): number {
+    // Indexed loops, here and in #pump: the engine returns one shared frozen array when it has nothing, and
+    // `for…of` (or `some`) over arrays of two kinds is not inlined (V8 calls its iterator instead).
+    const output = this.#engine.takeOutput();
+    if (output.length === 0) return 0;
+    this.#set(MOVING, true);
+    try {
+      for (let i = 0; i < output.length; i++) {
+        if (!this.#has(ENDED) && !this.#has(DESTROYED)) {
+          this.#set(WRITABLE, this.#transport.write(output[i]!));
+        }
+      }
+    } finally {
+      this.#set(MOVING, false);
+    }
+    return output.length;
   }
 
   /** A message handler is set and has answered every message delivered (nothing to hold a violation for). */
@@ -1952,6 +1973,8 @@ const HANDLER_BYTES = 1 << 13;
 const HANDLER_BUSY = 1 << 14;
 /** #deliver is running. */
 const DELIVERING = 1 << 15;
+/** #moveOutput is writing the engine's output to the transport. */
+const MOVING = 1 << 16;
 
 /** What reads reject with while a message handler is set. */
 function handlerIsSet(): UsageError {

@@ -55,6 +55,28 @@ describe('message handler (RFC 6455 §6.2: each message delivered whole, in orde
     expect(Buffer.from(seen[0]!.data).equals(Buffer.from(text('é'.repeat(70_000))))).toBe(true);
   });
 
+  it('a write made in the handler is in bufferedAmount at once: its referenced bytes count until written', async () => {
+    // writeMessage's TSDoc: the bytes are referenced, not copied; do not modify them until they are written
+    // (bufferedAmount). That must hold inside a handler too, which runs while the Conn moves the engine's output.
+    const { server, client, serverTransport } = await openPair();
+    const seen: number[] = [];
+    server.setMessageHandler((message, conn) => {
+      const before = conn.bufferedAmount;
+      const written = conn.writeMessage('binary', message.data);
+      seen.push(conn.bufferedAmount - before);
+      return written;
+    }, { bytes: true });
+    serverTransport.hold(true);
+    await client.writeMessage('binary', new Uint8Array(40_000).fill(5));
+    await client.writeMessage('binary', new Uint8Array(100).fill(6));
+    await settle();
+    // The frame header and the payload (a server references payloads above 16 KiB; smaller ones are copied).
+    expect(seen).toEqual([40_004, 102]);
+    serverTransport.hold(false);
+    expect((await client.readMessageBytes()).data.every((b) => b === 5)).toBe(true);
+    expect((await client.readMessageBytes()).data.every((b) => b === 6)).toBe(true);
+  });
+
   it('messages received before it was set are delivered from a microtask, not from inside the call', async () => {
     const { server, client } = await openPair();
     await client.writeMessage('text', 'early');
