@@ -1059,8 +1059,9 @@ export class Conn implements AsyncIterable<Message> {
   /** Writes the engine's output, applies its transport action, dispatches its events; until quiet. */
   #pump(): void {
     if (this.#has(PUMPING)) {
-      // A command from inside the pump (a handler's write): its output waits for the next round, with that of
-      // every other write made meanwhile (the engine hands adjacent small frames over as one chunk).
+      // A command from inside the pump (a handler's write): its output waits for the next round, taken with that
+      // of every other write made meanwhile in one array and one pass (handing each write's frames over at once
+      // measured slower on short pipelined messages; docs/performance-log.md, round 25).
       this.#set(REPUMP, true);
       return;
     }

@@ -682,16 +682,16 @@ export function contractCases(runtime: RuntimeUnderTest): ContractCase[] {
         const { conn: client } = await h.dial(server.url, { readHighWaterMark: 64 * 1024 });
         const sizes = Array.from({ length: 24 }, (_, i) => 20 * 1024 + ((i * 7_919) % (40 * 1024)));
         for (let round = 0; round < 3; round++) {
-          const writes = sizes.map(async (size, i) => {
-            const data = pattern(size, round * 100 + i);
+          const messages = sizes.map((size, i) => pattern(size, round * 100 + i));
+          const writes = messages.map(async (data) => {
             const writer = await client.nextWriter('binary');
             await writer.write(data.subarray(0, 1));
             await writer.close(data.subarray(1));
           });
           if (round === 2) await stillPending(Promise.all(writes), 50);
-          for (const [i, size] of sizes.entries()) {
+          for (const [i, data] of messages.entries()) {
             const echo = await within(10_000, `echo ${round}.${i}`, readBinary(client));
-            assert.bytesEqual(echo, pattern(size, round * 100 + i), `echo ${round}.${i}`);
+            assert.bytesEqual(echo, data, `echo ${round}.${i}`);
           }
           await within(10_000, 'the writes', Promise.all(writes));
         }
